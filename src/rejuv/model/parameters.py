@@ -1,0 +1,197 @@
+"""The model's parameters: one frozen, validated value per paper symbol.
+
+Every numeric field is a read-only float64 numpy array (0-d for a scalar), so
+a parameter set can stand for one cluster or for a whole grid of them: fields
+broadcast against each other and against host counts. Field names, units and
+paper symbols come from :mod:`rejuv.model.symbols`.
+
+Checks made when a set is built (each failure names the field):
+
+- every value is finite; n is a whole number >= 1; p > 0; intervals > 0;
+  other times >= 0; rates (ω, ω', δ, γ, γ') in [0, 1];
+- each downtime lies below its interval (D_w, D_c, n D_m, M_l < T_vmm; D_os < T_os);
+- a VMM rejuvenation and the OS rejuvenations fit in the time they share:
+  (VMM downtime + degraded period) / T_vmm + (D_os + R_os) / T_os <= 1.
+  The model never lets them overlap, and this keeps 0 <= P / (m p) <= 1.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from rejuv.errors import ParameterError
+from rejuv.model.migration import MigrationProfile
+from rejuv.model.symbols import SYMBOLS, Kind, describe, lookup
+from rejuv.model.units import format_duration
+
+__all__ = ["NUMERIC_FIELDS", "Parameters"]
+
+Array = NDArray[np.float64]
+
+#: Names of the numeric fields, in symbol-table order.
+NUMERIC_FIELDS: tuple[str, ...] = tuple(symbol.name for symbol in SYMBOLS)
+
+
+def _show(name: str, value: float) -> str:
+    return format_duration(value) if lookup(name).kind is Kind.DURATION else f"{value:g}"
+
+
+@dataclass(frozen=True, eq=False)
+class Parameters:
+    """A validated parameter set of the cluster model (see the symbol table).
+
+    Build one with :func:`rejuv.model.load_preset` and change it with
+    :meth:`replace`; constructing it directly is for code that has every value.
+    Raises :class:`~rejuv.errors.ParameterError` naming the field for any
+    invalid value.
+    """
+
+    vms_per_host: Array
+    host_throughput: Array
+    vmm_interval: Array
+    os_interval: Array
+    warm_reboot_downtime: Array
+    warm_reboot_degradation: Array
+    warm_reboot_degraded_period: Array
+    cold_reboot_downtime: Array
+    cold_reboot_degradation: Array
+    cold_reboot_degraded_period: Array
+    os_downtime: Array
+    os_degradation: Array
+    os_degraded_period: Array
+    migration_downtime: Array
+    live_migration_time: Array
+    live_migration_time_rate_control: Array
+    stop_and_copy_profile: MigrationProfile
+    live_migration_profile: MigrationProfile
+    live_migration_profile_rate_control: MigrationProfile
+    migration_degradation: Array | None = None
+    live_migration_degradation: Array | None = None
+    live_migration_degradation_rate_control: Array | None = None
+
+    def __post_init__(self) -> None:
+        for name in NUMERIC_FIELDS:
+            raw = getattr(self, name)
+            if raw is None:
+                if not lookup(name).optional:
+                    raise ParameterError(describe(name), "missing")
+                continue
+            try:
+                value = np.array(raw, dtype=np.float64)
+            except (TypeError, ValueError) as err:
+                raise ParameterError(describe(name), f"must be a number, got {raw!r}") from err
+            value.flags.writeable = False
+            object.__setattr__(self, name, value)
+        self._validate()
+
+    # -- checks -------------------------------------------------------------
+
+    def _fail_where(self, name: str, bad: NDArray[np.bool_], value: Array, rule: str) -> None:
+        if np.any(bad):
+            first = float(np.broadcast_to(value, np.shape(bad))[bad].flat[0])
+            raise ParameterError(describe(name), f"{rule}, got {_show(name, first)}")
+
+    def _validate(self) -> None:
+        for name in NUMERIC_FIELDS:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            self._fail_where(name, ~np.isfinite(value), value, "must be a finite number")
+            kind = lookup(name).kind
+            if kind is Kind.RATE:
+                self._fail_where(name, (value < 0) | (value > 1), value, "must be in [0, 1]")
+            elif kind is Kind.DURATION:
+                self._fail_where(name, value < 0, value, "must be >= 0 s")
+        n = self.vms_per_host
+        self._fail_where("vms_per_host", (n < 1) | (n != np.round(n)), n, "must be a whole number >= 1")
+        for name in ("host_throughput", "vmm_interval", "os_interval"):
+            value = getattr(self, name)
+            self._fail_where(name, value <= 0, value, "must be > 0")
+
+        vmm, os_ = self.vmm_interval, self.os_interval
+        below_vmm = {
+            "warm_reboot_downtime": self.warm_reboot_downtime,
+            "cold_reboot_downtime": self.cold_reboot_downtime,
+            "migration_downtime": self.migration_downtime * n,
+            "live_migration_time": self.live_migration_time,
+            "live_migration_time_rate_control": self.live_migration_time_rate_control,
+        }
+        limit = f"T_vmm ({_show('vmm_interval', float(np.min(vmm)))})"
+        for name, value in below_vmm.items():
+            times_n = "times n (M_t, the whole stop-and-copy) " if name == "migration_downtime" else ""
+            self._fail_where(name, value >= vmm, getattr(self, name), f"{times_n}must stay below {limit}")
+        self._fail_where(
+            "os_downtime",
+            self.os_downtime >= os_,
+            self.os_downtime,
+            f"must stay below T_os ({_show('os_interval', float(np.min(os_)))})",
+        )
+
+        os_share = (self.os_downtime + self.os_degraded_period) / os_
+        vmm_activity = {
+            "warm_reboot_degraded_period": self.warm_reboot_downtime + self.warm_reboot_degraded_period,
+            "cold_reboot_degraded_period": self.cold_reboot_downtime + self.cold_reboot_degraded_period,
+            "migration_downtime": self.migration_downtime * n,
+            "live_migration_time": self.live_migration_time,
+            "live_migration_time_rate_control": self.live_migration_time_rate_control,
+        }
+        for name, busy in vmm_activity.items():
+            overlap = busy / vmm + os_share > 1
+            self._fail_where(
+                name,
+                overlap,
+                getattr(self, name),
+                "the VMM rejuvenation (downtime + degraded period, per T_vmm) and the OS "
+                "rejuvenations ((D_os + R_os) per T_os) add up to more than the whole time; "
+                "the model assumes they never overlap",
+            )
+
+    # -- use ----------------------------------------------------------------
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The broadcast shape of all numeric fields (``()`` for one cluster)."""
+        arrays = [getattr(self, name) for name in NUMERIC_FIELDS if getattr(self, name) is not None]
+        return tuple(np.broadcast_shapes(*(a.shape for a in arrays)))
+
+    def replace(self, **changes: Any) -> Parameters:
+        """A copy with some fields changed; keys may be names or paper symbols.
+
+        Values are numbers or arrays in base units (seconds, req/s, fractions);
+        use :func:`rejuv.model.apply_overrides` for text such as ``"59s"``.
+        Raises :class:`~rejuv.errors.UnknownParameterError` for an unknown key.
+        """
+        named: dict[str, Any] = {}
+        for key, value in changes.items():
+            name = key if key.endswith("_profile") or key.endswith("_profile_rate_control") else lookup(key).name
+            named[name] = value
+        return dataclasses.replace(self, **named)
+
+    def point(self, index: tuple[int, ...]) -> Parameters:
+        """The single parameter set at ``index`` of the broadcast shape."""
+        shape = self.shape
+        picked: dict[str, Any] = {}
+        for name in NUMERIC_FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                picked[name] = np.broadcast_to(value, shape)[index]
+        return dataclasses.replace(self, **picked)
+
+    def points(self) -> Iterator[tuple[tuple[int, ...], Parameters]]:
+        """Every single parameter set of a grid, with its index."""
+        for index in np.ndindex(*self.shape):
+            yield index, self.point(index)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Numeric fields as Python floats or lists (None when unset), by descriptive name."""
+        out: dict[str, Any] = {}
+        for name in NUMERIC_FIELDS:
+            value = getattr(self, name)
+            out[name] = None if value is None else value.tolist()
+        return out

@@ -1,0 +1,174 @@
+"""Parameter sets from TOML: built-in presets, a user's file, and ``NAME=VALUE`` overrides.
+
+A file holds parameters as top-level keys, by paper symbol or descriptive
+name, with units where they help (``D_w = "59s"``, ``T_vmm = "28 days"``),
+and optionally the Table 1 curves under ``[migration.stop_and_copy]``,
+``[migration.live]`` and ``[migration.live_rate_control]``. A user's file
+and ``--set`` overrides may change any subset of a preset. Presets also
+carry ``[preset]`` metadata (name, source) and ``[reported]`` values: what
+the source reports for quantities the model derives, kept for comparison.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from rejuv.errors import ConfigFileError, ParameterError, RejuvError
+from rejuv.model.migration import MigrationProfile
+from rejuv.model.parameters import Parameters
+from rejuv.model.symbols import Kind, describe, lookup
+from rejuv.model.units import parse_duration, parse_number, parse_rate
+
+__all__ = [
+    "DEFAULT_PRESET",
+    "Preset",
+    "apply_overrides",
+    "available_presets",
+    "load_parameter_file",
+    "load_preset",
+    "parse_assignment",
+    "parse_value",
+    "read_preset",
+]
+
+DEFAULT_PRESET = "kourai2008"
+
+PROFILE_FIELDS = {
+    "stop_and_copy": "stop_and_copy_profile",
+    "live": "live_migration_profile",
+    "live_rate_control": "live_migration_profile_rate_control",
+}
+_SECTIONS = {"preset", "reported", "migration"}
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named parameter set with its source and the values the source reports."""
+
+    name: str
+    source: str
+    parameters: Parameters
+    reported: dict[str, float] = field(default_factory=dict)
+
+
+def parse_value(key: str, value: Any) -> tuple[str, float]:
+    """Read one parameter value (number or text with unit) as ``(field name, base-unit float)``.
+
+    Raises :class:`ParameterError` naming the field if the text cannot be read.
+    """
+    entry = lookup(key)
+    reader = {Kind.DURATION: parse_duration, Kind.RATE: parse_rate}.get(entry.kind, parse_number)
+    try:
+        return entry.name, reader(value)
+    except ValueError as err:
+        raise ParameterError(describe(entry.name), str(err)) from err
+
+
+def parse_assignment(text: str) -> tuple[str, str]:
+    """Split ``"D_w=59s"`` into ``("D_w", "59s")``; raise :class:`ParameterError` if there is no ``=``."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip() or not value.strip():
+        raise ParameterError(f"--set {text}", "expected NAME=VALUE, for example D_w=59s")
+    return key.strip(), value.strip()
+
+
+def apply_overrides(params: Parameters, overrides: Mapping[str, Any]) -> Parameters:
+    """A copy of ``params`` with ``overrides`` (names or symbols to numbers or text) applied."""
+    values = dict(parse_value(key, value) for key, value in overrides.items())
+    return params.replace(**values)
+
+
+def _line_of(text: str, key: str) -> int | None:
+    pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=", re.MULTILINE)
+    match = pattern.search(text)
+    return None if match is None else text.count("\n", 0, match.start()) + 1
+
+
+def _read_toml(path: Path | str, text: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        line = re.search(r"line (\d+)", str(err))
+        where = f"{path}, line {line.group(1)}" if line else str(path)
+        raise ConfigFileError(where, f"not valid TOML ({err})") from err
+
+
+def _apply_document(path: Path | str, text: str, data: Mapping[str, Any], base: Parameters | None) -> Parameters:
+    """Turn a parsed file into parameters, on top of ``base`` (None: the file must be complete)."""
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in _SECTIONS:
+            continue
+        try:
+            name, number = parse_value(key, value)
+        except RejuvError as err:
+            line = _line_of(text, key)
+            where = f"{path}, line {line}" if line else str(path)
+            raise ConfigFileError(where, str(err)) from err
+        values[name] = number
+    migration = data.get("migration", {})
+    for section, table in migration.items():
+        if section not in PROFILE_FIELDS:
+            known = ", ".join(PROFILE_FIELDS)
+            raise ConfigFileError(str(path), f"[migration.{section}]: unknown method; expected one of {known}")
+        try:
+            values[PROFILE_FIELDS[section]] = MigrationProfile.from_data(section, table)
+        except ParameterError as err:
+            raise ConfigFileError(str(path), str(err)) from err
+    try:
+        if base is None:
+            return Parameters(**values)
+        return base.replace(**values)
+    except TypeError as err:  # a preset that lacks a required field
+        raise ConfigFileError(str(path), f"incomplete parameter set ({err})") from err
+    except ParameterError as err:
+        raise ConfigFileError(str(path), str(err)) from err
+
+
+def available_presets() -> list[str]:
+    """Names of the built-in presets."""
+    folder = resources.files("rejuv.model") / "presets"
+    return sorted(item.name.removesuffix(".toml") for item in folder.iterdir() if item.name.endswith(".toml"))
+
+
+def read_preset(name: str = DEFAULT_PRESET) -> Preset:
+    """A built-in preset with its metadata. Raises :class:`ParameterError` for an unknown name."""
+    if name not in available_presets():
+        raise ParameterError(f"preset {name!r}", f"unknown; available: {', '.join(available_presets())}")
+    resource = resources.files("rejuv.model") / "presets" / f"{name}.toml"
+    text = resource.read_text(encoding="utf-8")
+    data = _read_toml(f"preset {name}", text)
+    params = _apply_document(f"preset {name}", text, data, base=None)
+    reported: dict[str, float] = {}
+    for key, value in data.get("reported", {}).items():
+        if key == "M_t":  # derived by the model (n D_m), so not a parameter
+            reported["stop_and_copy_total_time"] = parse_duration(value)
+        else:
+            name_, number = parse_value(key, value)
+            reported[name_] = number
+    meta = data.get("preset", {})
+    return Preset(name=meta.get("name", name), source=meta.get("source", ""), parameters=params, reported=reported)
+
+
+def load_preset(name: str = DEFAULT_PRESET) -> Parameters:
+    """The parameters of a built-in preset (default: the paper's, ``kourai2008``)."""
+    return read_preset(name).parameters
+
+
+def load_parameter_file(path: Path | str, base: Parameters) -> Parameters:
+    """``base`` with the values of a user's TOML file applied.
+
+    Raises :class:`ConfigFileError` naming the file (and line, where known)
+    for unreadable or malformed files, unknown names and invalid values.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigFileError(str(path), f"cannot read ({err.strerror})") from err
+    return _apply_document(path, text, _read_toml(path, text), base)

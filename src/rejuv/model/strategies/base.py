@@ -1,0 +1,145 @@
+"""The shared base of the five rejuvenation strategies.
+
+A strategy states only its own terms, per VMM rejuvenation interval T_vmm:
+
+- ``vmm_downtime``: D, the downtime of one VMM rejuvenation;
+- ``os_rejuvenations``: N, the number of OS rejuvenations per T_vmm;
+- ``vmm_degraded_loss``: the throughput lost to degradation after (or
+  during) the VMM rejuvenation, in host-seconds (ω R, or γ (n-1) D_m, ...);
+- ``needs_spare_host``: whether one of the m hosts is held back as a spare.
+
+The base class turns these into the paper's quantities::
+
+    A    = 1 - (D + N D_os) / T_vmm                       availability
+    P    = (A - (vmm_degraded_loss + N δ R_os) / T_vmm) m' p
+    m'   = m - 1 with a spare host, else m
+
+evaluated with numpy broadcasting over the parameters and the host count m.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from rejuv.errors import ParameterError
+from rejuv.model.parameters import Parameters
+from rejuv.model.units import SECONDS_PER_UNIT
+
+__all__ = ["Evaluation", "Strategy", "check_hosts"]
+
+Array = NDArray[np.float64]
+SECONDS_PER_YEAR = SECONDS_PER_UNIT["year"]
+
+
+def check_hosts(hosts: ArrayLike, minimum: int = 1, reason: str = "") -> Array:
+    """Host counts as a float array; raise :class:`ParameterError` unless whole numbers >= ``minimum``."""
+    try:
+        m = np.asarray(hosts, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ParameterError("hosts (m)", f"must be whole numbers, got {hosts!r}") from err
+    bad = ~np.isfinite(m) | (m != np.round(m)) | (m < minimum)
+    if bad.any():
+        because = f" ({reason})" if reason else ""
+        raise ParameterError("hosts (m)", f"must be whole numbers >= {minimum}{because}, got {m[bad].flat[0]:g}")
+    return m
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What the model says about one strategy, broadcast over parameters and hosts.
+
+    Times are per VMM rejuvenation interval T_vmm unless stated.
+    """
+
+    strategy: str
+    hosts: Array
+    availability: Array  #: A, fraction of time the service is up on a host (spare excluded)
+    vmm_degradation: Array  #: throughput lost to the VMM rejuvenation's degradation, / T_vmm
+    os_degradation: Array  #: throughput lost to OS rejuvenations' degradation (N δ R_os / T_vmm)
+    spare_host_factor: Array  #: (m - 1) / m with a spare host, else 1
+    host_throughput: Array  #: p, req/s
+    vmm_interval: Array  #: T_vmm, s
+
+    @property
+    def limit(self) -> Array:
+        """P / (m p) as m grows without bound: A minus both degradation terms."""
+        return self.availability - self.vmm_degradation - self.os_degradation
+
+    @property
+    def normalized_throughput(self) -> Array:
+        """P / (m p): total throughput over its maximum, in [0, 1]."""
+        return self.limit * self.spare_host_factor
+
+    @property
+    def total_throughput(self) -> Array:
+        """P: mean total throughput of the cluster, req/s."""
+        return self.normalized_throughput * self.hosts * self.host_throughput
+
+    @property
+    def lost_requests_per_interval(self) -> Array:
+        """Requests the cluster could have served but did not, per T_vmm (spare host included)."""
+        return (1.0 - self.normalized_throughput) * self.hosts * self.host_throughput * self.vmm_interval
+
+    @property
+    def lost_requests_per_year(self) -> Array:
+        """Lost requests per (Julian) year."""
+        return self.lost_requests_per_interval * (SECONDS_PER_YEAR / self.vmm_interval)
+
+
+class Strategy(ABC):
+    """One way of rejuvenating the VMMs of a cluster; subclasses state only their own terms."""
+
+    key: ClassVar[str]  #: short name used on the command line and in JSON (``warm``)
+    label: ClassVar[str]  #: name for people (``Warm-VM Reboot``)
+    symbol: ClassVar[str]  #: the paper's symbol for its throughput (``P_w``)
+    needs_spare_host: ClassVar[bool] = False
+
+    @abstractmethod
+    def vmm_downtime(self, params: Parameters) -> Array:
+        """D: downtime of one VMM rejuvenation, s."""
+
+    @abstractmethod
+    def os_rejuvenations(self, params: Parameters) -> Array:
+        """N: OS rejuvenations per T_vmm."""
+
+    @abstractmethod
+    def vmm_degraded_loss(self, params: Parameters) -> Array:
+        """Throughput lost to degradation in one VMM rejuvenation, in host-seconds."""
+
+    def check(self, params: Parameters) -> None:  # noqa: B027 (an optional hook; most strategies apply to any n)
+        """Raise :class:`ParameterError` if the strategy cannot apply to ``params``."""
+
+    def evaluate(self, params: Parameters, hosts: ArrayLike = 1) -> Evaluation:
+        """The model for ``params`` on clusters of ``hosts`` hosts (broadcast together).
+
+        Raises :class:`ParameterError` for host counts below 1 (2 with a spare
+        host) or parameters the strategy cannot use.
+        """
+        if self.needs_spare_host:
+            m = check_hosts(hosts, 2, f"{self.label} holds one host back as the spare")
+        else:
+            m = check_hosts(hosts)
+        self.check(params)
+        interval = params.vmm_interval
+        count = self.os_rejuvenations(params)
+        availability = 1.0 - (self.vmm_downtime(params) + count * params.os_downtime) / interval
+        os_loss = count * params.os_degradation * params.os_degraded_period / interval
+        factor = (m - 1.0) / m if self.needs_spare_host else np.ones_like(m)
+        return Evaluation(
+            strategy=self.key,
+            hosts=m,
+            availability=availability,
+            vmm_degradation=self.vmm_degraded_loss(params) / interval,
+            os_degradation=os_loss,
+            spare_host_factor=factor,
+            host_throughput=params.host_throughput,
+            vmm_interval=interval,
+        )
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.key!r}>"

@@ -1,0 +1,36 @@
+"""Cold-VM Reboot (P_c): the VMM and every OS on it reboot.
+
+Rebooting every OS resets its rejuvenation timer, so only whole OS
+rejuvenations fit between two VMM reboots, and none when T_vmm <= T_os::
+
+    N_c = (T_vmm - D_c(n)) / T_os                                (floored below)
+    A_c = 1 - (D_c(n) + ⌊N_c⌋ D_os) / T_vmm                      (3)
+    P_c = (A_c - (ω' R'_vmm + ⌊N_c⌋ δ R_os) / T_vmm) m p         (4)
+
+Because of the floor, a longer D_c can remove one OS rejuvenation per T_vmm
+and so raise P_c: the one place where more downtime helps in this model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rejuv.model.parameters import Parameters
+from rejuv.model.strategies.base import Array, Strategy
+
+__all__ = ["ColdReboot"]
+
+
+class ColdReboot(Strategy):
+    key = "cold"
+    label = "Cold-VM Reboot"
+    symbol = "P_c"
+
+    def vmm_downtime(self, params: Parameters) -> Array:
+        return params.cold_reboot_downtime
+
+    def os_rejuvenations(self, params: Parameters) -> Array:
+        return np.floor((params.vmm_interval - params.cold_reboot_downtime) / params.os_interval)
+
+    def vmm_degraded_loss(self, params: Parameters) -> Array:
+        return params.cold_reboot_degradation * params.cold_reboot_degraded_period

@@ -1,0 +1,71 @@
+"""Live migration to a spare host (P_l), with and without rate control.
+
+Moving VMs keep running, so the VMM rejuvenation costs no downtime; the host
+serves at the degraded rate γ' (see :mod:`rejuv.model.migration`) for the
+whole migration time M_l::
+
+    N_l = T_vmm / T_os
+    A_l = 1 - N_l D_os / T_vmm
+    P_l = (A_l - (γ' M_l + N_l δ R_os) / T_vmm) (m - 1) p             (6)
+
+With Xen's adaptive rate control migration disturbs the other VMs far less
+(smaller γ') but takes much longer (larger M_l).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rejuv.model.migration import MigrationProfile, migration_degradation
+from rejuv.model.parameters import Parameters
+from rejuv.model.strategies.base import Array, Strategy
+
+__all__ = ["LiveMigration", "LiveMigrationRateControl"]
+
+
+class LiveMigration(Strategy):
+    key = "live"
+    label = "Live migration"
+    symbol = "P_l"
+    needs_spare_host = True
+
+    def _profile(self, params: Parameters) -> MigrationProfile:
+        return params.live_migration_profile
+
+    def _set_rate(self, params: Parameters) -> Array | None:
+        return params.live_migration_degradation
+
+    def migration_time(self, params: Parameters) -> Array:
+        """M_l: time to move all n VMs, s."""
+        return params.live_migration_time
+
+    def degradation_rate(self, params: Parameters) -> Array:
+        """γ': the set value, or else computed from the Table 1 curves."""
+        rate = self._set_rate(params)
+        if rate is not None:
+            return rate
+        return migration_degradation(self._profile(params), params.vms_per_host, params.host_throughput)
+
+    def vmm_downtime(self, params: Parameters) -> Array:
+        return np.zeros_like(params.vmm_interval)
+
+    def os_rejuvenations(self, params: Parameters) -> Array:
+        return params.vmm_interval / params.os_interval
+
+    def vmm_degraded_loss(self, params: Parameters) -> Array:
+        return self.degradation_rate(params) * self.migration_time(params)
+
+
+class LiveMigrationRateControl(LiveMigration):
+    key = "live_rate_control"
+    label = "Live migration, rate control"
+    symbol = "P_l (rate control)"
+
+    def _profile(self, params: Parameters) -> MigrationProfile:
+        return params.live_migration_profile_rate_control
+
+    def _set_rate(self, params: Parameters) -> Array | None:
+        return params.live_migration_degradation_rate_control
+
+    def migration_time(self, params: Parameters) -> Array:
+        return params.live_migration_time_rate_control

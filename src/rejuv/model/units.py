@@ -1,0 +1,112 @@
+"""Parsing and formatting of quantities with units: durations, rates, throughputs.
+
+Durations are stored in seconds. Text such as ``"59s"``, ``"6.5min"``, ``"28d"``,
+``"7 days"`` or ``"2 weeks"`` is accepted wherever a duration is; a bare number
+means seconds. Rates are fractions in [0, 1] and also accept ``"61%"``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+__all__ = ["SECONDS_PER_UNIT", "format_duration", "parse_duration", "parse_number", "parse_rate"]
+
+SECONDS_PER_UNIT: dict[str, float] = {
+    "ms": 1e-3,
+    "s": 1.0,
+    "sec": 1.0,
+    "secs": 1.0,
+    "second": 1.0,
+    "seconds": 1.0,
+    "min": 60.0,
+    "mins": 60.0,
+    "minute": 60.0,
+    "minutes": 60.0,
+    "h": 3600.0,
+    "hr": 3600.0,
+    "hrs": 3600.0,
+    "hour": 3600.0,
+    "hours": 3600.0,
+    "d": 86400.0,
+    "day": 86400.0,
+    "days": 86400.0,
+    "w": 604800.0,
+    "wk": 604800.0,
+    "week": 604800.0,
+    "weeks": 604800.0,
+    # A Julian year, so that "per year" figures do not depend on the calendar.
+    "y": 31557600.0,
+    "yr": 31557600.0,
+    "year": 31557600.0,
+    "years": 31557600.0,
+}
+
+_QUANTITY = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-z%/]*)\s*$")
+
+
+def _split(text: str) -> tuple[float, str]:
+    match = _QUANTITY.match(text)
+    if match is None:
+        raise ValueError(f"cannot read {text!r} as a number with an optional unit")
+    return float(match.group(1)), match.group(2)
+
+
+def parse_number(value: str | float | int) -> float:
+    """Read a plain number (``"11"``, ``560``, ``"560 req/s"``); raise ValueError otherwise."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got {value!r}")
+    if isinstance(value, int | float):
+        return float(value)
+    number, unit = _split(value)
+    if unit not in ("", "req/s", "VMs", "vms", "hosts"):
+        raise ValueError(f"unexpected unit {unit!r} in {value!r}")
+    return number
+
+
+def parse_duration(value: str | float | int) -> float:
+    """Read a duration in seconds from a number (seconds) or text with a unit.
+
+    >>> parse_duration("6.5min")
+    390.0
+    >>> parse_duration("7 days")
+    604800.0
+
+    Raises ValueError naming the text and the units understood.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"expected a duration, got {value!r}")
+    if isinstance(value, int | float):
+        return float(value)
+    number, unit = _split(value)
+    if unit == "":
+        return number
+    try:
+        return number * SECONDS_PER_UNIT[unit.lower()]
+    except KeyError:
+        known = "s, min, h, d, w, y (and their long forms)"
+        raise ValueError(f"unknown time unit {unit!r} in {value!r}; use one of {known}") from None
+
+
+def parse_rate(value: str | float | int) -> float:
+    """Read a fraction from a number (``0.61``) or a percentage (``"61%"``)."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a rate, got {value!r}")
+    if isinstance(value, int | float):
+        return float(value)
+    number, unit = _split(value)
+    if unit == "%":
+        return number / 100.0
+    if unit == "":
+        return number
+    raise ValueError(f"unexpected unit {unit!r} in {value!r}; a rate is a fraction or a percentage")
+
+
+def format_duration(seconds: float) -> str:
+    """Format seconds with the largest unit that keeps the number readable (``"28 d"``)."""
+    if not math.isfinite(seconds):
+        return str(seconds)
+    for unit, size in (("d", 86400.0), ("h", 3600.0), ("min", 60.0)):
+        if abs(seconds) >= size and (abs(seconds) >= 10 * size or seconds % size == 0):
+            return f"{seconds / size:g} {unit}"
+    return f"{seconds:g} s"
