@@ -103,10 +103,14 @@ def parse_rate(value: str | float | int) -> float:
 
 
 def format_duration(seconds: float) -> str:
-    """Format seconds with the largest unit that keeps the number readable (``"28 d"``)."""
+    """Format seconds readably: ``"28 d"``, ``"6.5 h"``, ``"390 s"``, ``"17.36 d"``.
+
+    The largest of days, hours and minutes is used when it states the value
+    exactly or the value is at least 10 of that unit; else seconds.
+    """
     if not math.isfinite(seconds):
         return str(seconds)
     for unit, size in (("d", 86400.0), ("h", 3600.0), ("min", 60.0)):
-        if abs(seconds) >= size and (abs(seconds) >= 10 * size or seconds % size == 0):
-            return f"{seconds / size:g} {unit}"
+        if abs(seconds) >= size and (seconds % size == 0 or abs(seconds) >= 10 * size):
+            return f"{seconds / size:.4g} {unit}"
     return f"{seconds:g} s"

@@ -22,6 +22,8 @@ __all__ = ["ColdReboot"]
 
 
 class ColdReboot(Strategy):
+    """Cold-VM Reboot, P_c: equations (3) and (4), with ⌊N_c⌋."""
+
     key = "cold"
     label = "Cold-VM Reboot"
     symbol = "P_c"

@@ -24,6 +24,8 @@ __all__ = ["LiveMigration", "LiveMigrationRateControl"]
 
 
 class LiveMigration(Strategy):
+    """Live migration to a spare host, P_l: equation (6)."""
+
     key = "live"
     label = "Live migration"
     symbol = "P_l"
@@ -57,6 +59,8 @@ class LiveMigration(Strategy):
 
 
 class LiveMigrationRateControl(LiveMigration):
+    """Live migration with adaptive rate control: equation (6) with γ'_rc and M_l,rc."""
+
     key = "live_rate_control"
     label = "Live migration, rate control"
     symbol = "P_l (rate control)"

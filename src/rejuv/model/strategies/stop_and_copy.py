@@ -22,6 +22,8 @@ __all__ = ["StopAndCopyMigration"]
 
 
 class StopAndCopyMigration(Strategy):
+    """Stop-and-copy migration to a spare host, P_m: equation (5)."""
+
     key = "migration"
     label = "Stop-and-copy migration"
     symbol = "P_m"

@@ -16,6 +16,8 @@ __all__ = ["WarmReboot"]
 
 
 class WarmReboot(Strategy):
+    """Warm-VM Reboot, P_w: equations (1) and (2)."""
+
     key = "warm"
     label = "Warm-VM Reboot"
     symbol = "P_w"

@@ -1,0 +1,5 @@
+"""``python -m rejuv``: the same as the ``rejuv`` command."""
+
+from rejuv.cli import run
+
+run()

@@ -1,0 +1,70 @@
+"""``rejuv compare``: every strategy on the host counts you name."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from rejuv.cli.comparison import Comparison, compare
+from rejuv.cli.format import table
+from rejuv.cli.options import add_parameter_options, parameters_from, parse_hosts, preset_label
+from rejuv.model import STRATEGIES
+
+HELP = "compare the five strategies' total throughput on clusters of the given sizes"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_parameter_options(parser)
+    parser.add_argument(
+        "--hosts", default="2,10,100,1000,10000,100000", help="host counts m, comma-separated (default: %(default)s)"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+
+
+def render(result: Comparison) -> str:
+    """The comparison as tables for people."""
+    header = ["strategy", *(f"m={h:,}" for h in result["hosts"])]
+    sections = []
+    for number, (measure, title, fmt) in enumerate(
+        (
+            ("normalized_throughput", "P/(m p): total throughput over its maximum", "{:.6f}"),
+            ("total_throughput", "P: total throughput, req/s", "{:,.1f}"),
+            ("lost_requests_per_year", "requests lost per year", "{:,.0f}"),
+        )
+    ):
+        rows = [
+            [entry["label"], *(fmt.format(v) for v in entry[measure])]  # type: ignore[literal-required]
+            for entry in result["strategies"].values()
+        ]
+        if number == 0:
+            rows.append(["best", *result["best"]])
+        sections.append(f"{title}\n{table(header, rows)}")
+    return "\n\n".join(sections)
+
+
+def render_rates_and_crossovers(result: Comparison) -> str:
+    """Degradation rates and crossovers as tables for people."""
+    rates = result["degradation_rates"]
+    lines = ["degradation rates while migrating"]
+    names = {"migration": "γ   stop-and-copy", "live": "γ'  live", "live_rate_control": "γ'  live, rate control"}
+    lines += [table(["rate", "value"], [[names[key], f"{value:.4f}"] for key, value in rates.items()])]
+    lines.append("\ncrossovers: the smallest m at which a strategy behind at m = 2 overtakes another")
+    rows = []
+    for item in result["crossovers"]:
+        where = "never" if item["hosts"] is None else f"m = {item['hosts']:,}"
+        rows.append([STRATEGIES[item["strategy"]].label, STRATEGIES[item["overtakes"]].label, where])
+    lines.append(table(["strategy", "overtakes", "from"], rows))
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    params = parameters_from(args)
+    result = compare(params, parse_hosts(args.hosts), preset_label(args))
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"parameters: {preset_label(args)}\n")
+        print(render(result))
+        print()
+        print(render_rates_and_crossovers(result))
+    return 0

@@ -1,0 +1,73 @@
+"""Parser construction and dispatch; each command lives in its own module."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from typing import NoReturn
+
+from rejuv import __version__
+from rejuv.cli import compare, params, phase_map, reproduce
+from rejuv.errors import RejuvError
+
+__all__ = ["main", "build_parser", "COMMANDS"]
+
+# name -> (help, add_arguments, run); run returns the exit status.
+Command = tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
+COMMANDS: dict[str, Command] = {
+    "reproduce": (reproduce.HELP, reproduce.add_arguments, reproduce.run),
+    "compare": (compare.HELP, compare.add_arguments, compare.run),
+    "phase-map": (phase_map.HELP, phase_map.add_arguments, phase_map.run),
+    "params": (params.HELP, params.add_arguments, params.run),
+}
+
+USAGE_ERROR = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with errors in rejuv's ``error: <what>: <why>`` form."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(USAGE_ERROR, f"error: {self.prog}: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full ``rejuv`` parser with one subparser per command."""
+    parser = _Parser(
+        prog="rejuv",
+        description="Software rejuvenation of virtualized clusters: which way of rejuvenating "
+        "VMMs loses the least throughput (after K. Kourai, Warm-VM Reboot).",
+    )
+    parser.add_argument("--version", action="version", version=f"rejuv {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, (help_text, add_arguments, _) in COMMANDS.items():
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        add_arguments(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``rejuv`` with ``argv`` (default: the process arguments); return the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # --help, --version and usage errors end here
+        return done.code if isinstance(done.code, int) else USAGE_ERROR
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return USAGE_ERROR
+    _, _, run = COMMANDS[args.command]
+    try:
+        return run(args)
+    except RejuvError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return USAGE_ERROR
+    except OSError as err:
+        where = err.filename if err.filename is not None else "output"
+        print(f"error: {where}: {err.strerror or err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
