@@ -36,6 +36,12 @@ Array = NDArray[np.float64]
 
 #: Names of the numeric fields, in symbol-table order.
 NUMERIC_FIELDS: tuple[str, ...] = tuple(symbol.name for symbol in SYMBOLS)
+#: Names of the Table 1 profile fields (not in the symbol table: they are curves, not numbers).
+PROFILE_FIELDS: tuple[str, ...] = (
+    "stop_and_copy_profile",
+    "live_migration_profile",
+    "live_migration_profile_rate_control",
+)
 
 
 def _show(name: str, value: float) -> str:
@@ -169,8 +175,7 @@ class Parameters:
         """
         named: dict[str, Any] = {}
         for key, value in changes.items():
-            name = key if key.endswith("_profile") or key.endswith("_profile_rate_control") else lookup(key).name
-            named[name] = value
+            named[key if key in PROFILE_FIELDS else lookup(key).name] = value
         return dataclasses.replace(self, **named)
 
     def point(self, index: tuple[int, ...]) -> Parameters:

@@ -21,7 +21,7 @@ from typing import Any
 
 from rejuv.errors import ConfigFileError, ParameterError, RejuvError
 from rejuv.model.migration import MigrationProfile
-from rejuv.model.parameters import Parameters
+from rejuv.model.parameters import NUMERIC_FIELDS, Parameters
 from rejuv.model.symbols import Kind, describe, lookup
 from rejuv.model.units import parse_duration, parse_number, parse_rate
 
@@ -39,7 +39,7 @@ __all__ = [
 
 DEFAULT_PRESET = "kourai2008"
 
-PROFILE_FIELDS = {
+PROFILE_SECTIONS = {
     "stop_and_copy": "stop_and_copy_profile",
     "live": "live_migration_profile",
     "live_rate_control": "live_migration_profile_rate_control",
@@ -114,19 +114,21 @@ def _apply_document(path: Path | str, text: str, data: Mapping[str, Any], base: 
         values[name] = number
     migration = data.get("migration", {})
     for section, table in migration.items():
-        if section not in PROFILE_FIELDS:
-            known = ", ".join(PROFILE_FIELDS)
+        if section not in PROFILE_SECTIONS:
+            known = ", ".join(PROFILE_SECTIONS)
             raise ConfigFileError(str(path), f"[migration.{section}]: unknown method; expected one of {known}")
         try:
-            values[PROFILE_FIELDS[section]] = MigrationProfile.from_data(section, table)
+            values[PROFILE_SECTIONS[section]] = MigrationProfile.from_data(section, table)
         except ParameterError as err:
             raise ConfigFileError(str(path), str(err)) from err
+    if base is None:
+        required = [name for name in NUMERIC_FIELDS if not lookup(name).optional] + list(PROFILE_SECTIONS.values())
+        missing = [name for name in required if name not in values]
+        if missing:
+            what = describe(missing[0]) if missing[0] in NUMERIC_FIELDS else missing[0]
+            raise ConfigFileError(str(path), f"{what}: missing (a preset must give every parameter)")
     try:
-        if base is None:
-            return Parameters(**values)
-        return base.replace(**values)
-    except TypeError as err:  # a preset that lacks a required field
-        raise ConfigFileError(str(path), f"incomplete parameter set ({err})") from err
+        return Parameters(**values) if base is None else base.replace(**values)
     except ParameterError as err:
         raise ConfigFileError(str(path), str(err)) from err
 
