@@ -7,6 +7,7 @@ command-line front end can catch a user's mistake in one place::
      +-- ParameterError             a parameter value is invalid (names the field)
      |    +-- UnknownParameterError an unknown parameter name (suggests the nearest)
      +-- ConfigFileError            a parameter or preset file cannot be read (names file and line)
+     +-- TraceError                 a throughput trace is malformed (names file, row or field)
 
 Statistical doubts (a poor fit, a noisy trace) are warnings, not errors:
 see :class:`RejuvWarning`.
@@ -48,6 +49,10 @@ class UnknownParameterError(ParameterError, KeyError):
 
 class ConfigFileError(RejuvError):
     """A parameter or preset file that cannot be read; ``what`` names the file (and line)."""
+
+
+class TraceError(RejuvError):
+    """A throughput trace that cannot be used; ``what`` names the file (and row or field)."""
 
 
 class RejuvWarning(UserWarning):

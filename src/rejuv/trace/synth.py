@@ -1,0 +1,171 @@
+"""Synthetic traces: realistic throughput curves from model parameters, with a seed.
+
+Each VM serves the offered load (req/s) until an event. An :class:`Event`
+takes the affected VMs down for ``downtime`` seconds, then serves them at
+``1 - degradation`` of the load for ``degraded_period`` seconds. A
+:class:`Migration` moves VMs one by one with Table 1's V_s(i), V_m(i),
+V_d(i) and M(i). Samples are the mean rate over windows whose edges jitter
+by up to ``jitter`` of a step, plus Gaussian noise of ``noise`` times the
+load, and never negative: what a monitoring system sees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from rejuv.errors import ParameterError
+from rejuv.model import MigrationProfile, Parameters
+from rejuv.trace.data import Trace
+from rejuv.trace.markers import EVENT_STARTS, Marker, MarkerKind
+
+__all__ = ["Event", "Migration", "synthesize", "event_from_parameters"]
+
+Array = NDArray[np.float64]
+
+_ENDS = {
+    "warm": MarkerKind.ALL_RESUMED,
+    "cold": MarkerKind.ALL_BOOTED,
+    "os": MarkerKind.OS_REBOOT_ENDED,
+}
+_STARTS = {kind: marker for marker, kind in EVENT_STARTS.items()}
+
+
+@dataclass(frozen=True)
+class Event:
+    """A rejuvenation at ``start`` s: down for ``downtime`` s, then degraded by ``degradation`` for ``degraded_period`` s.
+
+    ``vms``: indices of the VMs it affects (None: all of them).
+    """
+
+    kind: str  #: "warm", "cold" or "os"
+    start: float
+    downtime: float
+    degradation: float
+    degraded_period: float
+    vms: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Migration:
+    """All VMs move, one by one from ``start`` s, following a Table 1 profile."""
+
+    start: float
+    profile: MigrationProfile
+
+
+def event_from_parameters(params: Parameters, kind: str, start: float) -> Event:
+    """The event the model's parameters describe: ``warm``, ``cold`` or ``os`` (on VM 0)."""
+    if params.shape != ():
+        raise ParameterError("parameters", "a synthetic trace needs one parameter set, not a grid")
+    if kind == "warm":
+        values = (params.warm_reboot_downtime, params.warm_reboot_degradation, params.warm_reboot_degraded_period)
+    elif kind == "cold":
+        values = (params.cold_reboot_downtime, params.cold_reboot_degradation, params.cold_reboot_degraded_period)
+    elif kind == "os":
+        values = (params.os_downtime, params.os_degradation, params.os_degraded_period)
+    else:
+        raise ParameterError("kind", f"expected warm, cold or os, got {kind!r}")
+    downtime, degradation, period = (float(v) for v in values)
+    return Event(kind, start, downtime, degradation, period, vms=(0,) if kind == "os" else None)
+
+
+def _rate_edges(
+    events: Sequence[Event], migrations: Sequence[Migration], vms: int, load: float, duration: float, vms_per_host: int
+) -> tuple[list[Array], list[Array], list[Marker]]:
+    """Each VM's rate as a step function: breakpoints and the rate after each."""
+    points: list[list[tuple[float, float]]] = [[(0.0, load)] for _ in range(vms)]
+    markers: list[Marker] = []
+    names = [f"vm{i}" for i in range(vms)]
+    for event in events:
+        affected = range(vms) if event.vms is None else event.vms
+        up = event.start + event.downtime
+        back = up + event.degraded_period
+        for vm in affected:
+            points[vm] += [(event.start, 0.0), (up, load * (1 - event.degradation)), (back, load)]
+        subject = names[event.vms[0]] if event.vms is not None and len(event.vms) == 1 else None
+        markers += [Marker(event.start, _STARTS[event.kind], subject), Marker(up, _ENDS[event.kind], subject)]
+    for migration in migrations:
+        table = migration.profile.table(vms_per_host)
+        clock = migration.start
+        for i in range(1, vms + 1):
+            moving = i - 1  # VMs move in order: the i-th is vm(i-1)
+            for vm in range(vms):
+                if vm > moving:
+                    rate = table["source_throughput"][i - 1]
+                elif vm < moving:
+                    rate = table["destination_throughput"][i - 1]
+                else:
+                    rate = table.get("moving_throughput", np.zeros(vms))[i - 1]
+                points[vm].append((clock, float(rate)))
+            markers.append(Marker(clock, MarkerKind.MIGRATION_STARTED, names[moving]))
+            clock += float(table["move_time"][i - 1])
+            markers.append(Marker(clock, MarkerKind.MIGRATION_ENDED, names[moving]))
+        for vm in range(vms):
+            points[vm].append((clock, load))
+    times, rates = [], []
+    for vm_points in points:
+        vm_points.sort(key=lambda point: point[0])
+        times.append(np.array([t for t, _ in vm_points] + [duration]))
+        rates.append(np.array([r for _, r in vm_points]))
+    return times, rates, markers
+
+
+def _window_means(times: Array, rates: Array, edges: Array) -> Array:
+    """Mean of a step function over consecutive windows ``edges[k]..edges[k+1]``."""
+    widths = np.diff(times)
+    cumulative = np.concatenate(([0.0], np.cumsum(widths * rates)))
+
+    def integral(t: Array) -> Array:
+        where = np.clip(np.searchsorted(times, t, side="right") - 1, 0, len(rates) - 1)
+        return cumulative[where] + (t - times[where]) * rates[where]
+
+    area = integral(edges)
+    result: Array = np.diff(area) / np.diff(edges)
+    return result
+
+
+def synthesize(
+    duration: float,
+    *,
+    vms: int = 1,
+    load: float = 50.0,
+    step: float = 1.0,
+    events: Sequence[Event] = (),
+    migrations: Sequence[Migration] = (),
+    noise: float = 0.05,
+    jitter: float = 0.1,
+    seed: int = 0,
+) -> Trace:
+    """A trace of ``duration`` s with the given events; reproducible for a given ``seed``.
+
+    ``load`` is the offered (and, when healthy, served) rate of each VM in req/s;
+    ``noise`` is the standard deviation of the sample noise as a fraction of it.
+    """
+    for name, value, low, high in (("noise", noise, 0.0, 1.0), ("jitter", jitter, 0.0, 0.5)):
+        if not low <= value <= high:
+            raise ParameterError(name, f"must be in [{low:g}, {high:g}], got {value:g}")
+    if step <= 0 or duration < step:
+        raise ParameterError("duration", f"must cover at least one step of {step:g} s, got {duration:g} s")
+    rng = np.random.default_rng(seed)
+    samples = int(duration // step)
+    times, rates, markers = _rate_edges(events, migrations, vms, load, samples * step, vms_per_host=vms)
+    edges = np.arange(samples + 1, dtype=np.float64) * step
+    columns = []
+    for vm in range(vms):
+        shaken = edges + rng.uniform(-jitter, jitter, samples + 1) * step
+        shaken[0], shaken[-1] = edges[0], edges[-1]
+        mean = _window_means(times[vm], rates[vm], np.maximum.accumulate(shaken))
+        jolt = rng.normal(0.0, noise * load, samples)
+        columns.append(np.where(mean > 0, np.maximum(mean + jolt, 0.0), 0.0))  # a down VM serves exactly 0
+    return Trace(
+        step=step,
+        vm_names=tuple(f"vm{i}" for i in range(vms)),
+        vm_throughput=np.column_stack(columns),
+        markers=tuple(markers),
+        metadata={"generator": "rejuv synth", "seed": seed, "offered_load": load, "noise": noise, "jitter": jitter},
+        source="synthetic trace",
+    )
