@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 
 from rejuv.errors import TraceError
 
-__all__ = ["Estimate", "Segment", "Settings", "segment_event", "detect_events"]
+__all__ = ["Estimate", "Segment", "Settings", "DEFAULT_SETTINGS", "segment_event", "detect_events"]
 
 Array = NDArray[np.float64]
 _MAD_TO_SIGMA = 1.4826
@@ -57,6 +57,9 @@ class Settings:
     down_fraction: float = 0.1  #: below this fraction of the baseline a sample counts as down
     tolerance: float = 0.05  #: within this fraction of the baseline, throughput is back
     window: int = 5  #: samples averaged when deciding that throughput is back
+
+
+DEFAULT_SETTINGS = Settings()
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,7 @@ def _change_point(values: Array, level: float) -> int:
 
 
 def segment_event(
-    values: Array, start: int, stop: int, step: float, settings: Settings = Settings(), source: str = "trace"
+    values: Array, start: int, stop: int, step: float, settings: Settings = DEFAULT_SETTINGS, source: str = "trace"
 ) -> Segment:
     """Segment the event that starts at sample ``start``; look no further than sample ``stop``.
 
@@ -169,7 +172,7 @@ def segment_event(
     )
 
 
-def detect_events(values: Array, settings: Settings = Settings(), min_gap: int = 10) -> list[int]:
+def detect_events(values: Array, settings: Settings = DEFAULT_SETTINGS, min_gap: int = 10) -> list[int]:
     """Starts of the runs where throughput falls below ``down_fraction`` of the series' median.
 
     Runs closer than ``min_gap`` samples are one event. Events that lose no

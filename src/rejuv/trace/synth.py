@@ -36,9 +36,13 @@ _STARTS = {kind: marker for marker, kind in EVENT_STARTS.items()}
 
 @dataclass(frozen=True)
 class Event:
-    """A rejuvenation at ``start`` s: down for ``downtime`` s, then degraded by ``degradation`` for ``degraded_period`` s.
+    """A rejuvenation at ``start`` s.
 
-    ``vms``: indices of the VMs it affects (None: all of them).
+    Host-wide (``subject`` None: a warm or cold reboot): every VM is down for
+    ``downtime`` s, then serves ``1 - degradation`` of its load for
+    ``degraded_period`` s. An OS rejuvenation of VM ``subject``: that VM is
+    down for ``downtime`` s, and the others serve ``1 - degradation`` of their
+    load for ``degraded_period`` s from the start, as in the paper's Section 4.
     """
 
     kind: str  #: "warm", "cold" or "os"
@@ -46,7 +50,7 @@ class Event:
     downtime: float
     degradation: float
     degraded_period: float
-    vms: tuple[int, ...] | None = None
+    subject: int | None = None
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,7 @@ def event_from_parameters(params: Parameters, kind: str, start: float) -> Event:
     else:
         raise ParameterError("kind", f"expected warm, cold or os, got {kind!r}")
     downtime, degradation, period = (float(v) for v in values)
-    return Event(kind, start, downtime, degradation, period, vms=(0,) if kind == "os" else None)
+    return Event(kind, start, downtime, degradation, period, subject=0 if kind == "os" else None)
 
 
 def _rate_edges(
@@ -81,12 +85,16 @@ def _rate_edges(
     markers: list[Marker] = []
     names = [f"vm{i}" for i in range(vms)]
     for event in events:
-        affected = range(vms) if event.vms is None else event.vms
         up = event.start + event.downtime
-        back = up + event.degraded_period
-        for vm in affected:
-            points[vm] += [(event.start, 0.0), (up, load * (1 - event.degradation)), (back, load)]
-        subject = names[event.vms[0]] if event.vms is not None and len(event.vms) == 1 else None
+        slowed = load * (1 - event.degradation)
+        for vm in range(vms):
+            if event.subject is None:
+                points[vm] += [(event.start, 0.0), (up, slowed), (up + event.degraded_period, load)]
+            elif vm == event.subject:
+                points[vm] += [(event.start, 0.0), (up, load)]
+            else:
+                points[vm] += [(event.start, slowed), (event.start + event.degraded_period, load)]
+        subject = None if event.subject is None else names[event.subject]
         markers += [Marker(event.start, _STARTS[event.kind], subject), Marker(up, _ENDS[event.kind], subject)]
     for migration in migrations:
         table = migration.profile.table(vms_per_host)

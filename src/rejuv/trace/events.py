@@ -1,0 +1,113 @@
+"""From a trace to the model's parameters: segment each rejuvenation event and name what it measured.
+
+Where a trace has markers, each ``suspend-started`` (warm), ``shutdown-started``
+(cold) or ``os-reboot-started`` (OS) marker opens an event; without markers,
+events are detected where throughput falls to near zero, and the caller says
+what kind they are. What each kind measures:
+
+- warm: the host series gives D_w, ω and R_vmm;
+- cold: the host series gives D_c, ω' and R'_vmm;
+- os: the rebooting VM's own series gives D_os, and the other VMs' total gives
+  δ and R_os (the paper's OS degradation is the others slowing down while it
+  reboots).
+
+Several events of one kind are combined: the mean, with the standard error
+of the events' spread or of the estimates, whichever is larger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from rejuv.errors import TraceError
+from rejuv.trace.data import Trace
+from rejuv.trace.markers import EVENT_STARTS
+from rejuv.trace.segment import DEFAULT_SETTINGS, Estimate, Segment, Settings, detect_events, segment_event
+
+__all__ = ["Measured", "KINDS", "find_events", "measure", "combine"]
+
+#: Event kinds and the paper symbols of (downtime, degradation rate, degraded period) they measure.
+KINDS: dict[str, tuple[str, str, str]] = {
+    "warm": ("D_w", "omega", "R_vmm"),
+    "cold": ("D_c", "omega_c", "R_vmm_c"),
+    "os": ("D_os", "delta", "R_os"),
+}
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One event of one kind, segmented."""
+
+    kind: str
+    subject: str | None
+    segment: Segment  #: downtime from the (subject's) series, the rest from the degraded series
+    downtime: Estimate
+
+
+def find_events(trace: Trace, kind: str | None) -> list[tuple[str, float, str | None]]:
+    """``(kind, start time, subject)`` of every event: from markers, or detected if there are none.
+
+    Raises :class:`TraceError` when detection is needed but ``kind`` is not given.
+    """
+    marked = [
+        (EVENT_STARTS[m.kind], m.time, m.subject)
+        for m in trace.markers
+        if m.kind in EVENT_STARTS and EVENT_STARTS[m.kind] in KINDS
+    ]
+    if marked:
+        return [event for event in marked if kind is None or event[0] == kind]
+    if kind is None:
+        raise TraceError(trace.source, "has no event markers; say which kind of event it holds (--kind)")
+    if kind == "os":
+        raise TraceError(trace.source, "OS rejuvenations need os-reboot-started markers naming the VM")
+    return [(kind, start * trace.step, None) for start in detect_events(trace.host_throughput)]
+
+
+def measure(trace: Trace, kind: str | None = None, settings: Settings = DEFAULT_SETTINGS) -> list[Measured]:
+    """Segment every event of ``kind`` (None: every marked kind) in ``trace``."""
+    events = find_events(trace, kind)
+    if not events:
+        raise TraceError(trace.source, f"no {kind or 'rejuvenation'} events found")
+    starts = [round(time / trace.step) for _, time, _ in events] + [trace.samples]
+    found = []
+    for (what, _, subject), start, stop in zip(events, starts, starts[1:], strict=False):
+        if what == "os":
+            if subject is None:
+                raise TraceError(trace.source, f"the os-reboot-started marker at {start * trace.step:g} s names no VM")
+            own = trace.vm(subject)
+            others = trace.vm_throughput[:, [n != subject for n in trace.vm_names]].sum(axis=1)
+            if trace.vm_throughput.shape[1] < 2:
+                raise TraceError(
+                    trace.source, "an OS rejuvenation's degradation is measured on the other VMs; this trace has one"
+                )
+            downtime = segment_event(own, start, stop, trace.step, settings, trace.source).downtime
+            segment = segment_event(others, start, stop, trace.step, settings, trace.source)
+        else:
+            segment = segment_event(trace.host_throughput, start, stop, trace.step, settings, trace.source)
+            downtime = segment.downtime
+        found.append(Measured(what, subject, segment, downtime))
+    return found
+
+
+def _pool(estimates: Sequence[Estimate]) -> Estimate:
+    values = np.array([e.value for e in estimates])
+    errors = np.array([e.uncertainty for e in estimates])
+    spread = float(np.std(values, ddof=1) / np.sqrt(len(values))) if len(values) > 1 else 0.0
+    reported = float(np.sqrt(np.sum(errors**2)) / len(values))
+    return Estimate(float(values.mean()), max(spread, reported), estimates[0].unit)
+
+
+def combine(measured: Sequence[Measured]) -> dict[str, Estimate]:
+    """Parameter estimates by paper symbol, pooled over the events of each kind."""
+    result: dict[str, Estimate] = {}
+    for kind, (downtime, rate, period) in KINDS.items():
+        events = [m for m in measured if m.kind == kind]
+        if not events:
+            continue
+        result[downtime] = _pool([m.downtime for m in events])
+        result[rate] = _pool([m.segment.degradation for m in events])
+        result[period] = _pool([m.segment.degraded_period for m in events])
+    return result
