@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from rejuv import __version__
-from rejuv.cli import compare, params, phase_map, reproduce
+from rejuv.cli import compare, fit, params, phase_map, reproduce, synth
 from rejuv.errors import RejuvError
 
 __all__ = ["main", "build_parser", "COMMANDS"]
@@ -20,6 +21,8 @@ COMMANDS: dict[str, Command] = {
     "compare": (compare.HELP, compare.add_arguments, compare.run),
     "phase-map": (phase_map.HELP, phase_map.add_arguments, phase_map.run),
     "params": (params.HELP, params.add_arguments, params.run),
+    "fit": (fit.HELP, fit.add_arguments, fit.run),
+    "synth": (synth.HELP, synth.add_arguments, synth.run),
 }
 
 USAGE_ERROR = 2
@@ -64,6 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RejuvError as err:
         print(f"error: {err}", file=sys.stderr)
         return USAGE_ERROR
+    except BrokenPipeError:  # the reader went away (`rejuv compare | head`): not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as err:
         where = err.filename if err.filename is not None else "output"
         print(f"error: {where}: {err.strerror or err}", file=sys.stderr)

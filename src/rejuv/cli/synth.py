@@ -1,0 +1,65 @@
+"""``rejuv synth``: a realistic synthetic trace from model parameters."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rejuv.cli.options import add_parameter_options, parameters_from
+from rejuv.errors import ParameterError
+from rejuv.model import parse_duration
+from rejuv.trace.store import write_trace
+from rejuv.trace.synth import event_from_parameters, synthesize
+
+HELP = "make a synthetic throughput trace of a warm reboot, cold reboot or OS rejuvenation"
+
+
+def _duration(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--kind", choices=("warm", "cold", "os"), default="warm", help="the event (default: %(default)s)"
+    )
+    parser.add_argument("--vms", type=int, default=4, help="VMs on the host (default: %(default)s)")
+    parser.add_argument("--load", type=float, default=10.0, help="offered load per VM, req/s (default: %(default)s)")
+    parser.add_argument("--before", type=_duration, default=120.0, help="baseline before the event (default: 120s)")
+    parser.add_argument("--after", type=_duration, default=300.0, help="time after the degraded period (default: 300s)")
+    parser.add_argument("--step", type=_duration, default=1.0, help="sampling step (default: 1s)")
+    parser.add_argument(
+        "--noise", type=float, default=0.05, help="sample noise, fraction of the load (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--jitter", type=float, default=0.1, help="sampling jitter, fraction of a step (default: %(default)s)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    add_parameter_options(parser)
+    parser.add_argument("--out", type=Path, required=True, help="the .trace file to write")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.vms < 1 or (args.kind == "os" and args.vms < 2):
+        raise ParameterError(
+            "--vms", f"needs at least {2 if args.kind == 'os' else 1} VMs for {args.kind}, got {args.vms}"
+        )
+    if args.load <= 0:
+        raise ParameterError("--load", f"must be > 0 req/s, got {args.load:g}")
+    event = event_from_parameters(parameters_from(args), args.kind, args.before)
+    duration = args.before + event.downtime + event.degraded_period + args.after
+    trace = synthesize(
+        duration,
+        vms=args.vms,
+        load=args.load,
+        step=args.step,
+        events=[event],
+        noise=args.noise,
+        jitter=args.jitter,
+        seed=args.seed,
+    )
+    write_trace(trace, args.out)
+    print(f"wrote {args.out}: {trace.samples} samples of {args.vms} VMs, one {args.kind} event at {args.before:g} s")
+    return 0
