@@ -9,9 +9,16 @@ from rejuv.cli.options import add_parameter_options, parameters_from
 from rejuv.errors import ParameterError
 from rejuv.model import parse_duration
 from rejuv.trace.store import write_trace
-from rejuv.trace.synth import event_from_parameters, synthesize
+from rejuv.trace.synth import Migration, event_from_parameters, synthesize
 
-HELP = "make a synthetic throughput trace of a warm reboot, cold reboot or OS rejuvenation"
+#: Migration kinds and the parameter field holding their Table 1 profile.
+PROFILES = {
+    "migration": "stop_and_copy_profile",
+    "live": "live_migration_profile",
+    "live_rate_control": "live_migration_profile_rate_control",
+}
+
+HELP = "make a synthetic throughput trace of a rejuvenation or a migration, from model parameters"
 
 
 def _duration(text: str) -> float:
@@ -23,7 +30,7 @@ def _duration(text: str) -> float:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--kind", choices=("warm", "cold", "os"), default="warm", help="the event (default: %(default)s)"
+        "--kind", choices=("warm", "cold", "os", *PROFILES), default="warm", help="the event (default: %(default)s)"
     )
     parser.add_argument("--vms", type=int, default=4, help="VMs on the host (default: %(default)s)")
     parser.add_argument("--load", type=float, default=10.0, help="offered load per VM, req/s (default: %(default)s)")
@@ -48,18 +55,23 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.load <= 0:
         raise ParameterError("--load", f"must be > 0 req/s, got {args.load:g}")
-    event = event_from_parameters(parameters_from(args), args.kind, args.before)
-    duration = args.before + event.downtime + event.degraded_period + args.after
-    trace = synthesize(
-        duration,
-        vms=args.vms,
-        load=args.load,
-        step=args.step,
-        events=[event],
-        noise=args.noise,
-        jitter=args.jitter,
-        seed=args.seed,
-    )
+    params = parameters_from(args)
+    common = {
+        "vms": args.vms,
+        "load": args.load,
+        "step": args.step,
+        "noise": args.noise,
+        "jitter": args.jitter,
+        "seed": args.seed,
+    }
+    if args.kind in PROFILES:
+        profile = getattr(params, PROFILES[args.kind])
+        duration = args.before + profile.total_time(args.vms) + args.after
+        trace = synthesize(duration, migrations=[Migration(args.before, profile)], **common)
+    else:
+        event = event_from_parameters(params, args.kind, args.before)
+        duration = args.before + event.downtime + event.degraded_period + args.after
+        trace = synthesize(duration, events=[event], **common)
     write_trace(trace, args.out)
     print(f"wrote {args.out}: {trace.samples} samples of {args.vms} VMs, one {args.kind} event at {args.before:g} s")
     return 0

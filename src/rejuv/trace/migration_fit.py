@@ -16,6 +16,7 @@ the host's throughput before the first move.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,35 +84,44 @@ class MigrationFit:
     """The measured table, the fitted curves, and the degradation rate they imply."""
 
     live: bool
+    vms: int  #: n, VMs moved per run
     table: dict[str, Array]
     fits: dict[str, CurveFit]
     profile: MigrationProfile
     host_throughput: float  #: p, req/s, before the first move
     degradation: float  #: γ (stop-and-copy) or γ' (live)
-
-    @property
-    def total_time(self) -> float:
-        """Measured time to move all n VMs, s."""
-        return float(self.table["move_time"].sum())
+    total_time: float  #: measured time to move all n VMs (mean over runs), s
 
 
-def fit_migration(trace: Trace, live: bool | None = None, settings: Settings = DEFAULT_SETTINGS) -> MigrationFit:
-    """Fit Table 1 from ``trace``. ``live`` None: live if the moving VM kept serving.
-
-    Raises :class:`TraceError` for missing markers or too few moves.
-    """
-    table = migration_table(trace)
-    n = len(table["i"])
-    if n < 2:
-        raise TraceError(trace.source, f"needs at least 2 migrated VMs, got {n}")
+def _host_throughput(trace: Trace, settings: Settings) -> float:
     first = round(_moves(trace)[0][1] / trace.step)
     before = trace.host_throughput[max(0, first - round(settings.baseline_window / trace.step)) : first]
     before = before[np.isfinite(before)]
     if len(before) < settings.min_baseline_samples:
         raise TraceError(trace.source, f"baseline window too short before the first migration: {len(before)} samples")
-    host = float(np.median(before))
+    return float(np.median(before))
+
+
+def fit_migration(
+    traces: Sequence[Trace], live: bool | None = None, settings: Settings = DEFAULT_SETTINGS
+) -> MigrationFit:
+    """Fit Table 1 from one or more migration runs (their tables pooled).
+
+    ``live`` None: live if the moving VM kept serving. p is the mean of the
+    runs' host throughput before their first move. Raises :class:`TraceError`
+    for missing markers, fewer than 2 moves, or runs of different sizes.
+    """
+    tables = [migration_table(trace) for trace in traces]
+    sizes = {len(table["i"]) for table in tables}
+    if len(sizes) != 1:
+        raise TraceError(", ".join(t.source for t in traces), f"runs migrate different numbers of VMs: {sorted(sizes)}")
+    n = sizes.pop()
+    if n < 2:
+        raise TraceError(traces[0].source, f"needs at least 2 migrated VMs, got {n}")
+    table = {key: np.concatenate([t[key] for t in tables]) for key in tables[0]}
+    host = float(np.mean([_host_throughput(trace, settings) for trace in traces]))
     if live is None:
-        live = bool(np.nanmean(table["moving_throughput"]) > settings.down_fraction * host / len(trace.vm_names))
+        live = bool(np.nanmean(table["moving_throughput"]) > settings.down_fraction * host / n)
     index = table["i"].astype(np.int64)
     name = "live" if live else "stop_and_copy"
     fits = {
@@ -127,4 +137,5 @@ def fit_migration(trace: Trace, live: bool | None = None, settings: Settings = D
         moving_throughput=fits["moving_throughput"].curve if live else None,
     )
     rate = float(migration_degradation(profile, n, host))
-    return MigrationFit(live, table, fits, profile, host, rate)
+    total = float(table["move_time"].sum()) / len(tables)
+    return MigrationFit(live, n, table, fits, profile, host, rate, total)

@@ -7,14 +7,38 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from rejuv.model import Kind, lookup
+from rejuv.model import Kind, MigrationProfile, lookup
 from rejuv.trace.segment import Estimate
 
 __all__ = ["parameter_file_text", "write_parameter_file"]
 
 
-def parameter_file_text(estimates: Mapping[str, Estimate], sources: Sequence[str]) -> str:
-    """TOML text: one line per paper symbol, in base units, with the uncertainty as a comment."""
+def _inline(value: object) -> str:
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, float):
+        return f"{value:.6g}" if "e" not in f"{value:.6g}" else repr(value)
+    return str(value)
+
+
+def _profile_lines(section: str, profile: MigrationProfile) -> list[str]:
+    lines = ["", f"[migration.{section}]"]
+    for key, pieces in profile.to_data().items():
+        tables = ", ".join("{ " + ", ".join(f"{k} = {_inline(v)}" for k, v in piece.items()) + " }" for piece in pieces)
+        lines.append(f"{key} = [{tables}]")
+    return lines
+
+
+def parameter_file_text(
+    estimates: Mapping[str, Estimate],
+    sources: Sequence[str],
+    profiles: Mapping[str, MigrationProfile] | None = None,
+) -> str:
+    """TOML text: one line per paper symbol, in base units, with the uncertainty as a comment.
+
+    ``profiles`` maps a preset section (``stop_and_copy``, ``live``,
+    ``live_rate_control``) to fitted Table 1 curves, written as that section.
+    """
     lines = [
         "# Model parameters measured by `rejuv fit` from:",
         *(f"#   {source}" for source in sources),
@@ -25,16 +49,23 @@ def parameter_file_text(estimates: Mapping[str, Estimate], sources: Sequence[str
         entry = lookup(symbol)
         unit = " s" if entry.kind is Kind.DURATION else ""
         lines.append(f"{symbol} = {estimate.value:.6g}  # ± {estimate.uncertainty:.2g}{unit}: {entry.meaning}")
+    for section, profile in (profiles or {}).items():
+        lines += _profile_lines(section, profile)
     return "\n".join(lines) + "\n"
 
 
-def write_parameter_file(path: Path | str, estimates: Mapping[str, Estimate], sources: Sequence[str]) -> Path:
+def write_parameter_file(
+    path: Path | str,
+    estimates: Mapping[str, Estimate],
+    sources: Sequence[str],
+    profiles: Mapping[str, MigrationProfile] | None = None,
+) -> Path:
     """Write the parameter file atomically: no partial file is left if writing fails."""
     target = Path(path)
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(parameter_file_text(estimates, sources))
+            stream.write(parameter_file_text(estimates, sources, profiles))
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
