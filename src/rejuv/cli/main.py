@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from rejuv import __version__
-from rejuv.cli import compare, fit, params, phase_map, reproduce, synth
+from rejuv.cli import compare, fit, params, phase_map, plot_trace, reproduce, synth
 from rejuv.errors import RejuvError
 
 __all__ = ["main", "build_parser", "COMMANDS"]
@@ -23,6 +23,7 @@ COMMANDS: dict[str, Command] = {
     "params": (params.HELP, params.add_arguments, params.run),
     "fit": (fit.HELP, fit.add_arguments, fit.run),
     "synth": (synth.HELP, synth.add_arguments, synth.run),
+    "plot-trace": (plot_trace.HELP, plot_trace.add_arguments, plot_trace.run),
 }
 
 USAGE_ERROR = 2
