@@ -85,7 +85,7 @@ def apply_overrides(params: Parameters, overrides: Mapping[str, Any]) -> Paramet
 
 
 def _line_of(text: str, key: str) -> int | None:
-    pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=", re.MULTILINE)
+    pattern = re.compile(rf"^[ \t]*[\"']?{re.escape(key)}[\"']?[ \t]*=", re.MULTILINE)
     match = pattern.search(text)
     return None if match is None else text.count("\n", 0, match.start()) + 1
 
@@ -173,4 +173,6 @@ def load_parameter_file(path: Path | str, base: Parameters) -> Parameters:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as err:
         raise ConfigFileError(str(path), f"cannot read ({err.strerror})") from err
+    except UnicodeDecodeError as err:
+        raise ConfigFileError(str(path), f"cannot read (not UTF-8 text: byte {err.start})") from err
     return _apply_document(path, text, _read_toml(path, text), base)

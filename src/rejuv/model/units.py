@@ -103,7 +103,7 @@ def parse_rate(value: str | float | int) -> float:
 
 
 def format_duration(seconds: float) -> str:
-    """Format seconds readably: ``"28 d"``, ``"6.5 h"``, ``"390 s"``, ``"17.36 d"``.
+    """Format seconds readably: ``"28 d"``, ``"390 min"``, ``"390 s"``, ``"17.36 d"``.
 
     The largest of days, hours and minutes is used when it states the value
     exactly or the value is at least 10 of that unit; else seconds.

@@ -182,16 +182,21 @@ def read_prometheus(path: Path | str) -> Trace:
     stamps: set[float] = set()
     series: list[dict[float, float]] = []
     for number, item in enumerate(results):
-        name = _series_name(item.get("metric", {}), number)
-        values = item.get("values")
+        values = item.get("values") if isinstance(item, dict) else None
         if not isinstance(values, list):
             raise TraceError(f"{source}: data.result[{number}]", "has no 'values' list")
+        metric = item.get("metric")
+        name = _series_name(metric if isinstance(metric, dict) else {}, number)
         points: dict[float, float] = {}
         for pair in values:
             where = f"series {name!r} at {pair[0] if isinstance(pair, list) and pair else '?'}"
             if not isinstance(pair, list) or len(pair) != 2:
                 raise TraceError(f"{source}, {where}", 'each value must be [timestamp, "value"]')
-            points[float(pair[0])] = _number(source, where, str(pair[1]))
+            try:
+                stamp = float(pair[0])
+            except (TypeError, ValueError):
+                raise TraceError(f"{source}, {where}", f"timestamp is not a number: {pair[0]!r}") from None
+            points[stamp] = _number(source, where, str(pair[1]))
         names.append(name)
         stamps.update(points)
         series.append(points)

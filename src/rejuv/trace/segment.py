@@ -5,7 +5,10 @@ For an event that starts at sample s (from a marker, or detected):
 1. **baseline** b: the median of the samples in the window before s (and the
    noise σ from their median absolute deviation);
 2. **downtime**: the first run of samples below ``down_fraction`` b that
-   starts at or after s; it ends at the first sample back above it;
+   starts at s or the sample after it, or failing that the first such run
+   that starts later and lasts at least a window (below); it ends at the first
+   sample back above the line. A shorter run later on is noise dipping under
+   the line from a degraded level, not downtime;
 3. **degraded period**: from recovery until throughput is back within
    ``tolerance`` of b. The end is the later of two estimates: the least-squares
    change point between a degraded level and b (unbiased for a step), and the
@@ -18,7 +21,9 @@ For an event that starts at sample s (from a marker, or detected):
    the paper's definition.
 
 Each estimate carries an uncertainty (one standard error, or the sampling
-step where quantisation dominates). Missing samples (NaN) are ignored.
+step where quantisation dominates). Missing samples (NaN) are ignored; those
+at the edges of the downtime widen the uncertainty of the downtime and of the
+degraded period, since the edges could lie anywhere in them.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ __all__ = ["Estimate", "Segment", "Settings", "DEFAULT_SETTINGS", "segment_event
 
 Array = NDArray[np.float64]
 _MAD_TO_SIGMA = 1.4826
+_FIRST_LOOK = 4096  #: samples after an event's start read first; enough for most events
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,73 @@ def _first(mask: NDArray[np.bool_]) -> int | None:
     return int(hits[0]) if len(hits) else None
 
 
+def _down_run(span: Array, line: float, long_run: int) -> tuple[int, int]:
+    """Start and end of the downtime: the first run below ``line`` that starts at 0 or 1, or is ``long_run`` long.
+
+    A run ends at the next valid sample at or above the line (missing samples do not
+    end it); ``(0, 0)`` if there is no such run. Reads ``span`` in growing prefixes,
+    so the cost is that of the event, not of everything up to the next one.
+    """
+    horizon = _FIRST_LOOK
+    while True:
+        part = span[:horizon]
+        whole = len(part) == len(span)
+        valid = np.isfinite(part)
+        down = valid & (part < line)
+        down_at = np.flatnonzero(down)
+        if len(down_at):
+            up_at = np.flatnonzero(valid & ~down)
+            following = np.searchsorted(up_at, down_at)  # the up sample that ends each down sample's run
+            opens = np.concatenate(([True], following[1:] != following[:-1]))
+            starts = down_at[opens]
+            ends = np.append(up_at, len(part))[following[opens]]
+            chosen = _first((starts <= 1) | (ends - starts >= long_run))
+            if chosen is not None and (whole or ends[chosen] < len(part)):  # a run cut off by the prefix may go on
+                return int(starts[chosen]), int(ends[chosen])
+        if whole:
+            return 0, 0
+        horizon *= 4
+
+
+def _forward_means(part: Array, lengths: tuple[int, ...]) -> list[Array]:
+    """For each length, the mean of the valid samples in ``part[i : i + length]`` at each i (NaN if none)."""
+    finite = np.isfinite(part)
+    total = np.concatenate(([0.0], np.cumsum(np.where(finite, part, 0.0))))
+    count = np.concatenate(([0], np.cumsum(finite)))
+    index = np.arange(len(part))
+    means = []
+    for length in lengths:
+        until = np.minimum(index + length, len(part))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means.append((total[until] - total[index]) / (count[until] - count[index]))
+    return means
+
+
+def _back_for_good(rest: Array, threshold: float, width: int) -> int | None:
+    """The first sample from which the means over ``width`` and over ``4 width`` samples reach ``threshold``.
+
+    Missing samples are left out of the means. Reads ``rest`` in growing prefixes,
+    accepting a sample only once both its windows lie wholly inside the prefix.
+    """
+    horizon = max(_FIRST_LOOK, 16 * width)
+    while True:
+        part = rest[:horizon]
+        whole = len(part) == len(rest)
+        short, long = _forward_means(part, (width, 4 * width))
+        back = _first((short >= threshold) & (long >= threshold))
+        if back is not None and (whole or back + 4 * width <= len(part)):
+            return back
+        if whole:
+            return None
+        horizon *= 4
+
+
+def _missing_at_end(valid: NDArray[np.bool_]) -> int:
+    """How many samples at the end of ``valid`` are missing."""
+    seen = np.flatnonzero(valid)
+    return len(valid) - (int(seen[-1]) + 1 if len(seen) else 0)
+
+
 def _change_point(values: Array, level: float) -> int:
     """k minimising the squared error of: own mean on [0, k), ``level`` on [k, end)."""
     finite = np.isfinite(values)
@@ -119,34 +192,15 @@ def segment_event(
     """
     level, sigma, level_error = _baseline(source, values, start, settings, step)
     span = values[start:stop]
-    valid = np.isfinite(span)
-    down = valid & (span < settings.down_fraction * level)
-    first_down = _first(down)
-    if first_down is None:
-        down_start = recovery = 0
-    else:
-        down_start = first_down
-        back = _first(valid[down_start:] & ~down[down_start:])
-        recovery = len(span) if back is None else down_start + back
-    rest = span[recovery:]
-    threshold = (1 - settings.tolerance) * level
     # Average enough samples that noise alone puts a degraded window over the threshold
     # less than once in 30,000 (4 standard errors).
     enough = int(np.ceil((4 * sigma / (settings.tolerance * level)) ** 2))
+    down_start, recovery = _down_run(span, settings.down_fraction * level, max(settings.window, enough))
+    rest = span[recovery:]
+    threshold = (1 - settings.tolerance) * level
     width = max(1, min(max(settings.window, enough), len(rest)))
-    finite = np.isfinite(rest)
-    total = np.concatenate(([0.0], np.cumsum(np.where(finite, rest, 0.0))))
-    count = np.concatenate(([0], np.cumsum(finite)))
-
-    def forward_mean(length: int) -> Array:
-        index = np.arange(len(rest))
-        until = np.minimum(index + length, len(rest))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean: Array = (total[until] - total[index]) / (count[until] - count[index])
-        return mean
-
     # Back means back for good: this window and the four after it reach the threshold.
-    back_in = _first((forward_mean(width) >= threshold) & (forward_mean(4 * width) >= threshold))
+    back_in = _back_for_good(rest, threshold, width)
     recovered = back_in is not None
     crossing = back_in if back_in is not None else len(rest)
     # Far from the step, a slightly wrong baseline would pull the change point away; look near it.
@@ -161,11 +215,16 @@ def segment_event(
         rate, rate_error = 0.0, float(sigma / level)
     # A change point's standard error, in samples, is about (σ / step height)^2.
     height = max(rate * level, sigma, 1e-12)
-    period_error = step * max(1.0, (sigma / height) ** 2)
+    # Missing samples at the downtime's edges hide where it began and ended: widen both by them
+    # (the gap before it may reach back past s).
+    lookback = max(0, start - round(settings.baseline_window / step))
+    before = _missing_at_end(np.isfinite(values[lookback : start + down_start])) if recovery else 0
+    inside = _missing_at_end(np.isfinite(span[down_start:recovery]))
+    period_error = step * (max(1.0, (sigma / height) ** 2) + inside)
     return Segment(
         start=start * step,
         baseline=Estimate(level, level_error, "req/s"),
-        downtime=Estimate((recovery - down_start) * step, step, "s"),
+        downtime=Estimate((recovery - down_start) * step, step * (1 + before + inside), "s"),
         degraded_period=Estimate(end * step, period_error, "s"),
         degradation=Estimate(rate, rate_error, ""),
         recovered=recovered,
@@ -175,18 +234,18 @@ def segment_event(
 def detect_events(values: Array, settings: Settings = DEFAULT_SETTINGS, min_gap: int = 10) -> list[int]:
     """Starts of the runs where throughput falls below ``down_fraction`` of the series' median.
 
-    Runs closer than ``min_gap`` samples are one event. Events that lose no
-    service (a live migration, say) need markers: they are not detected.
+    Runs closer than ``min_gap`` samples are one event; missing samples do not
+    end a run. Events that lose no service (a live migration, say) need
+    markers: they are not detected.
     """
     level = float(np.nanmedian(values))
-    down = np.isfinite(values) & (values < settings.down_fraction * level)
-    edges = np.flatnonzero(np.diff(down.astype(np.int8)) == 1) + 1
-    starts = ([0] if len(down) and down[0] else []) + [int(e) for e in edges]
-    merged: list[int] = []
-    ends = np.flatnonzero(np.diff(down.astype(np.int8)) == -1) + 1
-    for begin in starts:
-        previous_end = ends[ends <= begin]
-        if merged and len(previous_end) and begin - int(previous_end[-1]) < min_gap:
-            continue
-        merged.append(begin)
-    return merged
+    finite = np.isfinite(values)
+    seen = np.flatnonzero(finite)  # missing samples continue the run they fall in: step over them
+    down = (finite & (values < settings.down_fraction * level))[seen]
+    change = np.diff(down.view(np.int8))
+    starts = seen[np.flatnonzero(change == 1) + 1]
+    if len(down) and down[0]:
+        starts = np.concatenate((seen[:1], starts))
+    ends = seen[np.flatnonzero(change == -1) + 1]
+    keep = np.concatenate(([True], starts[1:] - ends[: len(starts) - 1] >= min_gap))
+    return [int(begin) for begin in starts[keep[: len(starts)]]]

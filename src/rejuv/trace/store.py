@@ -106,8 +106,9 @@ def read_trace(path: Path | str) -> Trace:
         meta = json.loads(str(arrays["meta"]))
     except json.JSONDecodeError as err:
         raise TraceError(f"{source}: meta", f"not valid JSON ({err})") from err
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
-        raise TraceError(source, f"not a rejuv trace file (format {meta.get('format')!r})")
+    found = meta.get("format") if isinstance(meta, dict) else None
+    if found != FORMAT_NAME:
+        raise TraceError(source, f"not a rejuv trace file (format {found!r})")
     version = meta.get("version")
     if version != FORMAT_VERSION:
         raise TraceError(
@@ -116,9 +117,13 @@ def read_trace(path: Path | str) -> Trace:
     for key in ("step", "vm_names"):
         if key not in meta:
             raise TraceError(f"{source}: meta", f"missing {key!r}")
+    try:
+        step = float(meta["step"])
+    except (TypeError, ValueError):
+        raise TraceError(f"{source}: meta.step", f"not a number: {meta['step']!r}") from None
     markers = tuple(_marker(source, number, item) for number, item in enumerate(meta.get("markers", [])))
     return Trace(
-        step=float(meta["step"]),
+        step=step,
         vm_names=tuple(str(name) for name in meta["vm_names"]),
         vm_throughput=arrays["vm_throughput"],
         host=arrays.get("host"),

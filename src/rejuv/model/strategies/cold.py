@@ -32,7 +32,10 @@ class ColdReboot(Strategy):
         return params.cold_reboot_downtime
 
     def os_rejuvenations(self, params: Parameters) -> Array:
-        return np.floor((params.vmm_interval - params.cold_reboot_downtime) / params.os_interval)
+        count = np.floor((params.vmm_interval - params.cold_reboot_downtime) / params.os_interval)
+        # None when T_vmm <= T_os, even with D_c = 0 and T_vmm = T_os, where the floor alone gives 1.
+        result: Array = np.where(params.vmm_interval <= params.os_interval, 0.0, count)
+        return result
 
     def vmm_degraded_loss(self, params: Parameters) -> Array:
         return params.cold_reboot_degradation * params.cold_reboot_degraded_period

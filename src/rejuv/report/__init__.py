@@ -1,0 +1,47 @@
+"""rejuv.report: the paper's figures, drawn from the model, and their numbers.
+
+Functions here return :class:`matplotlib.figure.Figure` objects (Agg, no
+pyplot state) and plain data; only the writers touch files, atomically.
+Start with :func:`write_reproduction` (Figures 1, 2 and 7 into a folder) or
+:func:`write_phase_map`.
+
+This package imports matplotlib; :mod:`rejuv.model` never imports it.
+"""
+
+from __future__ import annotations
+
+from rejuv.report.figure7 import Figure7Data, figure7_data, plot_figure7
+from rejuv.report.output import write_csv, write_figure, write_json
+from rejuv.report.phase_map import axis_unit, phase_map_table, plot_phase_map
+from rejuv.report.reproduction import write_figure7, write_phase_map, write_reproduction, write_timelines
+from rejuv.report.style import STYLES, StrategyStyle, strategy_style
+from rejuv.report.timelines import FIGURE1, FIGURE2, Schematic, TimelineData, plot_timelines, timeline_data
+
+__all__ = [
+    # writing the paper's figures
+    "write_reproduction",
+    "write_phase_map",
+    "write_figure7",
+    "write_timelines",
+    # figures and their data
+    "figure7_data",
+    "plot_figure7",
+    "Figure7Data",
+    "timeline_data",
+    "plot_timelines",
+    "TimelineData",
+    "Schematic",
+    "FIGURE1",
+    "FIGURE2",
+    "plot_phase_map",
+    "phase_map_table",
+    "axis_unit",
+    # atomic writers
+    "write_figure",
+    "write_csv",
+    "write_json",
+    # one look for every figure
+    "STYLES",
+    "StrategyStyle",
+    "strategy_style",
+]

@@ -1,0 +1,54 @@
+"""One look per strategy and per timeline interval, shared by every figure.
+
+Labels come from :data:`rejuv.model.STRATEGIES`; colours are from the
+colour-blind-safe Okabe-Ito palette, and line styles tell the curves apart
+in greyscale as well.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rejuv.model import STRATEGIES, strategy
+from rejuv.model.timeline import IntervalKind
+
+__all__ = ["DPI", "INTERVAL_COLORS", "STYLES", "StrategyStyle", "strategy_style"]
+
+#: Resolution of every PNG, dots per inch: sharp enough to read, small enough to commit.
+DPI = 130
+
+
+@dataclass(frozen=True)
+class StrategyStyle:
+    """How one strategy is drawn: in every figure the same."""
+
+    key: str
+    label: str  #: ``STRATEGIES[key].label``
+    color: str
+    linestyle: str
+    marker: str
+
+
+_LOOKS = {
+    "warm": ("#D55E00", "-", "o"),
+    "cold": ("#0072B2", "-", "s"),
+    "migration": ("#009E73", "--", "^"),
+    "live": ("#CC79A7", "-.", "v"),
+    "live_rate_control": ("#E69F00", ":", "D"),
+}
+
+#: Every strategy's style, by key, in the paper's order.
+STYLES: dict[str, StrategyStyle] = {key: StrategyStyle(key, STRATEGIES[key].label, *_LOOKS[key]) for key in STRATEGIES}
+
+#: Colours of the timeline intervals: downtimes dark, degraded periods light.
+INTERVAL_COLORS: dict[IntervalKind, str] = {
+    IntervalKind.VMM_DOWNTIME: "#222222",
+    IntervalKind.VMM_DEGRADED: "#999999",
+    IntervalKind.OS_DOWNTIME: "#8B1A1A",
+    IntervalKind.OS_DEGRADED: "#E8A0A0",
+}
+
+
+def strategy_style(key: str) -> StrategyStyle:
+    """The style of the strategy ``key``; raise :class:`~rejuv.errors.ParameterError` for an unknown key."""
+    return STYLES[strategy(key).key]

@@ -1,0 +1,116 @@
+"""Every script in figures/ reproduces its committed numbers, and writes exactly the files committed."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import math
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+FIGURES = Path(__file__).resolve().parent.parent / "figures"
+#: Each script and the files it writes beside itself.
+SCRIPTS = {
+    "figure7.py": ("figure7.png", "figure7.csv", "figure7-crossovers.json"),
+    "timelines.py": ("figure1.png", "figure1.csv", "figure2.png", "figure2.csv"),
+    "phase_map_intervals.py": ("phase_map_intervals.png", "phase_map_intervals.csv"),
+    "phase_map_downtimes.py": ("phase_map_downtimes.png", "phase_map_downtimes.csv", "phase_map_downtimes.json"),
+}
+RTOL = 1e-9  # numbers may differ in the last bits between machines, never more
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+PNG_LIMIT = 300_000  # bytes: small enough to commit
+
+
+def load(script: str) -> ModuleType:
+    """Import figures/<script> as a module, without running its __main__ block."""
+    spec = importlib.util.spec_from_file_location(f"figure_script_{Path(script).stem}", FIGURES / script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def same_cell(committed: str, rerun: str) -> bool:
+    """Numbers agree to RTOL; any other text exactly."""
+    try:
+        a, b = float(committed), float(rerun)
+    except ValueError:
+        return committed == rerun
+    return math.isclose(a, b, rel_tol=RTOL, abs_tol=1e-300)
+
+
+def same_json(committed: Any, rerun: Any) -> bool:
+    """Floats agree to RTOL; everything else (keys, text, whole numbers, null) exactly."""
+    if isinstance(committed, dict) and isinstance(rerun, dict):
+        return committed.keys() == rerun.keys() and all(same_json(committed[k], rerun[k]) for k in committed)
+    if isinstance(committed, list) and isinstance(rerun, list):
+        return len(committed) == len(rerun) and all(same_json(a, b) for a, b in zip(committed, rerun, strict=True))
+    if isinstance(committed, float) or isinstance(rerun, float):
+        return isinstance(committed, int | float) and math.isclose(committed, rerun, rel_tol=RTOL, abs_tol=1e-300)
+    return bool(committed == rerun) and type(committed) is type(rerun)
+
+
+@pytest.fixture(scope="module")
+def reruns(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Each script run once into its own fresh folder."""
+    folders = {}
+    for script in SCRIPTS:
+        out = tmp_path_factory.mktemp(Path(script).stem)
+        assert load(script).main(["--out", str(out)]) == 0
+        folders[script] = out
+    return folders
+
+
+@pytest.mark.parametrize("script", list(SCRIPTS))
+def test_figure_script_writes_exactly_its_committed_files(script: str, reruns: dict[str, Path]) -> None:
+    """A script writes the files listed for it, nothing else, and each of them is committed in figures/."""
+    assert sorted(path.name for path in reruns[script].iterdir()) == sorted(SCRIPTS[script])
+    for name in SCRIPTS[script]:
+        assert (FIGURES / name).is_file(), f"figures/{name} is not committed; run figures/{script}"
+
+
+@pytest.mark.parametrize(
+    ("script", "name"), [(s, n) for s, names in SCRIPTS.items() for n in names if n.endswith(".csv")]
+)
+def test_figure_csv_matches_the_committed_one(script: str, name: str, reruns: dict[str, Path]) -> None:
+    """Rerunning the script gives the committed CSV: same rows and text, numbers to a relative 1e-9."""
+    committed = list(csv.reader((FIGURES / name).open(newline="")))
+    rerun = list(csv.reader((reruns[script] / name).open(newline="")))
+    assert committed[0] == rerun[0]
+    assert len(committed) == len(rerun)
+    for row, (old, new) in enumerate(zip(committed, rerun, strict=True)):
+        assert len(old) == len(new) and all(same_cell(a, b) for a, b in zip(old, new, strict=True)), (name, row)
+
+
+@pytest.mark.parametrize(
+    ("script", "name"), [(s, n) for s, names in SCRIPTS.items() for n in names if n.endswith(".json")]
+)
+def test_figure_json_matches_the_committed_one(script: str, name: str, reruns: dict[str, Path]) -> None:
+    """Rerunning the script gives the committed JSON: same keys, text and counts, numbers to a relative 1e-9."""
+    committed = json.loads((FIGURES / name).read_text())
+    rerun = json.loads((reruns[script] / name).read_text())
+    assert same_json(committed, rerun)
+
+
+@pytest.mark.parametrize(
+    ("script", "name"), [(s, n) for s, names in SCRIPTS.items() for n in names if n.endswith(".png")]
+)
+def test_figure_png_is_a_small_png(script: str, name: str, reruns: dict[str, Path]) -> None:
+    """Each figure is a PNG, committed and rerun, under 300 kB."""
+    for folder in (FIGURES, reruns[script]):
+        data = (folder / name).read_bytes()
+        assert data.startswith(PNG_MAGIC) and len(data) < PNG_LIMIT, (folder, name, len(data))
+
+
+def test_figure7_committed_crossovers_are_the_papers() -> None:
+    """figures/figure7-crossovers.json holds the paper's crossovers: 11,249, 11,190 and 25,332 hosts past Cold-VM Reboot."""
+    document = json.loads((FIGURES / "figure7-crossovers.json").read_text())
+    found = {(c["strategy"], c["overtakes"]): c["hosts"] for c in document["crossovers"]}
+    assert found[("migration", "cold")] == 11_249
+    assert found[("live", "cold")] == 11_190
+    assert found[("live_rate_control", "cold")] == 25_332
+    assert all(hosts is None for (_, beaten), hosts in found.items() if beaten == "warm")
