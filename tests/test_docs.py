@@ -5,7 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 import rejuv.model
+import rejuv.report
+import rejuv.trace
 from rejuv.cli.main import COMMANDS
 from rejuv.model import SYMBOLS
 
@@ -15,12 +19,13 @@ ROOT = Path(__file__).resolve().parent.parent
 def api_names(section: str) -> list[str]:
     text = (ROOT / "docs" / "api.md").read_text()
     body = text.split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"^- `([A-Za-z_]+)`", body, flags=re.MULTILINE)
+    return re.findall(r"^- `([A-Za-z_][A-Za-z0-9_]*)`", body, flags=re.MULTILINE)
 
 
-def test_api_reference_lists_exactly_the_model_all() -> None:
-    """docs/api.md names every public name of rejuv.model, in __all__'s order, and nothing else."""
-    assert api_names("rejuv.model") == list(rejuv.model.__all__)
+@pytest.mark.parametrize("package", [rejuv.model, rejuv.trace, rejuv.report], ids=lambda p: p.__name__)
+def test_api_reference_lists_exactly_each_package_all(package: object) -> None:
+    """docs/api.md names every public name of each package, in __all__'s order, and nothing else."""
+    assert api_names(package.__name__) == list(package.__all__)  # type: ignore[attr-defined]
 
 
 def test_symbol_table_in_the_docs_matches_the_code() -> None:

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from rejuv.report import write_phase_map  # matplotlib loads only for commands that draw
 
     stem = f"phase-map-{x.symbol}-{y.symbol}"
-    written = write_phase_map(result, args.out, stem)
+    written = write_phase_map(result, args.out, stem, reference=params, reference_label=preset_label(args))
     print(f"phase map of {y.symbol} against {x.symbol} at m = {args.hosts:,} ({preset_label(args)})")
     rows = [[STRATEGIES[key].label, f"{100 * result.share(key):.1f}%"] for key in result.strategies]
     print(table(["strategy", "wins"], rows))

@@ -16,6 +16,7 @@ from rejuv.report.phase_map import axis_unit, phase_map_table, plot_phase_map
 from rejuv.report.reproduction import write_figure7, write_phase_map, write_reproduction, write_timelines
 from rejuv.report.style import STYLES, StrategyStyle, strategy_style
 from rejuv.report.timelines import FIGURE1, FIGURE2, Schematic, TimelineData, plot_timelines, timeline_data
+from rejuv.report.trace_plot import plot_trace
 
 __all__ = [
     # writing the paper's figures
@@ -36,6 +37,7 @@ __all__ = [
     "plot_phase_map",
     "phase_map_table",
     "axis_unit",
+    "plot_trace",
     # atomic writers
     "write_figure",
     "write_csv",
