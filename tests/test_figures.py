@@ -19,6 +19,15 @@ SCRIPTS = {
     "timelines.py": ("figure1.png", "figure1.csv", "figure2.png", "figure2.csv"),
     "phase_map_intervals.py": ("phase_map_intervals.png", "phase_map_intervals.csv"),
     "phase_map_downtimes.py": ("phase_map_downtimes.png", "phase_map_downtimes.csv", "phase_map_downtimes.json"),
+    "traces.py": (
+        "figure3-warm.png",
+        "figure3-cold.png",
+        "figure4-os.png",
+        "figure5-stop-and-copy.png",
+        "figure5-live.png",
+        "figure6-live-rate-control.png",
+        "traces.json",
+    ),
 }
 RTOL = 1e-9  # numbers may differ in the last bits between machines, never more
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -114,3 +123,16 @@ def test_figure7_committed_crossovers_are_the_papers() -> None:
     assert found[("live", "cold")] == 11_190
     assert found[("live_rate_control", "cold")] == 25_332
     assert all(hosts is None for (_, beaten), hosts in found.items() if beaten == "warm")
+
+
+def test_figures_3_to_6_measure_back_the_preset_they_were_made_from() -> None:
+    """figures/traces.json: downtimes within 2 s, periods and rates within 10%, γ and γ' within 0.02 of the preset."""
+    document = json.loads((FIGURES / "traces.json").read_text())
+    for stem in ("figure3-warm", "figure3-cold", "figure4-os"):
+        downtime, rate, period = document[stem].values()
+        assert abs(downtime["measured"] - downtime["preset"]) <= 2.0, stem
+        assert abs(rate["measured"] - rate["preset"]) <= 0.1 * rate["preset"], stem
+        assert abs(period["measured"] - period["preset"]) <= 0.1 * period["preset"], stem
+    for stem in ("figure5-stop-and-copy", "figure5-live", "figure6-live-rate-control"):
+        gamma = document[stem]["degradation_rate"]
+        assert abs(gamma["measured"] - gamma["preset"]) <= 0.02, stem

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from rejuv.cli import main
-from rejuv.model import Parameters
+from rejuv.model import Parameters, degradation_rates
 
-# Fitted from one synthetic event (4 VMs at 10 req/s, 5% noise each: 2.5% on the host):
+# Fitted from one synthetic event (the preset's 11 VMs at p / n req/s, 5% noise each: 1.5% on the host):
 # downtimes and periods within 2 s, rates within 5%.
 SECONDS = 2.0
 RATE = 0.05
@@ -111,3 +111,14 @@ def test_fit_of_a_trace_without_markers_needs_a_kind(tmp_path: Path, capsys: pyt
     out = run(capsys, "fit", str(path), "--kind", "cold")
     assert "events: 1 cold" in out
     assert "D_c" in out
+
+
+def test_a_default_migration_trace_fits_back_the_models_gamma(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], paper: Parameters
+) -> None:
+    """synth --kind migration with default n and load (Table 1's throughputs are absolute) -> fit: γ within 0.02."""
+    trace = tmp_path / "move.trace"
+    run(capsys, "synth", "--kind", "migration", "--out", str(trace))
+    out = run(capsys, "fit", str(trace), "--kind", "migration", "--out", str(tmp_path / "move.toml"))
+    [line] = [line for line in out.splitlines() if line.startswith("γ = ")]
+    assert abs(float(line.removeprefix("γ = ")) - float(degradation_rates(paper)["migration"])) <= 0.02

@@ -32,8 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--kind", choices=("warm", "cold", "os", *PROFILES), default="warm", help="the event (default: %(default)s)"
     )
-    parser.add_argument("--vms", type=int, default=4, help="VMs on the host (default: %(default)s)")
-    parser.add_argument("--load", type=float, default=10.0, help="offered load per VM, req/s (default: %(default)s)")
+    parser.add_argument("--vms", type=int, help="VMs on the host (default: the parameters' n)")
+    parser.add_argument(
+        "--load", type=float, help="offered load per VM, req/s (default: the parameters' p / n, as Table 1 assumes)"
+    )
     parser.add_argument("--before", type=_duration, default=120.0, help="baseline before the event (default: 120s)")
     parser.add_argument("--after", type=_duration, default=300.0, help="time after the degraded period (default: 300s)")
     parser.add_argument("--step", type=_duration, default=1.0, help="sampling step (default: 1s)")
@@ -49,13 +51,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    params = parameters_from(args)
+    # Table 1's throughputs are absolute: a migration trace is consistent only with the parameters' n and p.
+    if args.vms is None:
+        args.vms = round(float(params.vms_per_host))
+    if args.load is None:
+        args.load = float(params.host_throughput) / args.vms
     if args.vms < 1 or (args.kind == "os" and args.vms < 2):
         raise ParameterError(
             "--vms", f"needs at least {2 if args.kind == 'os' else 1} VMs for {args.kind}, got {args.vms}"
         )
     if args.load <= 0:
         raise ParameterError("--load", f"must be > 0 req/s, got {args.load:g}")
-    params = parameters_from(args)
     common = {
         "vms": args.vms,
         "load": args.load,
