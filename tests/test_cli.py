@@ -117,3 +117,14 @@ def test_python_dash_m_runs_the_cli() -> None:
     done = subprocess.run([sys.executable, "-m", "rejuv", "--version"], capture_output=True, text=True, check=False)
     assert done.returncode == 0
     assert done.stdout.startswith("rejuv ")
+
+
+def test_an_output_folder_that_is_a_file_is_an_error_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """reproduce --out FILE: exit status 1, `error: FILE: exists and is not a folder`, and the file is untouched."""
+    blocker = tmp_path / "taken"
+    blocker.write_text("mine")
+    assert main(["reproduce", "--out", str(blocker)]) == 1
+    assert capsys.readouterr().err == f"error: {blocker}: exists and is not a folder\n"
+    assert blocker.read_text() == "mine"

@@ -222,3 +222,9 @@ def test_read_any_chooses_the_reader_by_suffix(tmp_path: Path) -> None:
     assert read_any(json_path).vm_names == ("x",)
     markers = write(tmp_path, "m.csv", "time,kind\n")
     assert error_of(read_any, json_path, markers) == f"{markers}: separate markers go with CSV traces only"
+
+
+def test_read_any_refuses_a_file_of_unknown_kind_by_its_suffix(tmp_path: Path) -> None:
+    """A file that is not .trace, .npz, .csv or .json is an error naming it and the expected kinds."""
+    path = write(tmp_path, "passwd", "root:x:0:0\n")
+    assert error_of(read_any, path) == f"{path}: unknown kind of file '(no suffix)': expected .trace, .csv or .json"

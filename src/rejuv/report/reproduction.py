@@ -6,6 +6,7 @@ function returns the paths it wrote, in the order written.
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 from rejuv.model import Parameters, PhaseMap
@@ -21,6 +22,8 @@ FIGURE7_STEM = "figure7"
 
 def _folder(out_dir: Path) -> Path:
     out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "exists and is not a folder", str(out_dir))
     out_dir.mkdir(parents=True, exist_ok=True)
     return out_dir
 

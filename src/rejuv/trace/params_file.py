@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from rejuv.files import atomic_write
 from rejuv.model import Kind, MigrationProfile, lookup
 from rejuv.trace.segment import Estimate
 
@@ -62,12 +61,6 @@ def write_parameter_file(
 ) -> Path:
     """Write the parameter file atomically: no partial file is left if writing fails."""
     target = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(parameter_file_text(estimates, sources, profiles))
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_write(target) as stream:
+        stream.write(parameter_file_text(estimates, sources, profiles))
     return target

@@ -32,6 +32,8 @@ from rejuv.trace.store import read_trace
 
 __all__ = ["read_csv", "read_markers_csv", "read_prometheus", "read_any"]
 
+TRACE_SUFFIXES = (".trace", ".npz")  #: what read_any reads as a rejuv trace file
+
 _TIME_NAMES = ("time", "t", "timestamp", "seconds")
 _HOST_NAMES = ("host", "total")
 _LABELS = ("vm", "instance", "pod", "job", "__name__")
@@ -219,7 +221,7 @@ def read_prometheus(path: Path | str) -> Trace:
 
 
 def read_any(path: Path | str, markers: Path | str | None = None) -> Trace:
-    """Read a ``.trace``, ``.csv`` or Prometheus ``.json`` file, by its suffix."""
+    """Read a ``.trace`` (or ``.npz``), ``.csv`` or Prometheus ``.json`` file, by its suffix."""
     suffix = Path(path).suffix.lower()
     if suffix == ".csv":
         return read_csv(path, markers)
@@ -227,4 +229,6 @@ def read_any(path: Path | str, markers: Path | str | None = None) -> Trace:
         raise TraceError(str(markers), "separate markers go with CSV traces only")
     if suffix == ".json":
         return read_prometheus(path)
+    if suffix not in TRACE_SUFFIXES:
+        raise TraceError(str(path), f"unknown kind of file {suffix or '(no suffix)'!r}: expected .trace, .csv or .json")
     return read_trace(path)

@@ -20,8 +20,6 @@ other tools.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -29,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from rejuv.errors import TraceError
+from rejuv.files import atomic_write
 from rejuv.trace.data import Trace
 from rejuv.trace.markers import Marker, MarkerKind
 
@@ -63,14 +62,8 @@ def write_trace(trace: Trace, path: Path | str) -> Path:
     }
     if trace.host is not None:
         arrays["host"] = trace.host
-    handle, temporary = tempfile.mkstemp(dir=target.parent or Path("."), prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            np.savez_compressed(stream, **arrays)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_write(target, "wb") as stream:
+        np.savez_compressed(stream, **arrays)
     return target
 
 
@@ -93,6 +86,12 @@ def read_trace(path: Path | str) -> Trace:
     file, a different or newer format, a missing field or an unknown marker.
     """
     source = str(path)
+    if Path(path).is_dir():
+        raise TraceError(source, "is a folder, not a trace file")
+    if Path(path).is_file() and not zipfile.is_zipfile(path):
+        raise TraceError(
+            source, "not a rejuv trace file (a .trace file is a zip archive of arrays: see docs/trace-format.md)"
+        )
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
