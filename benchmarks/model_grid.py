@@ -8,16 +8,19 @@ Run from the repository root::
 
 Section ``compare`` computes the normalized throughput P / (m p) of all five
 strategies on a grid of 10^6 parameter points, with the vectorised model
-(``STRATEGIES[key].evaluate(params, hosts)``) and with the plain-Python
-reference of ``scalar_model.py``, on the same points. The vectorised model
-gets the grid in two forms: flat (``iter_grid``: one 1-D array of 10^6 values
+(``normalized_throughputs(params, hosts)``) and with the plain-Python
+reference of ``scalar_model.py``, on the same points; it also times the
+vectorised model's general path, five ``STRATEGIES[key].evaluate(params,
+hosts)`` (every quantity, not only P / (m p)), on the flat grid. The
+vectorised model gets the grid in two forms: flat (``iter_grid``: one 1-D array of 10^6 values
 per parameter, so every point is computed on its own) and broadcast (one axis
 per parameter, so a strategy computes only over the axes it depends on). Runs
 are interleaved; it prints medians, spread, points/s and the ratios, and exits
 1 unless all agree to a relative 1e-9.
 
-Section ``chunked`` walks a grid of 10^8 points with ``iter_grid`` in chunks,
-keeps only how many points each strategy wins (``best_strategy``), and reports
+Section ``chunked`` walks a grid of 10^8 points with ``iter_grid`` in chunks
+(the grid checked once, before the first), keeps only how many points each
+strategy wins (``best_strategy``), and reports
 points/s, the tracemalloc peak, the peak RSS before and after, and what the
 unchunked arrays would have needed. When both sections run, ``compare`` runs in
 a child process and ``chunked`` in this one, so that the peak RSS that
@@ -45,7 +48,15 @@ from typing import Any
 
 import numpy as np
 
-from rejuv.model import NUMERIC_FIELDS, STRATEGIES, Parameters, best_strategy, iter_grid, load_preset
+from rejuv.model import (
+    NUMERIC_FIELDS,
+    STRATEGIES,
+    Parameters,
+    best_strategy,
+    iter_grid,
+    load_preset,
+    normalized_throughputs,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -252,6 +263,11 @@ def relative_difference(got: np.ndarray, expected: np.ndarray) -> float:
 
 def vectorised(params: Parameters, hosts: float) -> list[np.ndarray]:
     """P / (m p) of the five strategies by the vectorised model: what is timed."""
+    return list(normalized_throughputs(params, hosts).values())
+
+
+def evaluations(params: Parameters, hosts: float) -> list[np.ndarray]:
+    """The same through the general path: a full :class:`Evaluation` per strategy."""
     return [item.evaluate(params, hosts).normalized_throughput for item in STRATEGIES.values()]
 
 
@@ -281,13 +297,14 @@ def compare(args: argparse.Namespace) -> int:
     flat, wide = grid.flat(base), grid.broadcast(base)
     points = scalar_points(flat)
     uncached_points = points[: args.uncached_points]
-    vectorised(flat, hosts), vectorised(wide, hosts)  # warm-up
+    vectorised(flat, hosts), vectorised(wide, hosts), evaluations(flat, hosts)  # warm-up
     ScalarModel.from_parameters(flat).evaluate_many(points[:1000], hosts)
 
     build_flat = Sample("build flat grid (iter_grid + checks)", args.points, [])
     build_wide = Sample("build broadcast grid (checks)", args.points, [])
     flat_run = Sample("vectorised, flat grid (1-D arrays)", args.points, [])
     wide_run = Sample(f"vectorised, broadcast grid ({len(grid.shape)}-D)", args.points, [])
+    general_run = Sample("vectorised, flat grid, 5x evaluate()", args.points, [])
     scalar_run = Sample("scalar loop, γ memoised per (n, p)", args.points, [])
     uncached_run = Sample("scalar loop, γ summed at every point", len(uncached_points), [])
     results: dict[str, Any] = {}
@@ -297,18 +314,20 @@ def compare(args: argparse.Namespace) -> int:
             build_wide.time(lambda: grid.broadcast(base))
             results["flat"] = flat_run.time(lambda: vectorised(flat, hosts))
             results["wide"] = wide_run.time(lambda: vectorised(wide, hosts))
+            results["general"] = general_run.time(lambda: evaluations(flat, hosts))
         if run < args.scalar_repeats:  # a fresh γ memo every run
             results["scalar"] = scalar_run.time(lambda: ScalarModel.from_parameters(flat).evaluate_many(points, hosts))
     results["uncached"] = uncached_run.time(
         lambda: ScalarModel.from_parameters(flat, memoise=False).evaluate_many(uncached_points, hosts)
     )
     print()
-    print_timings([flat_run, wide_run, scalar_run, uncached_run, build_flat, build_wide])
+    print_timings([flat_run, wide_run, general_run, scalar_run, uncached_run, build_flat, build_wide])
 
     print(
         f"\n  speed-up: scalar time per point / vectorised time per point (medians; [extremes]; target {TARGET_SPEEDUP:g}x)"
     )
-    for vector, scalar in ((flat_run, scalar_run), (wide_run, scalar_run), (flat_run, uncached_run)):
+    pairs = ((flat_run, scalar_run), (wide_run, scalar_run), (flat_run, uncached_run), (general_run, scalar_run))
+    for vector, scalar in pairs:
         ratio = (scalar.median / scalar.points) / (vector.median / vector.points)
         low = (min(scalar.times) / scalar.points) / (max(vector.times) / vector.points)
         high = (max(scalar.times) / scalar.points) / (min(vector.times) / vector.points)
@@ -325,7 +344,13 @@ def compare(args: argparse.Namespace) -> int:
     expected = as_rows(results["scalar"], flat.shape)
     status = 0
     print(f"\n  agreement with the scalar reference (max relative difference, limit {AGREEMENT_LIMIT:g}):")
-    for name, label in (("flat", "flat grid"), ("wide", "broadcast grid"), ("uncached", "γ-every-point loop")):
+    compared = (
+        ("flat", "flat grid"),
+        ("wide", "broadcast grid"),
+        ("general", "flat, 5x evaluate()"),
+        ("uncached", "γ-every-point loop"),
+    )
+    for name, label in compared:
         got = as_rows(results[name], wide.shape if name == "wide" else flat.shape)
         worst = relative_difference(got, expected[: len(got)])
         verdict = "OK" if worst < AGREEMENT_LIMIT else "FAILED"
@@ -347,8 +372,9 @@ def chunked(args: argparse.Namespace) -> int:
         f"m = {args.hosts:,} =="
     )
     print(f"  grid: {grid.text}")
-    print("  per chunk: iter_grid builds and checks a 1-D parameter set; best_strategy evaluates all five")
-    print("  strategies and picks the winner; np.bincount adds up the wins. Nothing else is kept.")
+    print("  iter_grid checks the whole grid once (in the first chunk's time), then builds a 1-D parameter set")
+    print("  per chunk; best_strategy computes P / (m p) of all five strategies (normalized_throughputs) and")
+    print("  picks the winner; np.bincount adds up the wins. Nothing else is kept.")
     print("  (timed with tracemalloc on; it traces numpy's buffers, a few large allocations per chunk)")
     rss_before = peak_rss()
     tracemalloc.start()
@@ -376,7 +402,7 @@ def chunked(args: argparse.Namespace) -> int:
     full = len(build_times) - (total % chunk != 0)  # per-chunk figures over full chunks only
     print(f"\n  {'':<30} {'total':>9} {'per chunk: median':>18} {'min':>8} {'max':>8} {'points/s':>9}")
     both = [b + e for b, e in zip(build_times, best_times, strict=True)]
-    for label, times in (("iter_grid: build and check", build_times), ("best_strategy + bincount", best_times)):
+    for label, times in (("iter_grid: check once, build", build_times), ("best_strategy + bincount", best_times)):
         per = times[:full] or times
         print(
             f"  {label:<30} {sum(times):>8.2f}s {statistics.median(per):>17.4f}s {min(per):>7.4f}s "

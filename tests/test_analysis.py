@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from rejuv.errors import ParameterError
 from rejuv.model import (
+    NUMERIC_FIELDS,
     STRATEGIES,
     Axis,
     Parameters,
@@ -19,9 +20,12 @@ from rejuv.model import (
     degradation_rates,
     evaluate_all,
     iter_grid,
+    lookup,
+    normalized_throughputs,
     overtaking_hosts,
     phase_map,
 )
+from rejuv.model.analysis import BLOCK_POINTS
 from strategies import host_counts, parameter_sets
 
 KEYS = tuple(STRATEGIES)
@@ -267,3 +271,86 @@ def test_total_throughput_and_lost_requests_follow_from_the_normalised_throughpu
         assert float(result.lost_requests_per_interval) == pytest.approx(lost, rel=1e-12, abs=1e-6)
         per_year = lost * YEAR / float(params.vmm_interval)
         assert float(result.lost_requests_per_year) == pytest.approx(per_year, rel=1e-12, abs=1e-6)
+
+
+def relative_gap(got: object, expected: object) -> float:
+    """max |got - expected| / |expected| over broadcast arrays (P / (m p) > 0 for valid sets)."""
+    got_array, expected_array = np.broadcast_arrays(np.asarray(got), np.asarray(expected))
+    return float(np.max(np.abs(got_array - expected_array) / np.abs(expected_array), initial=0.0))
+
+
+@given(params=parameter_sets(), hosts=st.lists(host_counts, min_size=1, max_size=5))
+def test_normalized_throughputs_equal_the_evaluations(params: Parameters, hosts: list[int]) -> None:
+    """normalized_throughputs gives each strategy's evaluate(...).normalized_throughput, shape and all, to 1e-12."""
+    m = np.array(hosts)
+    fast = normalized_throughputs(params, m)
+    assert list(fast) == list(KEYS)
+    for key, item in STRATEGIES.items():
+        expected = item.evaluate(params, m).normalized_throughput
+        assert np.shape(fast[key]) == np.shape(expected), key
+        assert relative_gap(fast[key], expected) <= 1e-12, key
+
+
+@settings(max_examples=20)
+@given(sets=st.lists(parameter_sets(), min_size=1, max_size=6), hosts=host_counts)
+def test_normalized_throughputs_in_blocks_equal_the_evaluations(sets: list[Parameters], hosts: int) -> None:
+    """Over a 1-D set longer than one block, normalized_throughputs equals evaluate(...) at every point, to 1e-12."""
+    size = BLOCK_POINTS * 2 + 17  # two whole blocks and a partial one
+    columns: dict[str, object] = {}
+    for name in NUMERIC_FIELDS:
+        values = [getattr(one, name) for one in sets]
+        # A γ left unset in any set is computed from Table 1 everywhere, from each point's n and p.
+        columns[name] = None if any(v is None for v in values) else np.resize(np.array(values, dtype=float), size)
+    grid = sets[0].replace(**columns)
+    fast = normalized_throughputs(grid, hosts)
+    for key, item in STRATEGIES.items():
+        assert relative_gap(fast[key], item.evaluate(grid, hosts).normalized_throughput) <= 1e-12, key
+
+
+def test_normalized_throughputs_refuse_what_evaluate_refuses(paper: Parameters) -> None:
+    """A spare-host strategy on one host, or stop-and-copy with one VM, is refused naming the cause."""
+    with pytest.raises(ParameterError, match="holds one host back"):
+        normalized_throughputs(paper, 1, ("warm", "live"))
+    with pytest.raises(ParameterError, match=r"needs n >= 2"):
+        normalized_throughputs(paper.replace(n=np.full(BLOCK_POINTS + 1, 1.0)), 2, ("migration",))
+
+
+# Fields in the rules that combine fields (downtimes below intervals, no overlap of VMM and OS rejuvenations).
+COMBINED = ("T_vmm", "T_os", "D_w", "R_vmm", "D_c", "R_vmm_c", "D_m", "M_l", "M_l_rc", "D_os", "R_os")
+
+
+@st.composite
+def grid_axes(draw: st.DrawFn) -> tuple[Parameters, dict[str, list[float]]]:
+    """A valid set and up to three axes around its values, reaching past the rules' limits (and below 0) now and then."""
+    params = draw(parameter_sets())
+    names = draw(st.lists(st.sampled_from((*COMBINED, "n")), min_size=1, max_size=3, unique=True))
+    axes: dict[str, list[float]] = {}
+    for name in names:
+        if name == "n":
+            axes[name] = [float(v) for v in draw(st.lists(st.integers(1, 200), min_size=1, max_size=3))]
+            continue
+        value = float(getattr(params, lookup(name).name))
+        factors = draw(st.lists(st.floats(-0.1, 3.0), min_size=1, max_size=3))
+        axes[name] = [value * factor for factor in factors]
+    return params, axes
+
+
+@given(case=grid_axes(), chunk_points=st.integers(1, 30))
+def test_iter_grid_refuses_a_grid_exactly_when_one_of_its_points_is_invalid(
+    case: tuple[Parameters, dict[str, list[float]]], chunk_points: int
+) -> None:
+    """iter_grid checks the grid once, from each value and the corners; it refuses it iff some point fails alone."""
+    params, axes = case
+    last = len(axes) - 1
+    product = {
+        name: np.reshape(values, (1,) * k + (-1,) + (1,) * (last - k)) for k, (name, values) in enumerate(axes.items())
+    }
+    try:
+        params.replace(**product)
+    except ParameterError:
+        with pytest.raises(ParameterError):
+            list(iter_grid(params, axes, chunk_points=chunk_points))
+    else:
+        assert sum(chunk.shape[0] for _, chunk in iter_grid(params, axes, chunk_points=chunk_points)) == (
+            np.prod([len(v) for v in axes.values()])
+        )

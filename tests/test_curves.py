@@ -144,3 +144,12 @@ def test_degradation_over_a_grid_equals_each_point_alone(paper: Parameters, fiel
     for (row, col), value in np.ndenumerate(grid):
         alone = float(migration_degradation(profile, int(n[row, 0]), float(p[row, col])))
         assert value == pytest.approx(alone, rel=1e-15, abs=1e-15)
+
+
+@pytest.mark.parametrize("field", PROFILES)
+def test_degradation_over_host_sizes_at_one_throughput_equals_each_size_alone(paper: Parameters, field: str) -> None:
+    """With p one number, γ is looked up per n from a table; each value is what n alone gives, to the last bit."""
+    profile: MigrationProfile = getattr(paper, field)
+    n = np.array([7, 2, 40, 2, 13])
+    rates = migration_degradation(profile, n, 2500.0)  # >= 62.5 req/s per VM: γ stays in [0, 1]
+    assert rates.tolist() == [float(migration_degradation(profile, int(k), 2500.0)) for k in n]

@@ -17,6 +17,7 @@ from rejuv.model.analysis import (
     degradation_rates,
     evaluate_all,
     iter_grid,
+    normalized_throughputs,
     overtaking_hosts,
 )
 from rejuv.model.curves import Curve, Form, Piece
@@ -76,6 +77,7 @@ __all__ = [
     "overtaking_hosts",
     "best_strategy",
     "evaluate_all",
+    "normalized_throughputs",
     "degradation_rates",
     "phase_map",
     "PhaseMap",

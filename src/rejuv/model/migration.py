@@ -18,6 +18,7 @@ live migration::
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -109,13 +110,34 @@ def migration_degradation(
 ) -> NDArray[np.float64]:
     """gamma (stop-and-copy) or gamma' (live), broadcast over n and p.
 
-    The sums over i = 1..n are prefix sums up to max(n), so an array of host
-    sizes costs one pass. Raises :class:`ParameterError` if the profile is not
-    defined on 1..n or the result falls outside [0, 1].
+    The sums over i = 1..n depend only on the profile and n: they are prefix
+    sums up to max(n), computed once per profile and max(n) and kept, so an
+    array of host sizes costs one look-up. Raises :class:`ParameterError` if
+    the profile is not defined on 1..n or the result falls outside [0, 1].
     """
     n = np.asarray(vms_per_host, dtype=np.int64)
     p = np.asarray(host_throughput, dtype=np.float64)
-    rows = profile.table(int(n.max()))
+    served = _served_by_n(profile, int(n.max()))
+    if p.ndim == 0:  # then gamma depends on n alone: compute it for each n once and look it up
+        rate = _rate(profile, served, np.arange(1, len(served) + 1, dtype=np.int64), p)[n - 1]
+    else:
+        rate = _rate(profile, served[n - 1], n, p)
+    if not (np.min(rate) >= 0 and np.max(rate) <= 1):  # NaN fails too
+        outside = ~((rate >= 0) & (rate <= 1))
+        symbol = "gamma'" if profile.is_live else "gamma"
+        bad = float(np.broadcast_to(rate, outside.shape)[outside].flat[0])
+        raise ParameterError(
+            f"{profile.name} ({symbol})",
+            f"computed {bad:.3g} from its throughput functions and p; must be in [0, 1] "
+            "(the functions describe more or less throughput than the host has)",
+        )
+    return rate
+
+
+@functools.lru_cache(maxsize=64)
+def _served_by_n(profile: MigrationProfile, largest: int) -> NDArray[np.float64]:
+    """V_c (or V'_c) for n = 1..largest, read-only: entry n - 1 is the weighted sum over i = 1..n."""
+    rows = profile.table(largest)
     index, move = rows["i"], rows["move_time"]
     source = rows["source_throughput"]
     destination = np.nan_to_num(rows["destination_throughput"])
@@ -124,18 +146,16 @@ def migration_degradation(
     weight_total = np.cumsum(move)
     by_n = np.cumsum(move * source)
     fixed = np.cumsum(move * (-index * source + (index - 1) * destination + moving))
-    at = n - 1
-    served = (n * by_n[at] + fixed[at]) / weight_total[at]
+    served: NDArray[np.float64] = (index * by_n + fixed) / weight_total
+    served.flags.writeable = False
+    return served
+
+
+def _rate(
+    profile: MigrationProfile, served: NDArray[np.float64], n: NDArray[np.int64], p: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """1 - V_c / (((n - 1) / n) p) (stop-and-copy) or 1 - V'_c / p (live), elementwise."""
     ceiling = p if profile.is_live else p * (n - 1) / n
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rate = 1.0 - served / ceiling
-    outside = ~((rate >= 0) & (rate <= 1))
-    if outside.any():
-        symbol = "gamma'" if profile.is_live else "gamma"
-        bad = float(np.broadcast_to(rate, outside.shape)[outside].flat[0])
-        raise ParameterError(
-            f"{profile.name} ({symbol})",
-            f"computed {bad:.3g} from its throughput functions and p; must be in [0, 1] "
-            "(the functions describe more or less throughput than the host has)",
-        )
+    with np.errstate(divide="ignore", invalid="ignore"):  # n = 1: no ceiling; refused if it is asked for
+        rate: NDArray[np.float64] = 1.0 - served / ceiling
     return rate

@@ -13,12 +13,17 @@ Checks made when a set is built (each failure names the field):
 - a VMM rejuvenation and the OS rejuvenations fit in the time they share:
   (VMM downtime + degraded period) / T_vmm + (D_os + R_os) / T_os <= 1.
   The model never lets them overlap, and this keeps 0 <= P / (m p) <= 1.
+
+The first two groups check one field at a time; every rule that combines
+fields only grows (or only shrinks) with each field, so a whole grid is valid
+when each axis value passes on its own and the corners pass
+(:meth:`Parameters.check_grid`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +51,26 @@ PROFILE_FIELDS: tuple[str, ...] = (
 
 def _show(name: str, value: float) -> str:
     return format_duration(value) if lookup(name).kind is Kind.DURATION else f"{value:g}"
+
+
+def _fail_where(name: str, bad: NDArray[np.bool_], value: Array, rule: str) -> None:
+    if np.any(bad):
+        first = float(np.broadcast_to(value, np.shape(bad))[bad].flat[0])
+        raise ParameterError(describe(name), f"{rule}, got {_show(name, first)}")
+
+
+def _check_field(name: str, value: Array) -> None:
+    """The rules on one field alone: finite, in its range, n whole, p and intervals positive."""
+    _fail_where(name, ~np.isfinite(value), value, "must be a finite number")
+    kind = lookup(name).kind
+    if kind is Kind.RATE:
+        _fail_where(name, (value < 0) | (value > 1), value, "must be in [0, 1]")
+    elif kind is Kind.DURATION:
+        _fail_where(name, value < 0, value, "must be >= 0 s")
+    if name == "vms_per_host":
+        _fail_where(name, (value < 1) | (value != np.round(value)), value, "must be a whole number >= 1")
+    elif name in ("host_throughput", "vmm_interval", "os_interval"):
+        _fail_where(name, value <= 0, value, "must be > 0")
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,28 +123,16 @@ class Parameters:
 
     # -- checks -------------------------------------------------------------
 
-    def _fail_where(self, name: str, bad: NDArray[np.bool_], value: Array, rule: str) -> None:
-        if np.any(bad):
-            first = float(np.broadcast_to(value, np.shape(bad))[bad].flat[0])
-            raise ParameterError(describe(name), f"{rule}, got {_show(name, first)}")
-
     def _validate(self) -> None:
         for name in NUMERIC_FIELDS:
             value = getattr(self, name)
-            if value is None:
-                continue
-            self._fail_where(name, ~np.isfinite(value), value, "must be a finite number")
-            kind = lookup(name).kind
-            if kind is Kind.RATE:
-                self._fail_where(name, (value < 0) | (value > 1), value, "must be in [0, 1]")
-            elif kind is Kind.DURATION:
-                self._fail_where(name, value < 0, value, "must be >= 0 s")
-        n = self.vms_per_host
-        self._fail_where("vms_per_host", (n < 1) | (n != np.round(n)), n, "must be a whole number >= 1")
-        for name in ("host_throughput", "vmm_interval", "os_interval"):
-            value = getattr(self, name)
-            self._fail_where(name, value <= 0, value, "must be > 0")
+            if value is not None:
+                _check_field(name, value)
+        self._check_combinations()
 
+    def _check_combinations(self) -> None:
+        """The rules that combine fields; each holds for all values if it holds for the extreme ones."""
+        n = self.vms_per_host
         vmm, os_ = self.vmm_interval, self.os_interval
         below_vmm = {
             "warm_reboot_downtime": self.warm_reboot_downtime,
@@ -131,8 +144,8 @@ class Parameters:
         limit = f"T_vmm ({_show('vmm_interval', float(np.min(vmm)))})"
         for name, value in below_vmm.items():
             times_n = "times n (M_t, the whole stop-and-copy) " if name == "migration_downtime" else ""
-            self._fail_where(name, value >= vmm, getattr(self, name), f"{times_n}must stay below {limit}")
-        self._fail_where(
+            _fail_where(name, value >= vmm, getattr(self, name), f"{times_n}must stay below {limit}")
+        _fail_where(
             "os_downtime",
             self.os_downtime >= os_,
             self.os_downtime,
@@ -149,7 +162,7 @@ class Parameters:
         }
         for name, busy in vmm_activity.items():
             overlap = busy / vmm + os_share > 1
-            self._fail_where(
+            _fail_where(
                 name,
                 overlap,
                 getattr(self, name),
@@ -177,6 +190,46 @@ class Parameters:
         for key, value in changes.items():
             named[key if key in PROFILE_FIELDS else lookup(key).name] = value
         return dataclasses.replace(self, **named)
+
+    def check_grid(self, axes: Mapping[str, Array]) -> None:
+        """Raise :class:`~rejuv.errors.ParameterError` unless every point of the Cartesian product of ``axes`` is valid.
+
+        ``axes`` maps descriptive field names to 1-D float64 arrays that
+        replace those fields; the product is never built. Each axis value is
+        checked on its own, then the 2^k corners (each axis reduced to its
+        smallest and largest value, along a dimension of its own) are checked
+        whole. The corners suffice because, once each field passes on its own,
+        every rule that combines fields compares sums and products of
+        non-negative times over positive intervals with a bound, so it only
+        grows or only shrinks with each field (float rounding keeps that order).
+        """
+        if any(values.size == 0 for values in axes.values()):
+            return  # an empty product has no point to check
+        dimensions = len(axes) + len(self.shape)  # the axes' corners ahead of this set's own dimensions
+        corners: dict[str, Array] = {}
+        for k, (name, values) in enumerate(axes.items()):
+            _check_field(name, values)
+            extremes = np.array([values.min(), values.max()])
+            corners[name] = extremes.reshape((1,) * k + (2,) + (1,) * (dimensions - k - 1))
+        self.replace(**corners)
+
+    def _with_checked_values(self, **named: Array) -> Parameters:
+        """A copy with some fields (descriptive names) set to float64 arrays, running no check.
+
+        Only for values known to be valid here: cut from this set or from a
+        grid that :meth:`check_grid` passed, or computed and checked (γ).
+        Everything else goes through :meth:`replace`.
+        """
+        fields = dict(self.__dict__)
+        for name, value in named.items():
+            array = np.asarray(value, dtype=np.float64)
+            if array.flags.writeable:  # a read-only view; the caller's array stays as it was
+                array = array.view()
+                array.flags.writeable = False
+            fields[name] = array
+        copy = object.__new__(Parameters)
+        copy.__dict__.update(fields)
+        return copy
 
     def point(self, index: tuple[int, ...]) -> Parameters:
         """The single parameter set at ``index`` of the broadcast shape."""

@@ -15,6 +15,17 @@ The base class turns these into the paper's quantities::
     m'   = m - 1 with a spare host, else m
 
 evaluated with numpy broadcasting over the parameters and the host count m.
+
+When only P / (m p) is wanted, :meth:`Strategy.normalized_throughput` computes
+it without the other quantities, from terms every strategy shares
+(:class:`SharedTerms`, computed once for all of them)::
+
+    P / (m p) = (1 - (D + vmm_degraded_loss + N (D_os + δ R_os)) / T_vmm) m' / m
+
+and, where the OS rejuvenations keep their schedule (N = (T_vmm - D) / T_os),
+with w = 1 - (D_os + δ R_os) / T_os the share of time they leave::
+
+    P / (m p) = (w - (D w + vmm_degraded_loss) / T_vmm) m' / m
 """
 
 from __future__ import annotations
@@ -30,7 +41,7 @@ from rejuv.errors import ParameterError
 from rejuv.model.parameters import Parameters
 from rejuv.model.units import SECONDS_PER_UNIT
 
-__all__ = ["Evaluation", "Strategy", "check_hosts"]
+__all__ = ["Evaluation", "SharedTerms", "Strategy", "check_hosts"]
 
 Array = NDArray[np.float64]
 SECONDS_PER_YEAR = SECONDS_PER_UNIT["year"]
@@ -91,6 +102,21 @@ class Evaluation:
         return self.lost_requests_per_interval * (SECONDS_PER_YEAR / self.vmm_interval)
 
 
+@dataclass(frozen=True)
+class SharedTerms:
+    """The terms of P / (m p) that every strategy shares, computed once for all of them."""
+
+    inverse_interval: Array  #: 1 / T_vmm, 1/s
+    os_cost: Array  #: D_os + δ R_os: what one OS rejuvenation costs, s
+    os_free_share: Array  #: w = 1 - (D_os + δ R_os) / T_os: the share of time the OS rejuvenations leave
+
+    @classmethod
+    def of(cls, params: Parameters) -> SharedTerms:
+        """The shared terms of ``params``."""
+        os_cost = params.os_downtime + params.os_degradation * params.os_degraded_period
+        return cls(1.0 / params.vmm_interval, os_cost, 1.0 - os_cost / params.os_interval)
+
+
 class Strategy(ABC):
     """One way of rejuvenating the VMMs of a cluster; subclasses state only their own terms."""
 
@@ -120,10 +146,7 @@ class Strategy(ABC):
         Raises :class:`ParameterError` for host counts below 1 (2 with a spare
         host) or parameters the strategy cannot use.
         """
-        if self.needs_spare_host:
-            m = check_hosts(hosts, 2, f"{self.label} holds one host back as the spare")
-        else:
-            m = check_hosts(hosts)
+        m = self.check_hosts(hosts)
         self.check(params)
         interval = params.vmm_interval
         count = self.os_rejuvenations(params)
@@ -140,6 +163,42 @@ class Strategy(ABC):
             host_throughput=params.host_throughput,
             vmm_interval=interval,
         )
+
+    def check_hosts(self, hosts: ArrayLike) -> Array:
+        """Host counts as a float array; raise :class:`ParameterError` below 1 (2 with a spare host)."""
+        if self.needs_spare_host:
+            return check_hosts(hosts, 2, f"{self.label} holds one host back as the spare")
+        return check_hosts(hosts)
+
+    def limit(self, params: Parameters, shared: SharedTerms | None = None) -> Array:
+        """P / (m p) as m grows without bound (:attr:`Evaluation.limit`), from the shared terms.
+
+        This form holds where the OS rejuvenations keep their schedule,
+        N = (T_vmm - D) / T_os; a strategy that counts them otherwise
+        overrides it. Runs no :meth:`check`.
+        """
+        terms = SharedTerms.of(params) if shared is None else shared
+        free = terms.os_free_share
+        lost = self.vmm_downtime(params) * free + self.vmm_degraded_loss(params)
+        result: Array = free - lost * terms.inverse_interval
+        return result
+
+    def normalized_throughput(
+        self, params: Parameters, hosts: ArrayLike = 1, shared: SharedTerms | None = None
+    ) -> Array:
+        """P / (m p) alone: ``evaluate(params, hosts).normalized_throughput`` up to rounding, in fewer steps.
+
+        ``shared`` saves computing the shared terms again for each strategy.
+        Raises :class:`ParameterError` as :meth:`evaluate` does.
+        """
+        m = self.check_hosts(hosts)
+        self.check(params)
+        value = self.limit(params, shared)
+        if self.needs_spare_host:
+            value = value * ((m - 1.0) / m)
+        elif m.ndim:  # evaluate's shape: the parameters' and the hosts', broadcast
+            value = value * np.ones_like(m)
+        return value
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.key!r}>"

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from rejuv.model.parameters import Parameters
-from rejuv.model.strategies.base import Array, Strategy
+from rejuv.model.strategies.base import Array, SharedTerms, Strategy
 
 __all__ = ["ColdReboot"]
 
@@ -39,3 +39,12 @@ class ColdReboot(Strategy):
 
     def vmm_degraded_loss(self, params: Parameters) -> Array:
         return params.cold_reboot_degradation * params.cold_reboot_degraded_period
+
+    def limit(self, params: Parameters, shared: SharedTerms | None = None) -> Array:
+        """1 - (D_c + ω' R'_vmm + ⌊N_c⌋ (D_os + δ R_os)) / T_vmm: the floor keeps N_c out of the shared form."""
+        terms = SharedTerms.of(params) if shared is None else shared
+        lost = self.os_rejuvenations(params) * terms.os_cost + (
+            self.vmm_downtime(params) + self.vmm_degraded_loss(params)
+        )
+        result: Array = 1.0 - lost * terms.inverse_interval
+        return result

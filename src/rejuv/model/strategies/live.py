@@ -14,11 +14,13 @@ With Xen's adaptive rate control migration disturbs the other VMs far less
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from rejuv.model.migration import MigrationProfile, migration_degradation
 from rejuv.model.parameters import Parameters
-from rejuv.model.strategies.base import Array, Strategy
+from rejuv.model.strategies.base import Array, SharedTerms, Strategy
 
 __all__ = ["LiveMigration", "LiveMigrationRateControl"]
 
@@ -30,12 +32,10 @@ class LiveMigration(Strategy):
     label = "Live migration"
     symbol = "P_l"
     needs_spare_host = True
+    rate_field: ClassVar[str] = "live_migration_degradation"  #: the parameter that sets γ'
 
     def _profile(self, params: Parameters) -> MigrationProfile:
         return params.live_migration_profile
-
-    def _set_rate(self, params: Parameters) -> Array | None:
-        return params.live_migration_degradation
 
     def migration_time(self, params: Parameters) -> Array:
         """M_l: time to move all n VMs, s."""
@@ -43,7 +43,7 @@ class LiveMigration(Strategy):
 
     def degradation_rate(self, params: Parameters) -> Array:
         """γ': the set value, or else computed from the Table 1 curves."""
-        rate = self._set_rate(params)
+        rate: Array | None = getattr(params, self.rate_field)
         if rate is not None:
             return rate
         return migration_degradation(self._profile(params), params.vms_per_host, params.host_throughput)
@@ -57,6 +57,12 @@ class LiveMigration(Strategy):
     def vmm_degraded_loss(self, params: Parameters) -> Array:
         return self.degradation_rate(params) * self.migration_time(params)
 
+    def limit(self, params: Parameters, shared: SharedTerms | None = None) -> Array:
+        """w - γ' M_l / T_vmm: the shared form with no downtime (N_l = T_vmm / T_os)."""
+        terms = SharedTerms.of(params) if shared is None else shared
+        result: Array = terms.os_free_share - self.vmm_degraded_loss(params) * terms.inverse_interval
+        return result
+
 
 class LiveMigrationRateControl(LiveMigration):
     """Live migration with adaptive rate control: equation (6) with γ'_rc and M_l,rc."""
@@ -64,12 +70,10 @@ class LiveMigrationRateControl(LiveMigration):
     key = "live_rate_control"
     label = "Live migration, rate control"
     symbol = "P_l (rate control)"
+    rate_field = "live_migration_degradation_rate_control"
 
     def _profile(self, params: Parameters) -> MigrationProfile:
         return params.live_migration_profile_rate_control
-
-    def _set_rate(self, params: Parameters) -> Array | None:
-        return params.live_migration_degradation_rate_control
 
     def migration_time(self, params: Parameters) -> Array:
         return params.live_migration_time_rate_control

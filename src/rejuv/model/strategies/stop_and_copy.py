@@ -11,6 +11,8 @@ degraded rate γ (see :mod:`rejuv.model.migration`) for (n - 1) D_m::
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from rejuv.errors import ParameterError
@@ -28,6 +30,7 @@ class StopAndCopyMigration(Strategy):
     label = "Stop-and-copy migration"
     symbol = "P_m"
     needs_spare_host = True
+    rate_field: ClassVar[str] = "migration_degradation"  #: the parameter that sets γ
 
     def check(self, params: Parameters) -> None:
         n = params.vms_per_host
@@ -39,8 +42,9 @@ class StopAndCopyMigration(Strategy):
 
     def degradation_rate(self, params: Parameters) -> Array:
         """γ: the set value, or else computed from the stop-and-copy Table 1 curves."""
-        if params.migration_degradation is not None:
-            return params.migration_degradation
+        rate: Array | None = getattr(params, self.rate_field)
+        if rate is not None:
+            return rate
         self.check(params)
         return migration_degradation(params.stop_and_copy_profile, params.vms_per_host, params.host_throughput)
 
