@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from rejuv.errors import ParameterError
+from rejuv.errors import ConfigFileError, ParameterError
 from rejuv.model import (
     DEFAULT_PRESET,
     NUMERIC_FIELDS,
@@ -164,6 +164,25 @@ def test_a_user_file_overrides_the_table_1_curves_of_one_method(
     assert float(degradation_rates(mine)[key]) == float(expected)
     assert float(degradation_rates(mine)[key]) != float(degradation_rates(paper)[key])
     unchanged_except(paper, mine, set())
+
+
+@pytest.mark.parametrize(
+    ("section", "donor", "why"),
+    [
+        ("stop_and_copy", "live", "belongs to live migration only: stop-and-copy stops the moving VM"),
+        ("live", "stop_and_copy", "is missing"),
+    ],
+)
+def test_a_profile_with_the_wrong_kind_of_curves_is_refused(
+    paper: Parameters, tmp_path: Path, section: str, donor: str, why: str
+) -> None:
+    """V_m in a stop-and-copy profile, or none in a live one, is an error: it would switch γ's formula silently."""
+    swapped = dataclasses.replace(paper, **{SECTIONS[section]: getattr(paper, SECTIONS[donor])})
+    path = tmp_path / "curves.toml"
+    path.write_text(profile_tables(swapped, {section: SECTIONS[section]}), encoding="utf-8")
+    with pytest.raises(ConfigFileError) as caught:
+        load_parameter_file(path, paper)
+    assert str(caught.value) == f"{path}: [migration.{section}]: moving_throughput (V_m) {why}"
 
 
 def test_overrides_take_text_with_units_by_symbol_or_name(paper: Parameters) -> None:

@@ -161,10 +161,15 @@ def test_overlapping_vmm_and_os_rejuvenations_are_refused(paper: Parameters, key
 
 
 def test_os_rejuvenations_too_long_to_fit_beside_the_vmm_one_are_refused(paper: Parameters) -> None:
-    """An R_os that leaves no room for the warm reboot's 84 s per T_vmm fails, and the message names R_os."""
+    """An R_os that leaves no room for the warm reboot's 84 s per T_vmm fails; the message gives both shares of time."""
     err = error_of(lambda: paper.replace(R_os=T_OS - 41 - 10), ParameterError)
-    assert err.why.startswith(OVERLAP)
-    assert "R_os" in err.why
+    assert err.why.startswith(f"{OVERLAP} (0.00% + 100.00%)")
+
+
+def test_os_rejuvenations_longer_than_their_interval_are_refused_naming_r_os(paper: Parameters) -> None:
+    """D_os + R_os at or above T_os fails naming R_os, whatever the VMM strategy."""
+    err = error_of(lambda: paper.replace(T_os=3600, R_os=7200), ParameterError)
+    assert (err.what, err.why) == (describe("R_os"), "D_os + R_os must stay below T_os (1 h), got 2 h")
 
 
 # -- strategies and host counts ----------------------------------------------------------
@@ -453,3 +458,15 @@ def test_a_computed_degradation_outside_zero_to_one_is_refused(
     assert err.what == f"{name} ({symbol})"
     assert err.why.startswith("computed -2")
     assert "must be in [0, 1]" in err.why
+
+
+def test_a_too_long_stop_and_copy_shows_the_whole_migration_time(paper: Parameters) -> None:
+    """n D_m at or above T_vmm fails naming D_m, with n D_m, the quantity the rule is about, in the message."""
+    err = error_of(lambda: paper.replace(D_m=3 * 86400), ParameterError)
+    assert err.why == "times n (M_t, the whole stop-and-copy) must stay below T_vmm (28 d), got 3 d (n D_m = 33 d)"
+
+
+def test_in_a_grid_the_message_gives_the_interval_at_the_offending_point(paper: Parameters) -> None:
+    """A grid of (T_vmm, D_w) pairs fails at the pair that breaks the rule, quoting that pair's T_vmm."""
+    err = error_of(lambda: paper.replace(T_vmm=[86400, 30 * 86400], D_w=[60, 31 * 86400]), ParameterError)
+    assert err.why == "must stay below T_vmm (30 d), got 31 d"

@@ -53,10 +53,15 @@ def _show(name: str, value: float) -> str:
     return format_duration(value) if lookup(name).kind is Kind.DURATION else f"{value:g}"
 
 
-def _fail_where(name: str, bad: NDArray[np.bool_], value: Array, rule: str) -> None:
+def _first(value: Array, bad: NDArray[np.bool_]) -> float:
+    """``value`` at the first point where ``bad`` holds (the two broadcast together)."""
+    return float(np.broadcast_to(value, np.broadcast_shapes(np.shape(value), np.shape(bad)))[bad].flat[0])
+
+
+def _fail_where(name: str, bad: NDArray[np.bool_], value: Array, rule: str, note: str = "") -> None:
+    """Raise ``<name>: <rule>, got <value><note>`` for the first point where ``bad`` holds, if any."""
     if np.any(bad):
-        first = float(np.broadcast_to(value, np.shape(bad))[bad].flat[0])
-        raise ParameterError(describe(name), f"{rule}, got {_show(name, first)}")
+        raise ParameterError(describe(name), f"{rule}, got {_show(name, _first(value, bad))}{note}")
 
 
 def _check_field(name: str, value: Array) -> None:
@@ -141,18 +146,28 @@ class Parameters:
             "live_migration_time": self.live_migration_time,
             "live_migration_time_rate_control": self.live_migration_time_rate_control,
         }
-        limit = f"T_vmm ({_show('vmm_interval', float(np.min(vmm)))})"
         for name, value in below_vmm.items():
-            times_n = "times n (M_t, the whole stop-and-copy) " if name == "migration_downtime" else ""
-            _fail_where(name, value >= vmm, getattr(self, name), f"{times_n}must stay below {limit}")
-        _fail_where(
-            "os_downtime",
-            self.os_downtime >= os_,
-            self.os_downtime,
-            f"must stay below T_os ({_show('os_interval', float(np.min(os_)))})",
-        )
+            bad = value >= vmm
+            if not np.any(bad):
+                continue
+            limit = f"must stay below T_vmm ({_show('vmm_interval', _first(vmm, bad))})"
+            if name == "migration_downtime":
+                whole = f" (n D_m = {_show(name, _first(value, bad))})"
+                _fail_where(name, bad, getattr(self, name), f"times n (M_t, the whole stop-and-copy) {limit}", whole)
+            _fail_where(name, bad, value, limit)
+        bad = self.os_downtime >= os_
+        if np.any(bad):
+            _fail_where(
+                "os_downtime", bad, self.os_downtime, f"must stay below T_os ({_show('os_interval', _first(os_, bad))})"
+            )
 
         os_share = (self.os_downtime + self.os_degraded_period) / os_
+        bad = os_share >= 1
+        if np.any(bad):
+            limit = _show("os_interval", _first(os_, bad))
+            _fail_where(
+                "os_degraded_period", bad, self.os_degraded_period, f"D_os + R_os must stay below T_os ({limit})"
+            )
         vmm_activity = {
             "warm_reboot_degraded_period": self.warm_reboot_downtime + self.warm_reboot_degraded_period,
             "cold_reboot_degraded_period": self.cold_reboot_downtime + self.cold_reboot_degraded_period,
@@ -161,15 +176,18 @@ class Parameters:
             "live_migration_time_rate_control": self.live_migration_time_rate_control,
         }
         for name, busy in vmm_activity.items():
-            overlap = busy / vmm + os_share > 1
-            _fail_where(
-                name,
-                overlap,
-                getattr(self, name),
-                "the VMM rejuvenation (downtime + degraded period, per T_vmm) and the OS "
-                "rejuvenations ((D_os + R_os) per T_os) add up to more than the whole time; "
-                "the model assumes they never overlap",
-            )
+            vmm_share = busy / vmm
+            overlap = vmm_share + os_share > 1
+            if np.any(overlap):
+                _fail_where(
+                    name,
+                    overlap,
+                    getattr(self, name),
+                    "the VMM rejuvenation (downtime + degraded period, per T_vmm) and the OS "
+                    "rejuvenations ((D_os + R_os) per T_os) add up to more than the whole time "
+                    f"({_first(vmm_share, overlap):.2%} + {_first(os_share, overlap):.2%}); "
+                    "the model assumes they never overlap",
+                )
 
     # -- use ----------------------------------------------------------------
 

@@ -118,9 +118,15 @@ def _apply_document(path: Path | str, text: str, data: Mapping[str, Any], base: 
             known = ", ".join(PROFILE_SECTIONS)
             raise ConfigFileError(str(path), f"[migration.{section}]: unknown method; expected one of {known}")
         try:
-            values[PROFILE_SECTIONS[section]] = MigrationProfile.from_data(section, table)
+            profile = MigrationProfile.from_data(section, table)
         except ParameterError as err:
             raise ConfigFileError(str(path), str(err)) from err
+        # The moving VM's V_m is what makes a profile live; a stray or missing one would switch the formula.
+        live = section != "stop_and_copy"
+        if profile.is_live != live:
+            why = "belongs to live migration only: stop-and-copy stops the moving VM" if not live else "is missing"
+            raise ConfigFileError(str(path), f"[migration.{section}]: moving_throughput (V_m) {why}")
+        values[PROFILE_SECTIONS[section]] = profile
     if base is None:
         required = [name for name in NUMERIC_FIELDS if not lookup(name).optional] + list(PROFILE_SECTIONS.values())
         missing = [name for name in required if name not in values]
