@@ -32,17 +32,13 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
-import platform
-import resource
 import statistics
 import subprocess
 import sys
 import time
 import tracemalloc
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -60,12 +56,12 @@ from rejuv.model import (
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _harness import Timing, count, peak_rss, print_metadata, rate, size_text, warn_unstable
 from scalar_model import KEYS, Point, ScalarModel
 
 DAY = 86400.0
 AGREEMENT_LIMIT = 1e-9
 TARGET_SPEEDUP = 100.0  # the issue's target: the vectorised model at least 100x the scalar loop
-UNSTABLE = 0.10  # warn, as pyperf does, when the standard deviation exceeds 10 % of the mean
 HOSTS = 20_000  # above the paper's ~11,000-host crossovers, so spare-host strategies win somewhere
 
 
@@ -169,74 +165,7 @@ def scalar_points(params: Parameters) -> list[Point]:
 # -- measuring and printing ------------------------------------------------------------
 
 
-@dataclass
-class Sample:
-    """Wall-clock times of repeated runs of one thing, in seconds, over ``points`` points."""
-
-    label: str
-    points: int
-    times: list[float]
-
-    def time(self, function: Callable[[], object]) -> object:
-        start = time.perf_counter()
-        result = function()
-        self.times.append(time.perf_counter() - start)
-        return result
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.times)
-
-    @property
-    def relative_stdev(self) -> float:
-        return statistics.stdev(self.times) / statistics.mean(self.times) if len(self.times) > 1 else 0.0
-
-
-def rate(points: float, seconds: float) -> str:
-    """``points / seconds`` with an SI prefix: ``14.1 M``."""
-    value = points / seconds
-    for prefix, factor in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if value >= factor:
-            return f"{value / factor:.3g} {prefix}"
-    return f"{value:.3g}  "
-
-
-def size_text(size: float) -> str:
-    """Bytes in MiB or GiB."""
-    return f"{size / 2**30:.2f} GiB" if size >= 2**30 else f"{size / 2**20:.1f} MiB"
-
-
-def peak_rss() -> int:
-    """The process's peak resident set size so far, in bytes (ru_maxrss: KiB on Linux, bytes on macOS)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak if sys.platform == "darwin" else peak * 1024
-
-
-def print_metadata() -> None:
-    """The machine and software the figures belong to, as pyperf records them."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as info:
-            cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    load = " ".join(f"{v:.2f}" for v in os.getloadavg())
-    rows = [
-        ("date", time.strftime("%Y-%m-%d %H:%M:%S %z")),
-        ("python", f"{platform.python_implementation()} {platform.python_version()} ({sys.executable})"),
-        ("numpy", np.__version__),
-        ("rejuv", metadata.version("rejuv")),
-        ("platform", platform.platform()),
-        ("cpu", f"{cpu}; cpu_count {os.cpu_count()}, usable {usable}"),
-        ("load average", f"{load} (1, 5, 15 min, at start)"),
-    ]
-    print("rejuv model benchmark (benchmarks/model_grid.py)")
-    for key, value in rows:
-        print(f"  {key:<13} {value}")
-
-
-def print_timings(samples: Sequence[Sample]) -> None:
+def print_timings(samples: Sequence[Timing]) -> None:
     """One line per sample: runs, median, min, max, std/mean and points/s of the median."""
     width = max(len(s.label) for s in samples)
     print(
@@ -247,9 +176,7 @@ def print_timings(samples: Sequence[Sample]) -> None:
             f"  {s.label:<{width}} {s.points:>9,} {len(s.times):>4} {s.median:>8.4f}s {min(s.times):>8.4f}s "
             f"{max(s.times):>8.4f}s {s.relative_stdev:>8.1%} {rate(s.points, s.median):>9}"
         )
-    for s in samples:
-        if s.relative_stdev > UNSTABLE:
-            print(f"  warning: {s.label}: unstable, std/mean {s.relative_stdev:.0%} > {UNSTABLE:.0%}")
+    warn_unstable(samples)
 
 
 def relative_difference(got: np.ndarray, expected: np.ndarray) -> float:
@@ -300,24 +227,24 @@ def compare(args: argparse.Namespace) -> int:
     vectorised(flat, hosts), vectorised(wide, hosts), evaluations(flat, hosts)  # warm-up
     ScalarModel.from_parameters(flat).evaluate_many(points[:1000], hosts)
 
-    build_flat = Sample("build flat grid (iter_grid + checks)", args.points, [])
-    build_wide = Sample("build broadcast grid (checks)", args.points, [])
-    flat_run = Sample("vectorised, flat grid (1-D arrays)", args.points, [])
-    wide_run = Sample(f"vectorised, broadcast grid ({len(grid.shape)}-D)", args.points, [])
-    general_run = Sample("vectorised, flat grid, 5x evaluate()", args.points, [])
-    scalar_run = Sample("scalar loop, γ memoised per (n, p)", args.points, [])
-    uncached_run = Sample("scalar loop, γ summed at every point", len(uncached_points), [])
+    build_flat = Timing("build flat grid (iter_grid + checks)", args.points)
+    build_wide = Timing("build broadcast grid (checks)", args.points)
+    flat_run = Timing("vectorised, flat grid (1-D arrays)", args.points)
+    wide_run = Timing(f"vectorised, broadcast grid ({len(grid.shape)}-D)", args.points)
+    general_run = Timing("vectorised, flat grid, 5x evaluate()", args.points)
+    scalar_run = Timing("scalar loop, γ memoised per (n, p)", args.points)
+    uncached_run = Timing("scalar loop, γ summed at every point", len(uncached_points))
     results: dict[str, Any] = {}
     for run in range(max(args.repeats, args.scalar_repeats)):
         if run < args.repeats:
-            build_flat.time(lambda: grid.flat(base))
-            build_wide.time(lambda: grid.broadcast(base))
-            results["flat"] = flat_run.time(lambda: vectorised(flat, hosts))
-            results["wide"] = wide_run.time(lambda: vectorised(wide, hosts))
-            results["general"] = general_run.time(lambda: evaluations(flat, hosts))
+            build_flat.run(lambda: grid.flat(base))
+            build_wide.run(lambda: grid.broadcast(base))
+            results["flat"] = flat_run.run(lambda: vectorised(flat, hosts))
+            results["wide"] = wide_run.run(lambda: vectorised(wide, hosts))
+            results["general"] = general_run.run(lambda: evaluations(flat, hosts))
         if run < args.scalar_repeats:  # a fresh γ memo every run
-            results["scalar"] = scalar_run.time(lambda: ScalarModel.from_parameters(flat).evaluate_many(points, hosts))
-    results["uncached"] = uncached_run.time(
+            results["scalar"] = scalar_run.run(lambda: ScalarModel.from_parameters(flat).evaluate_many(points, hosts))
+    results["uncached"] = uncached_run.run(
         lambda: ScalarModel.from_parameters(flat, memoise=False).evaluate_many(uncached_points, hosts)
     )
     print()
@@ -415,8 +342,8 @@ def chunked(args: argparse.Namespace) -> int:
     )
 
     print("\n  points won (highest P / (m p); ties go to the earlier strategy):")
-    for key, count in zip(KEYS, wins.tolist(), strict=True):
-        print(f"    {key:<18} {count:>13,}  {count / total:>7.2%}")
+    for key, won in zip(KEYS, wins.tolist(), strict=True):
+        print(f"    {key:<18} {won:>13,}  {won / total:>7.2%}")
     print(f"    {'total':<18} {int(wins.sum()):>13,}")
 
     print("\n  memory:")
@@ -453,17 +380,6 @@ def chunked(args: argparse.Namespace) -> int:
 COMPARE_OPTIONS = ("points", "repeats", "scalar_repeats", "uncached_points", "hosts")
 
 
-def count(text: str) -> int:
-    """A positive whole number, written as ``1000000``, ``1e6`` or ``1_000_000``."""
-    try:
-        value = float(text.replace("_", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number such as 1e6, got {text!r}") from None
-    if not math.isfinite(value) or value < 1 or value != int(value):
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
-    return int(value)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description="Points per second of the vectorised model, against a plain-Python loop and on 10^8 points."
@@ -497,7 +413,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("error: --hosts: must be >= 2 (the migration strategies hold one host back)", file=sys.stderr)
         return 2
     if not args.child:
-        print_metadata()
+        print_metadata("rejuv model benchmark (benchmarks/model_grid.py)")
     status = 0
     if args.section == "compare":
         status |= compare(args)

@@ -36,20 +36,19 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
-import platform
-import statistics
 import sys
-import time
-import tracemalloc
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import metadata
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from rejuv.trace import Segment, Settings, detect_events, segment_event
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _harness import Timing, count, peak_of, print_metadata, size_text, warn_unstable
 
 STEP = 1.0  # s
 LOAD = 50.0  # req/s
@@ -67,7 +66,6 @@ EVENTS = (
 )
 TARGET_SPEEDUP = 5.0
 TARGET_MEMORY = 3.0  # peak / raw array
-UNSTABLE = 0.10  # warn when a timing's std/mean exceeds this
 
 
 def build_series(samples: int, seed: int = SEED) -> tuple[np.ndarray, list[int]]:
@@ -164,64 +162,6 @@ def pandas_segments(series: pd.Series, settings: Settings) -> list[Found]:
 # -- measuring and printing ------------------------------------------------------------------
 
 
-@dataclass
-class Timing:
-    label: str
-    times: list[float]
-
-    def run(self, function: Callable[[], object]) -> object:
-        start = time.perf_counter()
-        result = function()
-        self.times.append(time.perf_counter() - start)
-        return result
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.times)
-
-    @property
-    def relative_stdev(self) -> float:
-        return statistics.stdev(self.times) / statistics.mean(self.times) if len(self.times) > 1 else 0.0
-
-
-def peak_of(function: Callable[[], object]) -> int:
-    """The tracemalloc peak, in bytes, of the allocations ``function`` makes."""
-    tracemalloc.start()
-    try:
-        function()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
-def mib(size: float) -> str:
-    return f"{size / 2**20:.1f} MiB"
-
-
-def print_metadata() -> None:
-    """The machine and software the figures belong to."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as info:
-            cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    rows = [
-        ("date", time.strftime("%Y-%m-%d %H:%M:%S %z")),
-        ("python", f"{platform.python_implementation()} {platform.python_version()} ({sys.executable})"),
-        ("numpy", np.__version__),
-        ("pandas", pd.__version__),
-        ("rejuv", metadata.version("rejuv")),
-        ("platform", platform.platform()),
-        ("cpu", f"{cpu}; cpu_count {os.cpu_count()}, usable {usable}"),
-        ("load average", " ".join(f"{v:.2f}" for v in os.getloadavg()) + " (1, 5, 15 min, at start)"),
-    ]
-    print("rejuv segmentation benchmark (benchmarks/segment_trace.py)")
-    for key, value in rows:
-        print(f"  {key:<13} {value}")
-
-
 def agreement(ours: Sequence[Segment], theirs: Sequence[Found], truth: Sequence[int]) -> bool:
     """Print both results side by side; True if they find the same events and values."""
     print("\n  events found (D, R in samples; ω the degradation rate):")
@@ -243,26 +183,19 @@ def agreement(ours: Sequence[Segment], theirs: Sequence[Found], truth: Sequence[
     return same
 
 
-def count(text: str) -> int:
-    value = float(text.replace("_", ""))
-    if not math.isfinite(value) or value < 1 or value != int(value):
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
-    return int(value)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--samples", type=count, default=10**7, help="samples in the series (default 1e7)")
     parser.add_argument("--repeats", type=count, default=5, help="interleaved timed runs of each (default 5)")
     args = parser.parse_args(argv)
-    print_metadata()
+    print_metadata("rejuv segmentation benchmark (benchmarks/segment_trace.py)", ("numpy", "pandas"))
     settings = Settings()
     values, truth = build_series(args.samples)
     series = pd.Series(values)  # built outside the timings, as the numpy array is
     raw = values.nbytes
     print(
         f"\n  series: {args.samples:,} samples of {STEP:g} s, {LOAD:g} req/s, noise {NOISE:.0%}, "
-        f"{MISSING:.1%} missing, {len(EVENTS)} events; raw float64 array {mib(raw)}"
+        f"{MISSING:.1%} missing, {len(EVENTS)} events; raw float64 array {size_text(raw)}"
     )
     print(
         f"  settings: baseline {settings.baseline_window:g} s, down line {settings.down_fraction:g} b, "
@@ -272,7 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     theirs = pandas_segments(series, settings)
     status = 0 if agreement(ours, theirs, truth) else 1
 
-    fast, slow = Timing("rejuv (numpy)", []), Timing("pandas baseline", [])
+    fast, slow = Timing("rejuv (numpy)", args.samples), Timing("pandas baseline", args.samples)
     for _ in range(args.repeats):
         fast.run(lambda: rejuv_segments(values, settings))
         slow.run(lambda: pandas_segments(series, settings))
@@ -282,9 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"  {timing.label:<16} {len(timing.times):>4} {timing.median:>8.3f}s {min(timing.times):>8.3f}s "
             f"{max(timing.times):>8.3f}s {timing.relative_stdev:>8.1%} {args.samples / timing.median / 1e6:>9.1f} M"
         )
-    for timing in (fast, slow):
-        if timing.relative_stdev > UNSTABLE:
-            print(f"  warning: {timing.label}: unstable, std/mean {timing.relative_stdev:.0%} > {UNSTABLE:.0%}")
+    warn_unstable((fast, slow))
     ratio = slow.median / fast.median
     pairs = [s / f for f, s in zip(fast.times, slow.times, strict=True)]
     print(
@@ -296,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     theirs_peak = peak_of(lambda: pandas_segments(series, settings))
     print("\n  peak memory (tracemalloc, allocations during one run; the input excluded):")
     for label, peak in (("rejuv (numpy)", ours_peak), ("pandas baseline", theirs_peak)):
-        print(f"    {label:<16} {mib(peak):>11}  {peak / raw:5.2f}x the raw array ({mib(raw)})")
+        print(f"    {label:<16} {size_text(peak):>11}  {peak / raw:5.2f}x the raw array ({size_text(raw)})")
     verdict = "met" if ours_peak < TARGET_MEMORY * raw else "NOT met"
     print(f"  target: rejuv's peak under {TARGET_MEMORY:g}x the raw array: {verdict}")
     return status
