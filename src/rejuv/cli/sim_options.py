@@ -1,0 +1,65 @@
+"""Options of the simulator shared by ``rejuv validate`` and ``rejuv sweep``."""
+
+from __future__ import annotations
+
+import argparse
+
+from rejuv.errors import ParameterError
+from rejuv.model import STRATEGIES, parse_duration
+from rejuv.sim import SimConfig, SparePolicy, Stagger, WaitPolicy
+
+__all__ = ["add_sim_options", "config_from", "parse_strategies"]
+
+
+def add_sim_options(parser: argparse.ArgumentParser) -> None:
+    """How the simulated cluster is run, beyond the model's parameters."""
+    group = parser.add_argument_group("simulated cluster")
+    group.add_argument(
+        "--stagger", choices=[s.value for s in Stagger], default="even", help="host schedules (default: %(default)s)"
+    )
+    group.add_argument("--spares", type=int, default=1, help="spare hosts for migration (default: %(default)s)")
+    group.add_argument(
+        "--spare-policy",
+        choices=[s.value for s in SparePolicy],
+        default="swap",
+        help="after the reboot (default: %(default)s)",
+    )
+    group.add_argument(
+        "--wait-policy",
+        choices=[s.value for s in WaitPolicy],
+        default="drain",
+        help="while no spare is free (default: %(default)s)",
+    )
+    group.add_argument("--spare-reboot", metavar="TIME", help="reboot time of an emptied host (default: D_c), e.g. 60s")
+    group.add_argument("--load", type=float, default=1.0, help="offered load as a fraction of capacity (default: 1)")
+    group.add_argument("--seed", type=int, default=0, help="seed of random staggering and draws (default: 0)")
+
+
+def config_from(args: argparse.Namespace) -> SimConfig:
+    """The simulator settings the options describe (strategy and hosts are set per run)."""
+    try:
+        reboot = None if args.spare_reboot is None else parse_duration(args.spare_reboot)
+    except ValueError as err:
+        raise ParameterError("--spare-reboot", str(err)) from None
+    return SimConfig(
+        stagger=args.stagger,
+        spares=args.spares,
+        spare_policy=args.spare_policy,
+        wait_policy=args.wait_policy,
+        spare_reboot_time=reboot,
+        offered_load=args.load,
+        seed=args.seed,
+    )
+
+
+def parse_strategies(text: str) -> list[str]:
+    """``"warm,cold"`` (or ``all``) as strategy keys; raises ParameterError for an unknown one."""
+    if text == "all":
+        return list(STRATEGIES)
+    keys = [item.strip() for item in text.split(",") if item.strip()]
+    for key in keys:
+        if key not in STRATEGIES:
+            raise ParameterError(
+                "--strategies", f"unknown strategy {key!r}; expected all or some of {', '.join(STRATEGIES)}"
+            )
+    return keys

@@ -1,0 +1,32 @@
+"""rejuv.sim: a cluster simulator that checks the closed form and finds where it breaks.
+
+Build a :class:`SimConfig` (strategy, hosts, horizon, stagger, spare hosts and
+their policies, offered load), run :func:`simulate` with the model's
+:class:`~rejuv.model.Parameters`, and read a :class:`SimResult`. Or set the
+simulator beside the closed form with :func:`compare`, which also says why
+the two differ where they do.
+
+Builds on :mod:`rejuv.model`; the model never imports this package.
+"""
+
+from __future__ import annotations
+
+from rejuv.sim.config import SimConfig, SparePolicy, Stagger, WaitPolicy
+from rejuv.sim.run import SimResult, simulate
+from rejuv.sim.validation import DEFAULT_TOLERANCE, Comparison, compare, periods_for, reasons
+
+__all__ = [
+    # running
+    "SimConfig",
+    "simulate",
+    "SimResult",
+    "Stagger",
+    "SparePolicy",
+    "WaitPolicy",
+    # checking the model
+    "compare",
+    "Comparison",
+    "reasons",
+    "periods_for",
+    "DEFAULT_TOLERANCE",
+]
