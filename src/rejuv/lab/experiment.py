@@ -1,0 +1,169 @@
+"""One measured run: boot n VMs in a fresh host, load them, rejuvenate, record a trace.
+
+:func:`run_experiment` makes a private run directory and a network namespace,
+chooses the accelerator, boots the VMs, starts the load client, waits
+``before`` seconds, runs the procedure, waits ``after`` seconds, stops the
+load and builds the :class:`~rejuv.trace.data.Trace`: replies per second per
+VM, the procedure's markers (on the same clock), and the run's metadata. It
+removes every VM, memory file, socket and the namespace however it ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from rejuv.lab.accel import choose_accelerator
+from rejuv.lab.cleanup import run_directory
+from rejuv.lab.errors import LabError
+from rejuv.lab.host import Host
+from rejuv.lab.image import GuestImage
+from rejuv.lab.load import ClientReport, LoadClient, Request, throughput
+from rejuv.lab.machine import machine_metadata
+from rejuv.lab.procedures import PROCEDURES, ProcedureReport
+from rejuv.lab.vm import VM, FaultHook, GuestStatus, VMConfig
+from rejuv.trace.data import Trace
+from rejuv.trace.markers import Marker, MarkerKind
+
+__all__ = ["Experiment", "ExperimentResult", "run_experiment"]
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """What to run. Raises :class:`LabError` naming the field for a bad value."""
+
+    procedure: str = "warm"
+    vms: int = 2
+    rate: float = 10.0  #: offered load per VM, req/s
+    before: float = 30.0  #: seconds of load before the procedure
+    after: float = 60.0  #: seconds of load after it
+    memory_mb: int = 128
+    disk_bps: int = 512 * 1024
+    accel: str = "auto"
+    step: float = 1.0
+    seed: int = 0
+    os_vm: int = 0  #: the VM whose OS the ``os`` procedure reboots
+    timeout: float = 10.0  #: per request, s
+
+    def __post_init__(self) -> None:
+        if self.procedure not in PROCEDURES:
+            raise LabError("procedure", f"must be one of {', '.join(PROCEDURES)}, got {self.procedure!r}")
+        if self.vms < 1 or (self.procedure == "os" and self.vms < 2):
+            raise LabError("vms", f"needs at least {2 if self.procedure == 'os' else 1}, got {self.vms}")
+        for name in ("rate", "step", "timeout"):
+            if not getattr(self, name) > 0:
+                raise LabError(name, f"must be > 0, got {getattr(self, name)}")
+        for name in ("before", "after"):
+            if not getattr(self, name) >= 0:
+                raise LabError(name, f"must be >= 0 s, got {getattr(self, name)}")
+        if not 0 <= self.os_vm < self.vms:
+            raise LabError("os_vm", f"must be a VM index from 0 to {self.vms - 1}, got {self.os_vm}")
+
+
+@dataclass
+class ExperimentResult:
+    """The trace and everything behind it."""
+
+    trace: Trace
+    report: ProcedureReport
+    client: ClientReport
+    accel: str
+    status_before: dict[str, GuestStatus] = field(default_factory=dict)
+    status_after: dict[str, GuestStatus] = field(default_factory=dict)
+    requests: list[Request] = field(default_factory=list)
+    start: float = 0.0  #: monotonic time of the trace's t = 0
+    markers: list[Marker] = field(default_factory=list)
+
+    def marker_time(self, kind: MarkerKind) -> float:
+        """Seconds from the trace's start of the first marker of ``kind``."""
+        return next(m.time for m in self.markers if m.kind is kind)
+
+
+async def _statuses(vms: list[VM]) -> dict[str, GuestStatus]:
+    found = await asyncio.gather(*(vm.status() for vm in vms))
+    return {vm.name: status for vm, status in zip(vms, found, strict=True)}
+
+
+async def run_experiment(
+    experiment: Experiment,
+    image: GuestImage,
+    progress: Callable[[str], None] = lambda _: None,
+    faults: dict[int, FaultHook] | None = None,
+) -> ExperimentResult:
+    """Run ``experiment`` on ``image``; ``faults`` maps VM indexes to fault hooks (tests)."""
+    async with AsyncExitStack() as stack:
+        run_dir = stack.enter_context(run_directory())
+        host = stack.enter_context(Host(experiment.vms))
+        accel = await choose_accelerator(experiment.accel, image, host, run_dir)
+        progress(f"accelerator: {accel.name} ({accel.reason})")
+        config = VMConfig(memory_mb=experiment.memory_mb, accel=accel.name, disk_bps=experiment.disk_bps)
+        vms = [VM(i, host, image, run_dir, config) for i in range(experiment.vms)]
+        for vm in vms:
+            stack.push_async_callback(vm.close)
+        began = time.monotonic()
+        await asyncio.gather(*(vm.boot() for vm in vms))
+        progress(f"booted {experiment.vms} VMs in {time.monotonic() - began:.1f} s")
+        for index, hook in (faults or {}).items():
+            vms[index].fault = hook
+        client = LoadClient(host, experiment.vms, experiment.rate, image.files, experiment.timeout)
+        stack.push_async_callback(client.close)
+        start = await client.start()
+        markers: list[Marker] = []
+
+        def mark(kind: MarkerKind, subject: str | None, note: str) -> None:
+            markers.append(Marker(time.monotonic() - start, kind, subject, note))
+            progress(f"{markers[-1].time:7.1f} s  {kind.value}{' ' + subject if subject else ''}")
+
+        await asyncio.sleep(max(0.0, start - time.monotonic()))
+        mark(MarkerKind.LOAD_STARTED, None, f"{experiment.rate:g} req/s per VM")
+        await _wait(experiment.before, start, client, experiment, progress)
+        status_before = await _statuses(vms)
+        options: dict[str, Any] = {"target": experiment.os_vm} if experiment.procedure == "os" else {}
+        report = await PROCEDURES[experiment.procedure](vms, mark, **options)
+        for line in report.describe():
+            progress(f"          {line}")
+        resumed_at = time.monotonic()
+        await _wait(experiment.after, resumed_at, client, experiment, progress)
+        status_after = await _statuses(vms)
+        mark(MarkerKind.LOAD_ENDED, None, "")
+        end = time.monotonic()
+        client_report = await client.stop()
+        progress(client_report.describe())
+        series = throughput(client.requests, experiment.vms, start, end - start, experiment.step)
+        metadata = {
+            **machine_metadata(),
+            **{f"experiment_{key}": value for key, value in asdict(experiment).items()},
+            "generator": "rejuv lab",
+            "accel": accel.name,
+            "accel_reason": accel.reason,
+            "offered_load": experiment.rate,
+            "seed": experiment.seed,
+            "image": {"key": image.key, "files": image.files, "file_kb": image.file_kb, "kernel": image.kernel_release},
+            "procedure_outcomes": report.outcomes,
+            "procedure_lost": report.lost,
+            "procedure_timings": report.timings,
+            "client": asdict(client_report),
+            "guest_status_before": {name: asdict(s) for name, s in status_before.items()},
+            "guest_status_after": {name: asdict(s) for name, s in status_after.items()},
+        }
+        trace = Trace(experiment.step, tuple(vm.name for vm in vms), series, markers=tuple(markers), metadata=metadata)
+        return ExperimentResult(
+            trace, report, client_report, accel.name, status_before, status_after, list(client.requests), start, markers
+        )
+    raise AssertionError("unreachable")  # pragma: no cover - AsyncExitStack does not swallow errors here
+
+
+async def _wait(
+    seconds: float, since: float, client: LoadClient, experiment: Experiment, progress: Callable[[str], None]
+) -> None:
+    """Sleep ``seconds`` from ``since``, reporting throughput each 5 s."""
+    deadline = since + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        await asyncio.sleep(min(5.0, left))
+        now = time.monotonic()
+        rates = [client.replies(vm, now - 5.0) / 5.0 for vm in range(experiment.vms)]
+        progress(f"{now - client.start_at:7.1f} s  replies/s per VM: {' '.join(f'{r:5.1f}' for r in rates)}")

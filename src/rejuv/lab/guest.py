@@ -1,0 +1,82 @@
+"""What runs inside a guest: the initramfs's ``/init`` and its CGI endpoint, as text.
+
+The guest is a busybox initramfs on Debian's cloud kernel. ``/init`` loads the
+virtio modules, mounts the read-only ext4 data disk (``/dev/vda``) on
+``/www``, configures ``eth0`` from the kernel command line (``vmip=`` and
+``vmgw=``), draws a random boot token, serves ``/srv`` with busybox httpd on
+port 80 (files under ``/files/``, the endpoint at ``/cgi-bin/status``) and
+powers off cleanly when the ACPI power button is pressed (QMP
+``system_powerdown``). It prints :data:`READY_LINE` on the serial console once
+httpd listens.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "MODULES",
+    "READY_LINE",
+    "STATUS_PATH",
+    "FILES_PATH",
+    "FILE_TEMPLATE",
+    "INIT_SCRIPT",
+    "STATUS_CGI",
+    "file_name",
+]
+
+#: The kernel modules the guest needs; their dependencies and load order come from ``depmod``.
+MODULES = ("virtio_pci", "virtio_blk", "virtio_net", "button", "evdev")
+
+#: The serial-console line the guest prints when it serves; followed by ``token=... uptime=...``.
+READY_LINE = "REJUV-GUEST-READY"
+#: The status endpoint: ``token=<hex>`` and ``uptime=<seconds>`` lines.
+STATUS_PATH = "/cgi-bin/status"
+#: Where the data disk's files are served.
+FILES_PATH = "/files/"
+
+
+#: The name of data file ``file`` on the data disk, as a ``str.format`` template.
+FILE_TEMPLATE = "f{file:05d}.bin"
+
+
+def file_name(index: int) -> str:
+    """The name of data file ``index`` on the data disk."""
+    return FILE_TEMPLATE.format(file=index)
+
+
+INIT_SCRIPT = f"""#!/bin/sh
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+for m in $(cat /lib/modules/order); do
+  insmod /lib/modules/$m || echo "REJUV-GUEST-ERROR insmod $m" > /dev/console
+done
+IP=10.0.2.15/24
+GW=10.0.2.1
+for w in $(cat /proc/cmdline); do
+  case $w in vmip=*) IP=${{w#vmip=}};; vmgw=*) GW=${{w#vmgw=}};; esac
+done
+head -c 16 /dev/urandom | md5sum | cut -d' ' -f1 > /token
+n=0
+while [ ! -b /dev/vda ] && [ $n -lt 200 ]; do sleep 0.05; n=$((n+1)); done
+mount -t ext4 -o ro /dev/vda /www || echo "REJUV-GUEST-ERROR mount" > /dev/console
+ln -s /www /srv/files
+ip link set lo up
+ip link set eth0 up
+ip addr add $IP dev eth0
+ip route add default via $GW
+for e in /sys/class/input/event*; do
+  if grep -q 'Power Button' $e/device/name 2>/dev/null; then
+    (head -c1 /dev/input/${{e##*/}} > /dev/null; sync; poweroff -f) &
+  fi
+done
+httpd -p 80 -h /srv
+echo "{READY_LINE} token=$(cat /token) uptime=$(cut -d' ' -f1 /proc/uptime)" > /dev/console
+while :; do sleep 3600; done
+"""
+
+STATUS_CGI = """#!/bin/sh
+printf 'Content-Type: text/plain\\r\\n\\r\\n'
+echo "token=$(cat /token)"
+echo "uptime=$(cut -d' ' -f1 /proc/uptime)"
+"""

@@ -1,0 +1,119 @@
+"""A host: a private network namespace with a bridge, and one tap device per VM.
+
+Each VM ``i`` has a fixed MAC (``52:54:00:2a:00:<i>``) and address
+(``10.0.2.<10 + i>``) on its own persistent tap ``tap<i>``, enslaved to the
+bridge ``br0`` (``10.0.2.1``). The addresses exist only inside the
+namespace: nothing is reachable from, or listens on, the host's own network.
+QEMU runs inside the namespace (``ip netns exec``) so that it can open the
+taps, and so does the load generator. Persistent taps survive a QEMU restart,
+so a VM keeps its link across a Warm-VM Reboot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import subprocess
+from types import TracebackType
+
+from rejuv.lab.cleanup import CLEANUP
+from rejuv.lab.errors import HostError
+
+__all__ = ["Host", "MAX_VMS"]
+
+MAX_VMS = 200
+_SUBNET = "10.0.2"
+_BRIDGE = "br0"
+
+
+def _ip(*argv: str) -> None:
+    done = subprocess.run(["ip", *argv], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise HostError(f"ip {' '.join(argv)}", done.stderr.strip() or f"exit status {done.returncode}")
+
+
+class Host:
+    """A network namespace holding a bridge and ``vms`` taps; a context manager that removes it all."""
+
+    def __init__(self, vms: int) -> None:
+        if not 1 <= vms <= MAX_VMS:
+            raise HostError("vms", f"must be between 1 and {MAX_VMS}, got {vms}")
+        self.vms = vms
+        self.namespace = f"rejuv-{os.getpid()}-{secrets.token_hex(3)}"
+        self.gateway = f"{_SUBNET}.1"
+        self._handle: int | None = None
+
+    def address(self, index: int) -> str:
+        """The IP address of VM ``index``."""
+        return f"{_SUBNET}.{10 + index}"
+
+    def mac(self, index: int) -> str:
+        """The MAC address of VM ``index``."""
+        return f"52:54:00:2a:{index // 256:02x}:{index % 256:02x}"
+
+    def tap(self, index: int) -> str:
+        """The tap device of VM ``index``."""
+        return f"tap{index}"
+
+    def exec_argv(self, argv: list[str]) -> list[str]:
+        """``argv`` run inside the namespace."""
+        return ["ip", "netns", "exec", self.namespace, *argv]
+
+    def create(self) -> Host:
+        """Make the namespace, the bridge and the taps; on failure remove what was made."""
+        if self._handle is not None:
+            return self
+        _ip("netns", "add", self.namespace)
+        self._handle = CLEANUP.add(f"network namespace {self.namespace}", self._delete)
+        try:
+            inside = ("-n", self.namespace)
+            _ip(*inside, "link", "set", "lo", "up")
+            _ip(*inside, "link", "add", _BRIDGE, "type", "bridge")
+            _ip(*inside, "addr", "add", f"{self.gateway}/24", "dev", _BRIDGE)
+            _ip(*inside, "link", "set", _BRIDGE, "up")
+            for index in range(self.vms):
+                _ip(*inside, "tuntap", "add", self.tap(index), "mode", "tap")
+                _ip(*inside, "link", "set", self.tap(index), "master", _BRIDGE, "up")
+        except BaseException:
+            self.remove()
+            raise
+        return self
+
+    def _delete(self) -> None:
+        subprocess.run(["ip", "netns", "del", self.namespace], capture_output=True, check=False)
+
+    def remove(self) -> None:
+        """Delete the namespace with its bridge and taps (idempotent)."""
+        if self._handle is not None:
+            CLEANUP.release(self._handle, run=True)
+            self._handle = None
+
+    async def http_get(self, url: str, timeout: float = 5.0) -> str:
+        """The body at ``url``, fetched from inside the namespace (busybox wget); HostError if none."""
+        command = self.exec_argv(["busybox", "wget", "-q", "-O", "-", url])  # its -T crashes (busybox 1.35)
+        process = await asyncio.create_subprocess_exec(
+            *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+        try:
+            out, err = await asyncio.wait_for(process.communicate(), timeout)
+        except BaseException:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+            raise
+        if process.returncode != 0:
+            raise HostError(url, err.decode().strip() or f"wget exit status {process.returncode}")
+        return out.decode(errors="replace")
+
+    def exists(self) -> bool:
+        """Whether the namespace is there."""
+        return os.path.exists(f"/run/netns/{self.namespace}")
+
+    def __enter__(self) -> Host:
+        return self.create()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.remove()

@@ -1,0 +1,172 @@
+"""The rejuvenation procedures, each writing its markers and saying what happened to every VM.
+
+- :func:`warm_reboot`: Warm-VM Reboot. On-memory suspend of every VM in
+  parallel (device state only, ``x-ignore-shared``; RAM stays in the memory
+  files), quick reload (every QEMU has quit; new ones start on the same
+  memory files), on-memory resume in parallel.
+- :func:`save_to_file_reboot`: the same with the classic suspend that writes
+  RAM into the state file and reads it back: the baseline.
+- :func:`cold_reboot`: Cold-VM Reboot. Every guest shuts down, every QEMU
+  exits, every VM boots again: the guests' caches are lost.
+- :func:`os_rejuvenation`: one guest reboots (``system_reset``) while the others serve.
+
+Faults: a QEMU that dies while its VM suspends or resumes is recovered from
+the preserved memory file and device state where both exist (a resume is
+retried once); where the device state was never saved, the VM boots afresh
+and the report says that its memory was lost. The other VMs go on either way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from rejuv.lab.errors import LabError, VMError
+from rejuv.lab.vm import VM, VMState
+from rejuv.trace.markers import MarkerKind
+
+__all__ = [
+    "ProcedureReport",
+    "Mark",
+    "PROCEDURES",
+    "warm_reboot",
+    "save_to_file_reboot",
+    "cold_reboot",
+    "os_rejuvenation",
+]
+
+#: Records a marker now: kind, subject VM name (None: the host), note.
+Mark = Callable[[MarkerKind, "str | None", str], None]
+
+
+@dataclass
+class ProcedureReport:
+    """What a procedure did: per-VM outcome, anything lost, and step durations (s)."""
+
+    procedure: str
+    outcomes: dict[str, str] = field(default_factory=dict)
+    lost: dict[str, str] = field(default_factory=dict)  #: VM -> what it lost, for faults that lost state
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def describe(self) -> list[str]:
+        lines = [f"{name}: {outcome}" for name, outcome in self.outcomes.items()]
+        lines += [f"{name}: LOST {what}" for name, what in self.lost.items()]
+        return lines
+
+
+async def _timed(report: ProcedureReport, name: str, work: Awaitable[None]) -> None:
+    began = time.monotonic()
+    await work
+    report.timings[name] = time.monotonic() - began
+
+
+async def _reboot_on_memory(vms: Sequence[VM], mark: Mark, save_ram: bool, name: str) -> ProcedureReport:
+    report = ProcedureReport(name)
+    note = "save-to-file" if save_ram else "on-memory"
+    mark(MarkerKind.SUSPEND_STARTED, None, note)
+    began = time.monotonic()
+    suspended = await asyncio.gather(*(vm.suspend(save_ram=save_ram) for vm in vms), return_exceptions=True)
+    report.timings["suspend"] = time.monotonic() - began
+    for vm, result in zip(vms, suspended, strict=True):
+        _reraise_interrupts(result)
+        if isinstance(result, BaseException):
+            report.outcomes[vm.name] = f"suspend failed: {result}"
+    mark(MarkerKind.ALL_SUSPENDED, None, note)
+    # Quick reload: every old QEMU has quit; the new VMM is ready to start new ones.
+    mark(MarkerKind.VMM_RESTARTED, None, note)
+    began = time.monotonic()
+    await asyncio.gather(*(_bring_back(vm, report) for vm in vms))
+    report.timings["resume"] = time.monotonic() - began
+    mark(MarkerKind.ALL_RESUMED, None, note)
+    return report
+
+
+def _reraise_interrupts(result: object) -> None:
+    if isinstance(result, BaseException) and not isinstance(result, Exception):
+        raise result  # Ctrl-C and cancellation are not faults to recover from
+
+
+async def _bring_back(vm: VM, report: ProcedureReport) -> None:
+    """Resume ``vm`` from its files (twice at most), or boot it afresh and report what was lost."""
+    if vm.state is VMState.RUNNING:  # its suspend failed but was rolled back: it never stopped serving
+        report.outcomes[vm.name] = report.outcomes.get(vm.name, "") + "; kept running"
+        return
+    if vm.recoverable:
+        for attempt in (1, 2):
+            try:
+                await vm.resume()
+                failure = "; ".join(filter(None, [report.outcomes.get(vm.name), *vm.anomalies])) or None
+                report.outcomes[vm.name] = (
+                    "resumed"
+                    if attempt == 1 and failure is None
+                    else (
+                        f"recovered from its memory file and saved state (attempt {attempt})"
+                        + (f" after: {failure}" if failure else "")
+                    )
+                )
+                return
+            except VMError as err:
+                report.outcomes[vm.name] = f"resume attempt {attempt} failed: {err}"
+    report.lost[vm.name] = (
+        "guest memory and device state: the device state was never saved completely, so the guest was booted afresh"
+        if not vm.state_file.exists()
+        else "guest memory: resuming from the saved state failed twice, so the guest was booted afresh"
+    )
+    await vm.close()
+    await vm.boot()
+    report.outcomes[vm.name] = report.outcomes.get(vm.name, "") + "; booted afresh"
+
+
+async def warm_reboot(vms: Sequence[VM], mark: Mark) -> ProcedureReport:
+    """Warm-VM Reboot of every VM: on-memory suspend, quick reload, on-memory resume."""
+    return await _reboot_on_memory(vms, mark, save_ram=False, name="warm")
+
+
+async def save_to_file_reboot(vms: Sequence[VM], mark: Mark) -> ProcedureReport:
+    """The baseline: suspend that writes RAM to a file, VMM restart, resume that reads it back."""
+    return await _reboot_on_memory(vms, mark, save_ram=True, name="save-to-file")
+
+
+async def cold_reboot(vms: Sequence[VM], mark: Mark) -> ProcedureReport:
+    """Cold-VM Reboot: shut every guest down, stop every QEMU, boot every VM again."""
+    report = ProcedureReport("cold")
+    mark(MarkerKind.SHUTDOWN_STARTED, None, "")
+    await _timed(report, "shutdown", _all(vm.shutdown() for vm in vms))
+    mark(MarkerKind.ALL_STOPPED, None, "")
+    await _timed(report, "boot", _all(vm.boot() for vm in vms))
+    mark(MarkerKind.ALL_BOOTED, None, "")
+    report.outcomes.update({vm.name: "rebooted cold" for vm in vms})
+    return report
+
+
+async def os_rejuvenation(vms: Sequence[VM], mark: Mark, target: int = 0) -> ProcedureReport:
+    """Reboot the guest OS of VM ``target`` while the others keep serving."""
+    if not 0 <= target < len(vms):
+        raise LabError("os_vm", f"must name one of the {len(vms)} VMs (0 to {len(vms) - 1}), got {target}")
+    report = ProcedureReport("os")
+    vm = vms[target]
+    mark(MarkerKind.OS_REBOOT_STARTED, vm.name, "")
+    await _timed(report, "reboot", vm.reset())
+    mark(MarkerKind.OS_REBOOT_ENDED, vm.name, "")
+    report.outcomes[vm.name] = "guest OS rebooted"
+    report.outcomes.update({other.name: "kept serving" for other in vms if other is not vm})
+    return report
+
+
+async def _all(steps: Iterable[Awaitable[None]]) -> None:
+    """Run steps in parallel; wait for all, then raise the first error."""
+    results = await asyncio.gather(*steps, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+
+
+#: Procedures by name (``os`` takes the target VM as a keyword).
+PROCEDURES: dict[str, Callable[..., Awaitable[ProcedureReport]]] = {
+    "warm": warm_reboot,
+    "cold": cold_reboot,
+    "os": os_rejuvenation,
+    "save-to-file": save_to_file_reboot,
+}

@@ -1,0 +1,221 @@
+"""Real QEMU VMs under TCG: what Warm-VM Reboot, Cold-VM Reboot and OS rejuvenation do to the guests.
+
+Each module-scoped fixture runs one scaled-down experiment (small RAM, 20
+files of 128 KB, a 256 KB/s disk, 5 req/s per VM); the tests read its
+result. These tests need qemu-system-x86_64, root (network namespaces) and
+Debian's apt (the guest kernel); .ci/run installs them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rejuv.lab import Experiment, ExperimentResult, GuestImage, ImageRecipe, build_image, reply_gap, run_experiment
+from rejuv.lab.cleanup import CLEANUP
+from rejuv.lab.vm import VM
+from rejuv.trace.markers import MarkerKind
+
+pytestmark = [
+    pytest.mark.lab,
+    pytest.mark.skipif(shutil.which("qemu-system-x86_64") is None, reason="qemu-system-x86_64 is not installed"),
+]
+
+RATE = 5.0
+SMALL = {"rate": RATE, "memory_mb": 128, "disk_bps": 256 * 1024, "accel": "tcg", "timeout": 3.0}
+
+
+def _leftovers() -> set[str]:
+    """Everything a run may leave: run directories, namespaces, QEMU and load processes of ours."""
+    found = {f"dir {p}" for p in Path("/dev/shm").glob(f"rejuv-lab-{os.getpid()}-*")}
+    netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False).stdout
+    found |= {f"netns {line.split()[0]}" for line in netns.splitlines() if line.startswith(f"rejuv-{os.getpid()}-")}
+    children = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(os.getpid())], capture_output=True, text=True)
+    found |= {f"process {line.strip()}" for line in children.stdout.splitlines() if "qemu" in line or "loadgen" in line}
+    return found | {f"registered {what}" for what in CLEANUP.pending()}
+
+
+@pytest.fixture(scope="module")
+def image() -> GuestImage:
+    return build_image(ImageRecipe(files=20))
+
+
+def _run(image: GuestImage, progress: Callable[[str], None] = lambda _: None, **changes: object) -> ExperimentResult:
+    before = _leftovers()
+    try:
+        return asyncio.run(run_experiment(Experiment(**{**SMALL, **changes}), image, progress))  # type: ignore[arg-type]
+    finally:
+        assert _leftovers() - before == set(), "the run left something behind"
+
+
+def _mean(result: ExperimentResult, vm: int, start: float, seconds: float) -> float:
+    """Mean throughput of VM ``vm`` (req/s) over the whole samples in [start, start + seconds)."""
+    first = int(np.ceil(start))
+    return float(result.trace.vm_throughput[first : first + int(seconds), vm].mean())
+
+
+@pytest.fixture(scope="module")
+def warm(image: GuestImage) -> ExperimentResult:
+    return _run(image, procedure="warm", vms=2, before=12.0, after=8.0)
+
+
+@pytest.fixture(scope="module")
+def cold(image: GuestImage) -> ExperimentResult:
+    # A 128 KB/s disk serves one 128 KB file per second from a cold cache: far below the 5 req/s offered.
+    return _run(image, procedure="cold", vms=2, before=12.0, after=30.0, disk_bps=128 * 1024)
+
+
+@pytest.fixture(scope="module")
+def os_reboot(image: GuestImage) -> ExperimentResult:
+    return _run(image, procedure="os", vms=2, before=12.0, after=6.0, os_vm=0)
+
+
+def test_warm_reboot_keeps_every_boot_token(warm: ExperimentResult) -> None:
+    """After Warm-VM Reboot every guest answers with the token it drew at boot: its memory survived."""
+    assert {n: s.token for n, s in warm.status_after.items()} == {n: s.token for n, s in warm.status_before.items()}
+
+
+def test_warm_reboot_continues_uptime(warm: ExperimentResult) -> None:
+    """After Warm-VM Reboot every guest's uptime goes on from where it was."""
+    for name, before in warm.status_before.items():
+        assert warm.status_after[name].uptime > before.uptime + 5.0
+
+
+def test_warm_reboot_has_no_cache_miss_dip(warm: ExperimentResult) -> None:
+    """The first full seconds after all VMs resumed serve the offered rate: the page caches are warm."""
+    resumed = warm.marker_time(MarkerKind.ALL_RESUMED)
+    for vm in range(2):
+        assert _mean(warm, vm, resumed, 3.0) >= 0.9 * RATE
+
+
+def test_warm_reboot_downtime_seen_by_the_client_is_under_a_second(warm: ExperimentResult) -> None:
+    """No VM goes a second without a reply across the warm reboot."""
+    event = warm.start + warm.marker_time(MarkerKind.SUSPEND_STARTED)
+    for vm in range(2):
+        assert reply_gap(warm.requests, vm, event - 1.0, event + 3.0) < 1.0
+
+
+def test_cold_reboot_draws_new_boot_tokens(cold: ExperimentResult) -> None:
+    """After Cold-VM Reboot every guest has a new token: its OS booted again."""
+    for name, before in cold.status_before.items():
+        assert cold.status_after[name].token != before.token
+
+
+def test_cold_reboot_degrades_throughput_until_the_cache_refills(cold: ExperimentResult) -> None:
+    """Right after a cold boot the disk-bound guests serve under 70% of the load; at the end, over 90% again."""
+    booted = cold.marker_time(MarkerKind.ALL_BOOTED)
+    end = cold.marker_time(MarkerKind.LOAD_ENDED)
+    for vm in range(2):
+        assert _mean(cold, vm, booted, 3.0) < 0.7 * RATE
+        assert _mean(cold, vm, end - 5.0, 4.0) >= 0.9 * RATE
+
+
+def test_cold_reboot_guests_power_off_cleanly(cold: ExperimentResult) -> None:
+    """system_powerdown makes every guest power off by itself, well within the shutdown timeout."""
+    assert cold.report.timings["shutdown"] < 10.0
+
+
+def test_os_rejuvenation_renews_only_that_vms_token(os_reboot: ExperimentResult) -> None:
+    """After OS rejuvenation of vm0, vm0 has a new token and vm1 the old one."""
+    assert os_reboot.status_after["vm0"].token != os_reboot.status_before["vm0"].token
+    assert os_reboot.status_after["vm1"].token == os_reboot.status_before["vm1"].token
+
+
+def test_os_rejuvenation_never_stops_the_other_vm(os_reboot: ExperimentResult) -> None:
+    """While vm0's OS reboots, vm1 never goes a second without a reply."""
+    start = os_reboot.start + os_reboot.marker_time(MarkerKind.OS_REBOOT_STARTED)
+    end = os_reboot.start + os_reboot.marker_time(MarkerKind.OS_REBOOT_ENDED)
+    assert end - start > 2.0
+    assert reply_gap(os_reboot.requests, 1, start, end) < 1.0
+
+
+def test_trace_of_a_run_carries_its_metadata(warm: ExperimentResult) -> None:
+    """The trace records host, CPU, kernel, QEMU version, accelerator, offered load and seed."""
+    metadata = warm.trace.metadata
+    for key in ("host", "cpu", "kernel", "qemu", "accel", "offered_load", "seed"):
+        assert key in metadata
+    assert metadata["qemu"].startswith("QEMU emulator version")
+    assert metadata["accel"] == "tcg"
+
+
+# -- faults ------------------------------------------------------------------------------------
+
+
+def _kill_once_at(stage: str) -> Callable[[VM, str], None]:
+    fired: list[bool] = []
+
+    def hook(vm: VM, now: str) -> None:
+        if now == stage and not fired:
+            fired.append(True)
+            vm.kill()
+
+    return hook
+
+
+@pytest.fixture(scope="module")
+def faulty(image: GuestImage) -> ExperimentResult:
+    faults = {0: _kill_once_at("suspend"), 1: _kill_once_at("saved"), 2: _kill_once_at("resume")}
+    before = _leftovers()
+    experiment = Experiment(**{**SMALL, "rate": 3.0, "procedure": "warm", "vms": 3, "before": 8.0, "after": 8.0})  # type: ignore[arg-type]
+    try:
+        return asyncio.run(run_experiment(experiment, image, faults=faults))
+    finally:
+        assert _leftovers() - before == set()
+
+
+def test_qemu_killed_during_suspend_loses_memory_and_says_so(faulty: ExperimentResult) -> None:
+    """Killed before its device state was saved, vm0 boots afresh (new token) and the report names the loss."""
+    assert "device state was never saved" in faulty.report.lost["vm0"]
+    assert faulty.status_after["vm0"].token != faulty.status_before["vm0"].token
+
+
+def test_qemu_killed_between_save_and_restart_is_recovered(faulty: ExperimentResult) -> None:
+    """Killed after saving its state, vm1 resumes from its memory file: same token."""
+    assert faulty.status_after["vm1"].token == faulty.status_before["vm1"].token
+    assert "vm1" not in faulty.report.lost
+
+
+def test_qemu_killed_during_resume_is_recovered_on_retry(faulty: ExperimentResult) -> None:
+    """The new QEMU of vm2 dies while resuming; a second resume from the kept files brings the same guest back."""
+    assert faulty.status_after["vm2"].token == faulty.status_before["vm2"].token
+    assert "attempt 2" in faulty.report.outcomes["vm2"]
+
+
+def test_a_lost_vm_does_not_stop_the_others(faulty: ExperimentResult) -> None:
+    """While vm0 boots afresh, vm1 and vm2 serve again within a second of the warm reboot."""
+    event = faulty.start + faulty.marker_time(MarkerKind.SUSPEND_STARTED)
+    resumed = faulty.start + faulty.marker_time(MarkerKind.ALL_RESUMED)
+    assert resumed - event > 2.0  # vm0's fresh boot takes seconds
+    for vm in (1, 2):
+        ends = [r.end for r in faulty.requests if r.vm == vm and r.ok and event + 1.5 < r.end < resumed]
+        assert ends, f"vm{vm} served nothing while vm0 rebooted"
+
+
+# -- failures and interruptions leave nothing behind ---------------------------------------------
+
+
+def _raise_at(text: str, error: BaseException) -> Callable[[str], None]:
+    def progress(line: str) -> None:
+        if text in line:
+            raise error
+
+    return progress
+
+
+def test_a_run_failing_with_every_vm_suspended_leaves_nothing_behind(image: GuestImage) -> None:
+    """An error while the VMs are suspended (memory and state files on disk) still removes everything."""
+    with pytest.raises(RuntimeError, match="injected"):
+        _run(image, _raise_at("all-suspended", RuntimeError("injected")), procedure="warm", vms=1, before=1, after=1)
+
+
+def test_ctrl_c_during_a_run_leaves_nothing_behind(image: GuestImage) -> None:
+    """KeyboardInterrupt (Ctrl-C, or SIGTERM) after boot stops the run and removes everything."""
+    with pytest.raises(KeyboardInterrupt):
+        _run(image, _raise_at("booted", KeyboardInterrupt()), procedure="warm", vms=1, before=1, after=1)
