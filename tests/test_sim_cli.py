@@ -46,3 +46,12 @@ def test_validate_rejects_a_bad_spare_reboot_time(capsys: pytest.CaptureFixture[
     """A --spare-reboot that is not a duration is a usage error naming the option."""
     assert main(["validate", "--spare-reboot", "soon"]) == 2
     assert "error: --spare-reboot:" in capsys.readouterr().err
+
+
+def test_validate_names_failures_and_random_durations_as_departures(capsys: pytest.CaptureFixture[str]) -> None:
+    """With --aging and --durations the rows differ from the model, and the reasons name both departures."""
+    args = ["validate", "--hosts", "50", "--strategies", "warm", "--durations", "gamma:0.3", "--aging", "2:60d:15min"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "software-aging failures:" in out and "mean time to failure 60 d" in out
+    assert "random durations (gamma:0.3)" in out

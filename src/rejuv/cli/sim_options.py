@@ -6,7 +6,7 @@ import argparse
 
 from rejuv.errors import ParameterError
 from rejuv.model import STRATEGIES, parse_duration
-from rejuv.sim import SimConfig, SparePolicy, Stagger, WaitPolicy
+from rejuv.sim import AgingModel, DurationModel, SimConfig, SparePolicy, Stagger, WaitPolicy
 
 __all__ = ["add_sim_options", "config_from", "parse_strategies"]
 
@@ -33,6 +33,20 @@ def add_sim_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--spare-reboot", metavar="TIME", help="reboot time of an emptied host (default: D_c), e.g. 60s")
     group.add_argument("--load", type=float, default=1.0, help="offered load as a fraction of capacity (default: 1)")
     group.add_argument("--seed", type=int, default=0, help="seed of random staggering and draws (default: 0)")
+    group.add_argument(
+        "--durations",
+        metavar="LAW[:CV]",
+        default="fixed",
+        help="phase durations around the parameters' means: fixed, lognormal:CV or gamma:CV (default: fixed)",
+    )
+    group.add_argument(
+        "--aging",
+        metavar="SHAPE:MTTF:DOWNTIME",
+        help="software-aging failures: Weibull shape, mean time to failure, failure downtime, e.g. 2:60d:15min",
+    )
+    group.add_argument(
+        "--parallel-moves", type=int, default=1, help="VMs a host migrates at once (default: %(default)s)"
+    )
 
 
 def config_from(args: argparse.Namespace) -> SimConfig:
@@ -49,6 +63,9 @@ def config_from(args: argparse.Namespace) -> SimConfig:
         spare_reboot_time=reboot,
         offered_load=args.load,
         seed=args.seed,
+        durations=DurationModel.parse(args.durations),
+        aging=None if args.aging is None else AgingModel.parse(args.aging),
+        parallel_moves=args.parallel_moves,
     )
 
 

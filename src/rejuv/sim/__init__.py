@@ -4,7 +4,11 @@ Build a :class:`SimConfig` (strategy, hosts, horizon, stagger, spare hosts and
 their policies, offered load), run :func:`simulate` with the model's
 :class:`~rejuv.model.Parameters`, and read a :class:`SimResult`. Or set the
 simulator beside the closed form with :func:`compare`, which also says why
-the two differ where they do.
+the two differ where they do. Beyond the closed form, a config can draw
+phase durations at random (:class:`DurationModel`), add software-aging
+failures (:class:`AgingModel`) and move several VMs at once; then
+:func:`replicate` runs independent replications and gives means with
+Student-t confidence intervals (:class:`MeanInterval`).
 
 Builds on :mod:`rejuv.model`; the model never imports this package.
 """
@@ -12,7 +16,9 @@ Builds on :mod:`rejuv.model`; the model never imports this package.
 from __future__ import annotations
 
 from rejuv.sim.config import SimConfig, SparePolicy, Stagger, WaitPolicy
+from rejuv.sim.replications import MeanInterval, Replications, replicate, replication_seeds
 from rejuv.sim.run import SimResult, simulate
+from rejuv.sim.stochastic import AgingModel, Distribution, DurationModel
 from rejuv.sim.validation import DEFAULT_TOLERANCE, Comparison, compare, periods_for, reasons
 
 __all__ = [
@@ -23,6 +29,14 @@ __all__ = [
     "Stagger",
     "SparePolicy",
     "WaitPolicy",
+    # beyond the closed form
+    "DurationModel",
+    "Distribution",
+    "AgingModel",
+    "replicate",
+    "Replications",
+    "MeanInterval",
+    "replication_seeds",
     # checking the model
     "compare",
     "Comparison",

@@ -3,8 +3,10 @@
 A :class:`SimConfig` holds everything a run needs besides the model's
 :class:`~rejuv.model.Parameters`: the strategy, the number of hosts m, the
 horizon in whole VMM rejuvenation intervals T_vmm, how host schedules are
-staggered, the spare-host pool and its policies, and the offered load.
-Every field is checked when the config is built; a wrong one raises
+staggered, the spare-host pool and its policies, the offered load, and what
+goes beyond the closed form: random phase durations, software-aging
+failures and how many VMs a migration moves at once. Every field is checked
+when the config is built; a wrong one raises
 :class:`~rejuv.errors.ParameterError` naming it.
 """
 
@@ -13,11 +15,12 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from rejuv.errors import ParameterError
 from rejuv.model import STRATEGIES
+from rejuv.sim.stochastic import AgingModel, DurationModel
 
 __all__ = ["SimConfig", "SparePolicy", "Stagger", "WaitPolicy"]
 
@@ -63,7 +66,11 @@ class SimConfig:
     cold reboot downtime D_c, the paper's only measured full VMM reboot (an
     upper bound for a host without VMs). ``offered_load`` is the load as a
     fraction of what the serving hosts can serve when all are up; the closed
-    form assumes 1 (every host saturated).
+    form assumes 1 (every host saturated). ``durations`` says how each phase
+    of a VMM rejuvenation varies around its mean (fixed: deterministic mode),
+    ``aging`` adds software-aging failures (None: none), and
+    ``parallel_moves`` is how many VMs of a host migrate at once. ``seed``
+    seeds every random draw of a run (random stagger, durations, failures).
     """
 
     strategy: str = "warm"
@@ -76,6 +83,9 @@ class SimConfig:
     spare_reboot_time: float | None = None
     offered_load: float = 1.0
     seed: int = 0
+    durations: DurationModel = field(default_factory=DurationModel)
+    aging: AgingModel | None = None
+    parallel_moves: int = 1
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
@@ -83,7 +93,11 @@ class SimConfig:
         object.__setattr__(self, "stagger", _enum(Stagger, "stagger", self.stagger))
         object.__setattr__(self, "spare_policy", _enum(SparePolicy, "spare_policy", self.spare_policy))
         object.__setattr__(self, "wait_policy", _enum(WaitPolicy, "wait_policy", self.wait_policy))
-        for name in ("hosts", "periods", "spares", "seed"):
+        if not isinstance(self.durations, DurationModel):
+            raise ParameterError("durations", f"expected a DurationModel, got {self.durations!r}")
+        if self.aging is not None and not isinstance(self.aging, AgingModel):
+            raise ParameterError("aging", f"expected an AgingModel or None, got {self.aging!r}")
+        for name in ("hosts", "periods", "spares", "seed", "parallel_moves"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
                 raise ParameterError(name, f"must be a whole number, got {value!r}")
@@ -91,6 +105,8 @@ class SimConfig:
             raise ParameterError("periods", f"must be >= 1 whole T_vmm, got {self.periods}")
         if self.spares < 1:
             raise ParameterError("spares", f"must be >= 1, got {self.spares}")
+        if self.parallel_moves < 1:
+            raise ParameterError("parallel_moves", f"must be >= 1 VM at a time, got {self.parallel_moves}")
         if self.seed < 0:
             raise ParameterError("seed", f"must be >= 0, got {self.seed}")
         least = self.spares + 1 if self.uses_spares else 1
@@ -107,6 +123,11 @@ class SimConfig:
     def uses_spares(self) -> bool:
         """Whether the strategy migrates VMs to spare hosts."""
         return STRATEGIES[self.strategy].needs_spare_host
+
+    @property
+    def random(self) -> bool:
+        """Whether a run draws anything at random (else one run is the whole answer)."""
+        return self.stagger is Stagger.RANDOM or self.durations.random or self.aging is not None
 
     @property
     def serving_hosts(self) -> int:

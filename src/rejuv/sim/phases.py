@@ -9,7 +9,13 @@ rate (the paper's Section 3):
 - stop-and-copy: one phase per moving VM i = 1..n, of length M(i), at loss
   1 - ((n - i) V_s(i) + (i - 1) V_d(i)) / p;
 - live migration (with or without rate control): the same with the moving
-  VM's V_m(i) added.
+  VM's V_m(i) added;
+- parallel migrations (``SimConfig.parallel_moves`` = c > 1): the VMs move c
+  at a time over the same link, so a batch i..j takes M(i) + ... + M(j) (the
+  whole migration still takes the model's time), its VMs are all stopped
+  (stop-and-copy) or all moving (live: their V_m add up) for the whole
+  batch, the source keeps n - j VMs at V_s(j) and the destination holds
+  i - 1 at V_d(i).
 
 The Table 1 move times are scaled to sum to the model's n D_m (or M_l), so
 the phases take exactly the time the closed form charges; γ depends only on
@@ -73,8 +79,8 @@ def _scalar(params: Parameters, name: str) -> float:
     return float(getattr(params, name))
 
 
-def _migration_phases(params: Parameters, key: str) -> tuple[Array, Array, float]:
-    """Durations, loss rates and the capped loss of one migration of all n VMs."""
+def _migration_phases(params: Parameters, key: str, parallel: int = 1) -> tuple[Array, Array, float]:
+    """Durations, loss rates and the capped loss of one migration of all n VMs, ``parallel`` at a time."""
     n = int(params.vms_per_host)
     p = _scalar(params, "host_throughput")
     live = key != "migration"
@@ -99,11 +105,13 @@ def _migration_phases(params: Parameters, key: str) -> tuple[Array, Array, float
         return np.array([total]), np.array([1.0 - served / p]), 0.0
     table = profile.table(n)
     index = table["i"]
-    moves = table["move_time"] / table["move_time"].sum() * total
-    source = (n - index) * table["source_throughput"]
+    first = np.arange(0, n, parallel)  # the first VM of each batch, 0-based
+    last = np.minimum(first + parallel, n) - 1
+    moves = np.add.reduceat(table["move_time"], first) / table["move_time"].sum() * total
+    source = (n - index[last]) * table["source_throughput"][last]
     if live:
-        source = source + table["moving_throughput"]
-    destination = (index - 1) * np.nan_to_num(table["destination_throughput"])
+        source = source + np.add.reduceat(table["moving_throughput"], first)
+    destination = (index[first] - 1) * np.nan_to_num(table["destination_throughput"][first])
     raw = source + destination
     served = np.minimum(np.minimum(source, p) + np.minimum(destination, p), p)
     capped = float(np.dot(moves, raw - served)) / p
@@ -134,10 +142,12 @@ def vmm_profile(params: Parameters, config: SimConfig) -> VmmProfile:
             spare_hold=0.0,
             capped_loss=0.0,
         )
-    moves, losses, capped = _migration_phases(params, config.strategy)
+    moves, losses, capped = _migration_phases(params, config.strategy, config.parallel_moves)
     if config.strategy == "migration":
-        if moves.size == n:
-            pause_start, pause_length = np.concatenate(([0.0], np.cumsum(moves)[:-1])), moves.copy()
+        if params.migration_degradation is None:  # Table 1 phases, one per batch of VMs
+            batch = np.arange(n) // config.parallel_moves
+            pause_start = np.concatenate(([0.0], np.cumsum(moves)[:-1]))[batch]
+            pause_length = moves[batch]
         else:  # one constant phase: VM j is down for D_m, one after another
             step = moves[0] / n
             pause_start, pause_length = np.arange(n) * step, np.full(n, step)

@@ -12,8 +12,9 @@ from rejuv.model import Parameters
 from rejuv.sim.config import SimConfig, WaitPolicy
 from rejuv.sim.engine import HostSweep, chunk_hosts, served_with_load, sweep_hosts, wall_clock
 from rejuv.sim.events import EventRows
-from rejuv.sim.phases import vmm_profile
-from rejuv.sim.schedule import build_schedule, os_events, vmm_events
+from rejuv.sim.failures import Failures, draw_failures
+from rejuv.sim.phases import VmmProfile, vmm_profile
+from rejuv.sim.schedule import Schedule, build_schedule, os_events, vmm_events
 
 __all__ = ["SimResult", "simulate"]
 
@@ -56,6 +57,7 @@ class SimResult:
     events: int  #: state changes of hosts and VMs (each phase start and end)
     timeline: Array  #: mean served throughput per bin, req/s (empty unless asked for)
     elapsed: float  #: wall-clock seconds the simulation took
+    failures: int = 0  #: software-aging failures (unplanned cold reboots) in the horizon
 
     @property
     def normalized_throughput(self) -> float:
@@ -83,20 +85,65 @@ class SimResult:
         return self.events / self.elapsed if self.elapsed > 0 else float("inf")
 
 
-def simulate(params: Parameters, config: SimConfig, timeline_bins: int = 0) -> SimResult:
+def _stream(seed: np.random.SeedSequence, index: int) -> np.random.Generator:
+    """The generator of one kind of draw: child ``index`` of ``seed``, the same however often it is asked for."""
+    return np.random.default_rng(np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, index)))
+
+
+def _drawn_durations(
+    profile: VmmProfile, config: SimConfig, rng: np.random.Generator
+) -> tuple[Array, Array | float, float]:
+    """Phase durations (P,) or per rejuvenation (m', K, P), each one's spare hold, and the longest rejuvenation."""
+    if not config.durations.random:
+        return profile.durations, profile.spare_hold, profile.length
+    factors = config.durations.factors((config.serving_hosts, config.periods, profile.durations.size + 1), rng)
+    durations = profile.durations * factors[..., :-1]
+    lengths = durations.sum(axis=-1)
+    reboot = profile.spare_hold - profile.length  # the emptied host's reboot (SWAP), drawn too; 0 otherwise
+    hold = lengths + reboot * factors[..., -1] if config.uses_spares else np.zeros(lengths.shape)
+    return durations, hold, float(lengths.max())
+
+
+def _failures(
+    params: Parameters, config: SimConfig, schedule: Schedule, durations: Array, rng: np.random.Generator
+) -> Failures | None:
+    """Software-aging failures between the rejuvenations, or None without an aging model."""
+    aging = config.aging
+    if aging is None:
+        return None
+    recovery = (float(params.cold_reboot_degraded_period), float(params.cold_reboot_degradation))
+    if aging.downtime + recovery[0] >= schedule.horizon:
+        raise ParameterError(
+            "aging.downtime",
+            f"a failure ({aging.downtime:g} s + R'_vmm) must fit in the horizon ({schedule.horizon:g} s)",
+        )
+    shaped = np.broadcast_to(durations, (*schedule.start.shape, durations.shape[-1]))
+    # a reboot renews the VMM when its downtime ends; a migration once the VMs run on a rebooted VMM
+    renewal = shaped[..., 0] if config.strategy in ("warm", "cold") else shaped.sum(axis=-1)
+    return draw_failures(aging, schedule, renewal, recovery, rng)
+
+
+def simulate(
+    params: Parameters, config: SimConfig, timeline_bins: int = 0, seed: np.random.SeedSequence | None = None
+) -> SimResult:
     """Simulate ``config`` with ``params`` (one parameter set) over ``config.periods`` T_vmm.
 
     ``timeline_bins`` > 0 also returns the cluster's mean served throughput in
-    that many equal bins of the horizon. Raises :class:`ParameterError` for a
-    parameter grid, a strategy that cannot apply, or a horizon shorter than
-    one OS rejuvenation.
+    that many equal bins of the horizon. Every random draw comes from
+    ``seed`` (default: ``SeedSequence(config.seed)``): the stagger from the
+    sequence itself, durations and failures each from their own child, so
+    turning one on does not change the draws of another. Raises
+    :class:`ParameterError` for a parameter grid, a strategy that cannot
+    apply, or a horizon shorter than one OS rejuvenation.
     """
     began = wall_clock()
     profile = vmm_profile(params, config)
     vmm_interval = float(params.vmm_interval)
-    rng = np.random.default_rng(config.seed)
-    schedule = build_schedule(config, vmm_interval, profile.spare_hold, rng)
-    check_horizon(params, profile.length, schedule.horizon, config.periods)
+    seeds = seed if seed is not None else np.random.SeedSequence(config.seed)
+    durations, hold, longest = _drawn_durations(profile, config, _stream(seeds, 0))
+    schedule = build_schedule(config, vmm_interval, hold, np.random.default_rng(seeds))
+    check_horizon(params, longest, schedule.horizon, config.periods)
+    failures = _failures(params, config, schedule, durations, _stream(seeds, 1))
     slots = config.serving_hosts
     offered = config.offered_load * slots
     global_load = config.offered_load < 1.0 or timeline_bins > 0
@@ -105,11 +152,14 @@ def simulate(params: Parameters, config: SimConfig, timeline_bins: int = 0) -> S
     events = os_count = 0
     for first in range(0, slots, step):
         hosts = slice(first, min(first + step, slots))
-        vmm = vmm_events(schedule, profile.durations, profile.losses, hosts, config.wait_policy)
+        vmm = vmm_events(schedule, durations, profile.losses, hosts, config.wait_policy)
         os_ = os_events(params, config, profile, schedule, hosts)
-        events += vmm.count + os_.count
+        parts = [vmm, os_]
+        if failures is not None:
+            parts.append(failures.events(hosts, schedule.horizon, schedule.circular))
+        events += sum(part.count for part in parts)
         os_count += os_.count // 3
-        sweep_hosts(EventRows.join([vmm, os_]), schedule.horizon, sweep, keep_changes=global_load)
+        sweep_hosts(EventRows.join(parts), schedule.horizon, sweep, keep_changes=global_load)
     capacity = slots * schedule.horizon
     nominal = capacity - sweep.lost
     timeline = np.zeros(0)
@@ -140,4 +190,5 @@ def simulate(params: Parameters, config: SimConfig, timeline_bins: int = 0) -> S
         events=events,
         timeline=timeline,
         elapsed=wall_clock() - began,
+        failures=0 if failures is None else failures.count,
     )

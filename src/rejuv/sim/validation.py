@@ -87,6 +87,18 @@ def reasons(params: Parameters, result: SimResult, tolerance: float = DEFAULT_TO
             f"spare-host queueing: a rejuvenation waited {mean:,.1f} h on average for one of {config.spares} "
             "spare(s), which each migration holds until the emptied host has rebooted"
         )
+    if result.failures > 0:
+        found.append(
+            f"software-aging failures: {result.failures:,} unplanned cold reboots ({config.aging}), "
+            "which the model does not have"
+        )
+    if config.durations.random:
+        found.append(
+            f"random durations ({config.durations}): one run's draws, not the means; "
+            "replications give confidence intervals (`rejuv.sim.replicate`)"
+        )
+    if config.uses_spares and config.parallel_moves > 1:
+        found.append(f"parallel migrations: {config.parallel_moves} VMs move at once where the model moves one")
     if config.uses_spares and config.spare_policy is SparePolicy.RETURN:
         found.append("the VMs move back after the reboot: two migrations per T_vmm where the model counts one")
     if result.overlap_host_seconds / lost >= floor:
