@@ -45,21 +45,34 @@ class HostSweep:
 
 def sweep_hosts(rows: EventRows, horizon: float, result: HostSweep, keep_changes: bool) -> None:
     """Add the loss of the hosts in ``rows`` (each row complete) over [0, horizon) to ``result``."""
+    hosts, width = rows.times.shape
+    if width == 0:
+        return
     order = np.argsort(rows.times, axis=1)
-    times = np.take_along_axis(rows.times, order, axis=1)
-    running = rows.initial[:, None] + np.cumsum(np.take_along_axis(rows.changes, order, axis=1), axis=1)
+    order += np.arange(0, hosts * width, width)[:, None]  # row-wise order, as indices into the flat arrays
+    flat = order.ravel()
+    times = rows.times.ravel().take(flat).reshape(hosts, width)
+    running = rows.changes.ravel().take(flat).reshape(hosts, width)
+    del order, flat
+    np.cumsum(running, axis=1, out=running)
+    running += rows.initial[:, None]
     np.maximum(running, 0.0, out=running)  # float rounding once a host's losses are all over
     capped = np.minimum(running, 1.0)
-    spans = np.diff(times, axis=1, append=horizon)
+    spans = np.empty_like(times)
+    np.subtract(times[:, 1:], times[:, :-1], out=spans[:, :-1])
+    np.subtract(horizon, times[:, -1], out=spans[:, -1])
     start = np.minimum(rows.initial, 1.0)
-    result.lost += float(np.vdot(capped, spans) + np.dot(start, times[:, 0]))
-    result.overlap += float(np.vdot(running - capped, spans) + np.dot(rows.initial - start, times[:, 0]))
+    first = times[:, 0].copy()
+    result.lost += float(np.vdot(capped, spans) + np.dot(start, first))
     if keep_changes:
-        previous = np.concatenate((start[:, None], capped[:, :-1]), axis=1)
-        change = capped - previous
+        change = np.empty_like(capped)
+        change[:, 0] = capped[:, 0] - start
+        np.subtract(capped[:, 1:], capped[:, :-1], out=change[:, 1:])
         moved = change != 0.0
         result.change_times += [np.zeros(1), times[moved]]
         result.change_deltas += [np.array([start.sum()]), change[moved]]
+    excess = np.subtract(running, capped, out=running)
+    result.overlap += float(np.vdot(excess, spans) + np.dot(rows.initial - start, first))
 
 
 def served_with_load(sweep: HostSweep, serving: int, offered: float, horizon: float, bins: int) -> tuple[float, Array]:
@@ -84,7 +97,7 @@ def served_with_load(sweep: HostSweep, serving: int, offered: float, horizon: fl
     return total, np.diff(at_edges) / np.diff(edges)
 
 
-def chunk_hosts(params: Parameters, config: SimConfig, phases: int, budget: int = 1_000_000) -> int:
+def chunk_hosts(params: Parameters, config: SimConfig, phases: int, budget: int = 250_000) -> int:
     """How many hosts to sweep at once so that a chunk holds about ``budget`` events."""
     per_period = float(params.vmm_interval) / float(params.os_interval)
     per_host = config.periods * (phases + 2) + 3 * int(params.vms_per_host) * (config.periods * per_period + 2)

@@ -56,7 +56,10 @@ def phase_events(bounds: Array, losses: Array, valid: NDArray[np.bool_], horizon
     padded = np.concatenate((np.zeros((*losses.shape[:-1], 1)), losses, np.zeros((*losses.shape[:-1], 1))), axis=-1)
     changes = np.diff(padded, axis=-1) * valid[..., None]
     if circular:
-        times = np.mod(bounds, horizon)
+        if bounds.size and (bounds.min() < 0 or bounds.max() >= 2 * horizon):
+            times = np.mod(bounds, horizon)
+        else:  # in [0, 2 H): the same exact result as the modulo, several times faster
+            times = bounds - horizon * (bounds >= horizon)
         wraps = (times[..., :-1] > times[..., 1:]) & valid[..., None]
         initial = (losses * wraps).sum(axis=(1, 2))
     else:

@@ -173,11 +173,15 @@ def _frozen(
     local = begin - offsets[:, None, None]
     first = np.ceil((local - pause_start) / vmm_interval)
     most = int(np.ceil(float(np.max(end - begin, initial=0.0)) / vmm_interval)) + 1
+    hosts = begin.shape[0]
     parts = []
     for step in range(most):
         starts = offsets[:, None, None] + (first + step) * vmm_interval + pause_start
-        inside = valid & (starts >= begin) & (starts + pause_length <= end) & (pause_length > 0)
-        bounds = np.stack((starts, starts + pause_length), axis=-1).reshape(begin.shape[0], -1, 2)
-        part = phase_events(bounds, np.array([-1.0 / n]), inside.reshape(begin.shape[0], -1), schedule.horizon, True)
+        inside = (valid & (starts >= begin) & (starts + pause_length <= end) & (pause_length > 0)).reshape(hosts, -1)
+        used = inside.any(axis=0)  # OS rejuvenations that span a pause on some host; the rest would be padding
+        starts = starts.reshape(hosts, -1)[:, used]
+        lengths = np.broadcast_to(pause_length, begin.shape).reshape(hosts, -1)[:, used]
+        bounds = np.stack((starts, starts + lengths), axis=-1)
+        part = phase_events(bounds, np.array([-1.0 / n]), inside[:, used], schedule.horizon, True)
         parts.append(dataclasses.replace(part, count=0))
     return EventRows.join(parts)
