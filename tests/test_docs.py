@@ -9,6 +9,7 @@ import pytest
 
 import rejuv.model
 import rejuv.report
+import rejuv.sim
 import rejuv.trace
 from rejuv.cli.main import COMMANDS
 from rejuv.model import SYMBOLS
@@ -22,7 +23,7 @@ def api_names(section: str) -> list[str]:
     return re.findall(r"^- `([A-Za-z_][A-Za-z0-9_]*)`", body, flags=re.MULTILINE)
 
 
-@pytest.mark.parametrize("package", [rejuv.model, rejuv.trace, rejuv.report], ids=lambda p: p.__name__)
+@pytest.mark.parametrize("package", [rejuv.model, rejuv.trace, rejuv.sim, rejuv.report], ids=lambda p: p.__name__)
 def test_api_reference_lists_exactly_each_package_all(package: object) -> None:
     """docs/api.md names every public name of each package, in __all__'s order, and nothing else."""
     assert api_names(package.__name__) == list(package.__all__)  # type: ignore[attr-defined]

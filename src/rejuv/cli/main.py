@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from rejuv import __version__
-from rejuv.cli import compare, fit, lab, params, phase_map, plot_trace, reproduce, synth, validate
+from rejuv.cli import compare, fit, lab, params, phase_map, plot_trace, reproduce, sweep, synth, validate
 from rejuv.errors import RejuvError
 
 __all__ = ["main", "build_parser", "COMMANDS"]
@@ -25,6 +25,7 @@ COMMANDS: dict[str, Command] = {
     "synth": (synth.HELP, synth.add_arguments, synth.run),
     "plot-trace": (plot_trace.HELP, plot_trace.add_arguments, plot_trace.run),
     "validate": (validate.HELP, validate.add_arguments, validate.run),
+    "sweep": (sweep.HELP, sweep.add_arguments, sweep.run),
     "lab": (lab.HELP, lab.add_arguments, lab.run),
 }
 

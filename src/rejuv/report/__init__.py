@@ -15,6 +15,7 @@ from rejuv.report.output import write_csv, write_figure, write_json
 from rejuv.report.phase_map import axis_unit, phase_map_table, plot_phase_map
 from rejuv.report.reproduction import write_figure7, write_phase_map, write_reproduction, write_timelines
 from rejuv.report.style import STYLES, StrategyStyle, strategy_style
+from rejuv.report.sweep_plot import SWEEP_HEADER, plot_sweep, sweep_table
 from rejuv.report.timelines import FIGURE1, FIGURE2, Schematic, TimelineData, plot_timelines, timeline_data
 from rejuv.report.trace_plot import plot_trace
 
@@ -38,6 +39,10 @@ __all__ = [
     "phase_map_table",
     "axis_unit",
     "plot_trace",
+    # the simulator's sweeps
+    "plot_sweep",
+    "sweep_table",
+    "SWEEP_HEADER",
     # atomic writers
     "write_figure",
     "write_csv",

@@ -8,7 +8,8 @@ the two differ where they do. Beyond the closed form, a config can draw
 phase durations at random (:class:`DurationModel`), add software-aging
 failures (:class:`AgingModel`) and move several VMs at once; then
 :func:`replicate` runs independent replications and gives means with
-Student-t confidence intervals (:class:`MeanInterval`).
+Student-t confidence intervals (:class:`MeanInterval`), and
+:func:`run_sweep` runs many points as tasks on a Dask cluster.
 
 Builds on :mod:`rejuv.model`; the model never imports this package.
 """
@@ -19,6 +20,7 @@ from rejuv.sim.config import SimConfig, SparePolicy, Stagger, WaitPolicy
 from rejuv.sim.replications import MeanInterval, Replications, replicate, replication_seeds
 from rejuv.sim.run import SimResult, simulate
 from rejuv.sim.stochastic import AgingModel, Distribution, DurationModel
+from rejuv.sim.sweep import SweepPoint, SweepRow, model_loss, run_sweep, sweep_points, task_seed
 from rejuv.sim.validation import DEFAULT_TOLERANCE, Comparison, compare, periods_for, reasons
 
 __all__ = [
@@ -37,6 +39,13 @@ __all__ = [
     "Replications",
     "MeanInterval",
     "replication_seeds",
+    # sweeps on Dask
+    "run_sweep",
+    "sweep_points",
+    "SweepPoint",
+    "SweepRow",
+    "model_loss",
+    "task_seed",
     # checking the model
     "compare",
     "Comparison",

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy import stats
 
 from rejuv.errors import ParameterError
@@ -51,7 +52,7 @@ class MeanInterval:
         return self.mean + self.half_width
 
     @classmethod
-    def of(cls, values: Sequence[float], confidence: float = DEFAULT_CONFIDENCE) -> MeanInterval:
+    def of(cls, values: Sequence[float] | NDArray[np.float64], confidence: float = DEFAULT_CONFIDENCE) -> MeanInterval:
         """The mean of ``values`` and its interval (NaN half-width for fewer than two)."""
         sample = np.asarray(values, dtype=np.float64)
         if sample.size == 0:
