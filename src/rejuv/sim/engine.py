@@ -48,7 +48,7 @@ def sweep_hosts(rows: EventRows, horizon: float, result: HostSweep, keep_changes
     hosts, width = rows.times.shape
     if width == 0:
         return
-    order = np.argsort(rows.times, axis=1)
+    order = np.argsort(rows.times, axis=1, kind="stable")  # timsort: each VM's and host's events come in runs
     order += np.arange(0, hosts * width, width)[:, None]  # row-wise order, as indices into the flat arrays
     flat = order.ravel()
     times = rows.times.ravel().take(flat).reshape(hosts, width)

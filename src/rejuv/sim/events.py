@@ -52,9 +52,10 @@ def phase_events(bounds: Array, losses: Array, valid: NDArray[np.bool_], horizon
     taken modulo the horizon and a phase that wraps is in force at 0;
     otherwise times are cut at the horizon.
     """
+    edge = np.zeros((*np.shape(losses)[:-1], 1))
+    steps = np.diff(np.concatenate((edge, losses, edge), axis=-1), axis=-1)  # on losses as given, often just (P,)
+    changes = steps * valid[..., None]
     losses = np.broadcast_to(losses, (*bounds.shape[:-1], bounds.shape[-1] - 1))
-    padded = np.concatenate((np.zeros((*losses.shape[:-1], 1)), losses, np.zeros((*losses.shape[:-1], 1))), axis=-1)
-    changes = np.diff(padded, axis=-1) * valid[..., None]
     if circular:
         if bounds.size and (bounds.min() < 0 or bounds.max() >= 2 * horizon):
             times = np.mod(bounds, horizon)
