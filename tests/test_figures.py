@@ -28,6 +28,8 @@ SCRIPTS = {
         "figure6-live-rate-control.png",
         "traces.json",
     ),
+    "sim_timeline.py": ("sim_timeline.png", "sim_timeline.csv", "sim_timeline.json"),
+    "sim_figure7.py": ("sim_figure7.png", "sim_figure7.csv"),
 }
 RTOL = 1e-9  # numbers may differ in the last bits between machines, never more
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

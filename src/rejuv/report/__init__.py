@@ -14,6 +14,7 @@ from rejuv.report.figure7 import Figure7Data, figure7_data, plot_figure7
 from rejuv.report.output import write_csv, write_figure, write_json
 from rejuv.report.phase_map import axis_unit, phase_map_table, plot_phase_map
 from rejuv.report.reproduction import write_figure7, write_phase_map, write_reproduction, write_timelines
+from rejuv.report.sim_figures import plot_sim_figure7, plot_sim_timeline
 from rejuv.report.style import STYLES, StrategyStyle, strategy_style
 from rejuv.report.sweep_plot import SWEEP_HEADER, plot_sweep, sweep_table
 from rejuv.report.timelines import FIGURE1, FIGURE2, Schematic, TimelineData, plot_timelines, timeline_data
@@ -39,7 +40,9 @@ __all__ = [
     "phase_map_table",
     "axis_unit",
     "plot_trace",
-    # the simulator's sweeps
+    # the simulator's figures and sweeps
+    "plot_sim_timeline",
+    "plot_sim_figure7",
     "plot_sweep",
     "sweep_table",
     "SWEEP_HEADER",
