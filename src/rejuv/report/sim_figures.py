@@ -47,9 +47,13 @@ def plot_sim_figure7(
     simulated: Mapping[str, tuple[Array, Array]],
     grid: Array,
     confidence: float,
+    scenario: str = "",
 ) -> Figure:
     """Figure 7 redrawn: the closed form's loss 1 - P/(m p) as lines on ``grid``, the simulated mean at ``hosts``
-    as markers with a band of ± the confidence half-width (left: P/(m p) as in the paper; right: the loss, log)."""
+    as markers with a band of ± the confidence half-width (left: P/(m p) as in the paper; right: the loss, log).
+
+    ``scenario`` says what the simulation adds to the closed form's assumptions; it heads the figure.
+    """
     figure = Figure(figsize=(11.0, 4.6), layout="constrained")
     left, right = figure.subplots(1, 2)
     for key, curve in model.items():
@@ -78,4 +82,6 @@ def plot_sim_figure7(
     left.set_title("Figure 7: closed form (lines) and simulation (markers)", fontsize="medium")
     right.set_title(f"the same losses, log scale (bands: {confidence:.0%} confidence)", fontsize="medium")
     left.legend(fontsize="small", loc="lower right")
+    if scenario:
+        figure.suptitle(f"simulated: {scenario}", fontsize="medium")
     return figure
