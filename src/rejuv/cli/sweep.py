@@ -109,9 +109,9 @@ def run(args: argparse.Namespace) -> int:
     if args.replications < 1:
         raise ParameterError("--replications", f"must be >= 1, got {args.replications}")
     if args.format == "parquet" and importlib.util.find_spec("pyarrow") is None:
-        raise ParameterError("--format", "parquet needs pyarrow (pip install pyarrow); use --format csv")
-    if not args.out.is_dir():
-        raise ParameterError("--out", f"no such folder: {args.out}")
+        raise ParameterError("--format", "parquet needs pyarrow (pip install 'rejuv[parquet]'); use --format csv")
+    if args.out.exists() and not args.out.is_dir():
+        raise ParameterError("--out", f"exists and is not a folder: {args.out}")
     for point in points:  # every configuration is checked before a cluster starts
         point.config(template)
     from tqdm import tqdm
@@ -126,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
         rows = run_sweep(
             client, params, template, points, args.replications, args.seed, lambda: bar.update(), args.confidence
         )
+    args.out.mkdir(parents=True, exist_ok=True)
     table_path = write_table(args.out / f"sweep.{args.format}", rows, args.format)
     figure_path = write_figure(plot_sweep(rows), args.out / "sweep.png")
     header = ["strategy", "m", "k", "model loss", "simulated loss", f"± ({args.confidence:.0%})", "rel. diff"]
