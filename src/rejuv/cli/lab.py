@@ -7,23 +7,16 @@ import asyncio
 import sys
 from pathlib import Path
 
+from rejuv.cli.options import duration
 from rejuv.lab.accel import ACCELERATORS
-from rejuv.lab.cleanup import interrupt_on_sigterm
+from rejuv.lab.cleanup import CLEANUP, interrupt_on_sigterm
 from rejuv.lab.errors import LabError
 from rejuv.lab.experiment import Experiment, run_experiment
 from rejuv.lab.image import DEFAULT_FILE_KB, DEFAULT_FILES, ImageRecipe, build_image
 from rejuv.lab.procedures import PROCEDURES
-from rejuv.model import parse_duration
 from rejuv.trace.store import write_trace
 
 HELP = "real QEMU VMs: build the guest image (image), or measure a rejuvenation into a trace (run)"
-
-
-def _duration(text: str) -> float:
-    try:
-        return parse_duration(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from err
 
 
 def _image_options(parser: argparse.ArgumentParser) -> None:
@@ -40,13 +33,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--procedure", choices=tuple(PROCEDURES), default="warm", help="(default: %(default)s)")
     run.add_argument("--vms", type=int, default=4, help="VMs on the host (default: %(default)s)")
     run.add_argument("--rate", type=float, default=10.0, help="offered load per VM, req/s (default: %(default)s)")
-    run.add_argument("--before", type=_duration, default=30.0, help="load before the procedure (default: 30s)")
-    run.add_argument("--after", type=_duration, default=60.0, help="load after it (default: 60s)")
+    run.add_argument("--before", type=duration, default=30.0, help="load before the procedure (default: 30s)")
+    run.add_argument("--after", type=duration, default=60.0, help="load after it (default: 60s)")
     run.add_argument("--memory", type=int, default=128, help="guest RAM, MB (default: %(default)s)")
     run.add_argument("--disk-kbps", type=int, default=512, help="throttled disk bandwidth, KB/s (default: 512)")
     run.add_argument("--accel", choices=ACCELERATORS, default="auto", help="(default: %(default)s, probed)")
     run.add_argument("--os-vm", type=int, default=0, help="the VM the os procedure reboots (default: 0)")
-    run.add_argument("--step", type=_duration, default=1.0, help="throughput sampling step (default: 1s)")
+    run.add_argument("--step", type=duration, default=1.0, help="throughput sampling step (default: 1s)")
     run.add_argument("--seed", type=int, default=0, help="seed of the data files (default: %(default)s)")
     _image_options(run)
     run.add_argument("--out", type=Path, required=True, help="the .trace file to write")
@@ -81,7 +74,14 @@ def run(args: argparse.Namespace) -> int:
     )
     image = build_image(recipe, progress=_say)
     with interrupt_on_sigterm():
-        result = asyncio.run(run_experiment(experiment, image, progress=_say))
+        try:
+            result = asyncio.run(run_experiment(experiment, image, progress=_say))
+        except KeyboardInterrupt:
+            failed = CLEANUP.run_all()
+            if failed:
+                raise LabError("cleanup after the interruption", "; ".join(failed)) from None
+            _say("interrupted: no VM, namespace or run directory left; no trace written")
+            raise
     write_trace(result.trace, args.out)
     print(f"wrote {args.out}: {result.trace.samples} samples of {args.vms} VMs, {args.procedure} ({result.accel})")
     return 0

@@ -1,4 +1,4 @@
-"""Options shared by the commands: where parameters come from, and host counts."""
+"""Options shared by the commands: where parameters come from, host counts, and durations."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ from rejuv.model import (
     load_parameter_file,
     load_preset,
     parse_assignment,
+    parse_duration,
 )
 
-__all__ = ["add_parameter_options", "parameters_from", "parse_hosts", "preset_label"]
+__all__ = ["add_parameter_options", "parameters_from", "parse_hosts", "preset_label", "duration"]
 
 
 def add_parameter_options(parser: argparse.ArgumentParser) -> None:
@@ -66,3 +67,11 @@ def parse_hosts(text: str) -> list[int]:
             raise ParameterError("--hosts", f"expected whole numbers, got {item.strip()!r}")
         counts.append(int(value))
     return counts
+
+
+def duration(text: str) -> float:
+    """An argparse type: a duration with a unit (``30s``, ``5min``, ``28d``), in seconds."""
+    try:
+        return parse_duration(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from err

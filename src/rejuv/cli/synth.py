@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rejuv.cli.options import add_parameter_options, parameters_from
+from rejuv.cli.options import add_parameter_options, duration, parameters_from
 from rejuv.errors import ParameterError
-from rejuv.model import parse_duration
 from rejuv.trace.store import write_trace
 from rejuv.trace.synth import Migration, event_from_parameters, synthesize
 
@@ -21,13 +20,6 @@ PROFILES = {
 HELP = "make a synthetic throughput trace of a rejuvenation or a migration, from model parameters"
 
 
-def _duration(text: str) -> float:
-    try:
-        return parse_duration(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from err
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--kind", choices=("warm", "cold", "os", *PROFILES), default="warm", help="the event (default: %(default)s)"
@@ -36,9 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--load", type=float, help="offered load per VM, req/s (default: the parameters' p / n, as Table 1 assumes)"
     )
-    parser.add_argument("--before", type=_duration, default=120.0, help="baseline before the event (default: 120s)")
-    parser.add_argument("--after", type=_duration, default=300.0, help="time after the degraded period (default: 300s)")
-    parser.add_argument("--step", type=_duration, default=1.0, help="sampling step (default: 1s)")
+    parser.add_argument("--before", type=duration, default=120.0, help="baseline before the event (default: 120s)")
+    parser.add_argument("--after", type=duration, default=300.0, help="time after the degraded period (default: 300s)")
+    parser.add_argument("--step", type=duration, default=1.0, help="sampling step (default: 1s)")
     parser.add_argument(
         "--noise", type=float, default=0.05, help="sample noise, fraction of the load (default: %(default)s)"
     )
@@ -73,12 +65,12 @@ def run(args: argparse.Namespace) -> int:
     }
     if args.kind in PROFILES:
         profile = getattr(params, PROFILES[args.kind])
-        duration = args.before + profile.total_time(args.vms) + args.after
-        trace = synthesize(duration, migrations=[Migration(args.before, profile)], **common)
+        length = args.before + profile.total_time(args.vms) + args.after
+        trace = synthesize(length, migrations=[Migration(args.before, profile)], **common)
     else:
         event = event_from_parameters(params, args.kind, args.before)
-        duration = args.before + event.downtime + event.degraded_period + args.after
-        trace = synthesize(duration, events=[event], **common)
+        length = args.before + event.downtime + event.degraded_period + args.after
+        trace = synthesize(length, events=[event], **common)
     write_trace(trace, args.out)
     print(f"wrote {args.out}: {trace.samples} samples of {args.vms} VMs, one {args.kind} event at {args.before:g} s")
     return 0

@@ -1,0 +1,97 @@
+"""`rejuv lab run` as a user runs it: a real signal in the middle of a run leaves nothing behind.
+
+Each test starts the command as a subprocess (1 VM under TCG, 20 files),
+waits until its VM has booted and the load runs, sends the signal, and then
+looks for anything of that process left on the machine.
+"""
+
+from __future__ import annotations
+
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = [
+    pytest.mark.lab,
+    pytest.mark.skipif(shutil.which("qemu-system-x86_64") is None, reason="qemu-system-x86_64 is not installed"),
+]
+
+
+def _children(pid: int) -> dict[int, str]:
+    """The processes whose parent is ``pid``, with their command lines."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+            if entry.name.isdigit() and int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def _alive(pid: int, command: str) -> bool:
+    """Whether process ``pid`` still runs ``command`` (and is not a zombie)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        now = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return False
+    return state != "Z" and now == command
+
+
+def _lines(stream: object) -> queue.Queue[str]:
+    """The lines of ``stream`` as they come, read by a thread."""
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        for line in stream:  # type: ignore[attr-defined]
+            lines.put(line)
+        lines.put("")
+
+    threading.Thread(target=read, daemon=True).start()
+    return lines
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_during_a_run_stops_it_cleanly_and_leaves_nothing_behind(
+    signum: signal.Signals, tmp_path: Path
+) -> None:
+    """SIGINT or SIGTERM under load: exit 130 with a clear message, no QEMU, client, namespace, run dir or trace."""
+    out = tmp_path / "run.trace"
+    argv = [sys.executable, "-m", "rejuv", "lab", "run", "--procedure", "warm", "--vms", "1", "--rate", "2"]
+    argv += ["--before", "60s", "--after", "5s", "--files", "20", "--accel", "tcg", "--out", str(out)]
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines, seen = _lines(process.stderr), []
+        deadline = time.monotonic() + 120
+        while not any("replies/s per VM" in line for line in seen):  # booted, and the load has run 5 s
+            seen.append(lines.get(timeout=max(0.1, deadline - time.monotonic())))
+            assert seen[-1], f"the run ended early: {''.join(seen)}"
+        children = _children(process.pid)
+        assert any("qemu-system" in command for command in children.values()), children
+        process.send_signal(signum)
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    while (line := lines.get(timeout=10)) != "":
+        seen.append(line)
+    error = "".join(seen)
+    assert process.returncode == 130
+    assert error.rstrip().endswith("error: interrupted")
+    assert "Traceback" not in error
+    assert "no VM, namespace or run directory left" in error
+    assert [command for pid, command in children.items() if _alive(pid, command)] == []
+    netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False).stdout
+    assert f"rejuv-{process.pid}-" not in netns
+    assert list(Path("/dev/shm").glob(f"rejuv-lab-{process.pid}-*")) == []
+    assert list(tmp_path.iterdir()) == []  # no trace, no partial file
