@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import rejuv.lab
 import rejuv.model
 import rejuv.report
 import rejuv.sim
@@ -23,7 +24,9 @@ def api_names(section: str) -> list[str]:
     return re.findall(r"^- `([A-Za-z_][A-Za-z0-9_]*)`", body, flags=re.MULTILINE)
 
 
-@pytest.mark.parametrize("package", [rejuv.model, rejuv.trace, rejuv.sim, rejuv.report], ids=lambda p: p.__name__)
+@pytest.mark.parametrize(
+    "package", [rejuv.model, rejuv.trace, rejuv.sim, rejuv.lab, rejuv.report], ids=lambda p: p.__name__
+)
 def test_api_reference_lists_exactly_each_package_all(package: object) -> None:
     """docs/api.md names every public name of each package, in __all__'s order, and nothing else."""
     assert api_names(package.__name__) == list(package.__all__)  # type: ignore[attr-defined]
