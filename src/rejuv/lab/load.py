@@ -155,8 +155,11 @@ class LoadClient:
         if self._process is not None and self._process.returncode is None:
             self._process.kill()
             await self._process.wait()
-        if self._reader is not None and not self._reader.done():
-            self._reader.cancel()
+        if self._reader is not None:
+            if not self._reader.done():
+                self._reader.cancel()
+            elif not self._reader.cancelled():
+                self._reader.exception()  # a killed worker ends without a summary: retrieved, not logged at exit
         if self._handle is not None:
             CLEANUP.release(self._handle)
             self._handle = None
