@@ -11,10 +11,10 @@ Targets: warm downtime at least 90% below cold at every n; warm ωR at most 5%
 of cold's.
 
 Part 2, one VM of 256 MB, 1 GB and 2 GB: on-memory suspend + resume time
-against the save-to-file baseline (medians of 3, interleaved). Targets:
+against the save-to-file baseline (medians of 7, interleaved). Targets:
 on-memory grows less than 20% from 256 MB to 2 GB; the baseline at least 2x.
 
-Run: ``python benchmarks/lab_reboot.py`` as root with QEMU installed (about 8 minutes under TCG).
+Run: ``python benchmarks/lab_reboot.py`` as root with QEMU installed (about 9 minutes under TCG).
 Ctrl-C or SIGTERM stops it and removes every VM, namespace and run directory.
 """
 
@@ -43,10 +43,10 @@ HOST_COUNTS = (1, 2, 4)
 TOTAL_RATE = 24.0  #: req/s over all VMs (under TCG, 2 cores carry about 40)
 FILES = 100
 DISK_BPS = 512 * 1024
-SETTLE = 10.0  #: s of load before the first reboot, on top of one pass over the files (warm caches)
+SETTLE = 10.0  #: s of load before the first reboot, on top of 1.5 times the time to read every file (warm caches)
 RECOVERY = 20.0  #: s after the downtime over which ωR is summed
 WARM_REPEATS = 3
-REPEATS = 3
+REPEATS = 7
 MEMORY_MB = (256, 1024, 2048)
 PAPER_WARM, PAPER_COLD = 59.0, 219.0
 
@@ -111,8 +111,9 @@ async def _reboots(image: GuestImage, vms: int) -> HostResult:
         client = LoadClient(host, vms, rate, image.files, timeout=3.0)
         stack.push_async_callback(client.close)
         start = await client.start()
-        say(f"  n={vms}: {rate:g} req/s per VM for {SETTLE + image.files / rate:.0f} s to warm the caches")
-        await asyncio.sleep(start - time.monotonic() + SETTLE + image.files / rate)
+        warming = SETTLE + 1.5 * max(image.files / rate, image.files * image.file_kb * 1024 / DISK_BPS)
+        say(f"  n={vms}: {rate:g} req/s per VM for {warming:.0f} s to warm the caches")
+        await asyncio.sleep(start - time.monotonic() + warming)
         warm = []
         for repeat in range(WARM_REPEATS):
             warm.append(await _measure("warm", machines, client, rate, RECOVERY + 2.0, load))
