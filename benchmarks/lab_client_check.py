@@ -12,6 +12,7 @@ Run: ``python benchmarks/lab_client_check.py`` as root with QEMU and httperf ins
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import re
 import shutil
@@ -122,7 +123,8 @@ async def _compare(image: GuestImage, wlog: Path) -> dict[str, list[dict[str, fl
     return rounds
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)  # --help, and no stray arguments
     if shutil.which("httperf") is None:
         sys.exit("httperf is not installed (Debian package httperf)")
     print_metadata("lab_client_check: rejuv's open-loop client against httperf, one VM, same rate and files")

@@ -14,12 +14,14 @@ Part 2, one VM of 256 MB, 1 GB and 2 GB: on-memory suspend + resume time
 against the save-to-file baseline (medians of 7, interleaved). Targets:
 on-memory grows less than 20% from 256 MB to 2 GB; the baseline at least 2x.
 
-Run: ``python benchmarks/lab_reboot.py`` as root with QEMU installed (about 9 minutes under TCG).
+Run: ``python benchmarks/lab_reboot.py [--part reboot|memory]`` as root with QEMU installed
+(about 9 minutes under TCG for both parts).
 Ctrl-C or SIGTERM stops it and removes every VM, namespace and run directory.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import statistics
@@ -183,15 +185,25 @@ def _part_two(image: GuestImage) -> None:
     )
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--part",
+        choices=("both", "reboot", "memory"),
+        default="both",
+        help="part 1 (reboot: warm vs cold), part 2 (memory: suspend + resume vs RAM), or both (default)",
+    )
+    args = parser.parse_args(argv)
     print_metadata("lab_reboot: Warm-VM Reboot vs Cold-VM Reboot on real QEMU VMs")
     print(f"  qemu          {machine_metadata()['qemu']}; accel tcg; load {TOTAL_RATE:g} req/s over all VMs")
     image = build_image(ImageRecipe(files=FILES), progress=say)
     print(f"  guest         {image.kernel_release}, {image.files} files of {image.file_kb} KB, disk 512 KB/s, 128 MB")
     sys.stdout.flush()
-    _part_one(image)
-    sys.stdout.flush()
-    _part_two(image)
+    if args.part in ("both", "reboot"):
+        _part_one(image)
+        sys.stdout.flush()
+    if args.part in ("both", "memory"):
+        _part_two(image)
 
 
 if __name__ == "__main__":
