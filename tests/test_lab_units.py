@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,8 @@ import pytest
 from rejuv.cli.main import main
 from rejuv.lab import Experiment, ImageRecipe, LabError, Request, reply_gap, throughput
 from rejuv.lab.cleanup import Cleanup, run_directory
-from rejuv.lab.errors import ImageError
+from rejuv.lab.errors import HostError, ImageError
+from rejuv.lab.host import Host
 from rejuv.lab.load import client_limit
 
 
@@ -104,3 +106,11 @@ def test_lab_run_reports_a_bad_value_without_traceback(capsys: pytest.CaptureFix
     assert status == 2
     assert capsys.readouterr().err.startswith("error: vms: needs at least 1")
     assert not out.exists()
+
+
+def test_a_host_needs_root_and_says_so_before_making_anything(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without root, Host() fails at once with a message naming what root is needed for."""
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    with pytest.raises(HostError) as caught:
+        Host(1)
+    assert str(caught.value) == "rejuv lab: needs root: it creates a network namespace, a bridge and tap devices"

@@ -44,6 +44,8 @@ class Host:
     def __init__(self, vms: int) -> None:
         if not 1 <= vms <= MAX_VMS:
             raise HostError("vms", f"must be between 1 and {MAX_VMS}, got {vms}")
+        if os.geteuid() != 0:  # say so before half a namespace is made, not with ip's own message
+            raise HostError("rejuv lab", "needs root: it creates a network namespace, a bridge and tap devices")
         self.vms = vms
         self.namespace = f"rejuv-{os.getpid()}-{secrets.token_hex(3)}"
         self.gateway = f"{_SUBNET}.1"
