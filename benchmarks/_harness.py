@@ -84,6 +84,11 @@ def peak_rss() -> int:
     return peak if sys.platform == "darwin" else peak * 1024
 
 
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages, now."""
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def print_metadata(title: str, packages: Sequence[str] = ("numpy",)) -> None:
     """The benchmark's title, then the machine and software its figures belong to, as pyperf records them."""
     cpu = platform.processor() or platform.machine()
@@ -99,7 +104,7 @@ def print_metadata(title: str, packages: Sequence[str] = ("numpy",)) -> None:
         *((name, metadata.version(name)) for name in (*packages, "rejuv")),
         ("platform", platform.platform()),
         ("cpu", f"{cpu}; cpu_count {os.cpu_count()}, usable {usable}"),
-        ("load average", " ".join(f"{v:.2f}" for v in os.getloadavg()) + " (1, 5, 15 min, at start)"),
+        ("load average", f"{load_average()} (1, 5, 15 min, at start)"),
     ]
     print(title)
     for key, value in rows:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 
+from _harness import load_average
 from rejuv.lab import Host, VMConfig
 from rejuv.lab.cleanup import CLEANUP, interrupt_on_sigterm, run_directory
 from rejuv.lab.image import GuestImage
@@ -17,11 +17,6 @@ from rejuv.lab.vm import VM
 def say(line: str) -> None:
     """A progress line, on stderr so that stdout holds only the figures."""
     print(line, file=sys.stderr, flush=True)
-
-
-def load_average() -> str:
-    """The 1, 5 and 15 minute load averages, now."""
-    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 async def boot_vms(stack: AsyncExitStack, image: GuestImage, vms: int, config: VMConfig) -> tuple[Host, list[VM]]:

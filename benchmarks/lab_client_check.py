@@ -23,8 +23,8 @@ import time
 from contextlib import AsyncExitStack
 from pathlib import Path
 
-from _harness import print_metadata
-from _lab import boot_vms, load_average, run_main, say
+from _harness import load_average, print_metadata
+from _lab import boot_vms, run_main, say
 from rejuv.lab import ImageRecipe, LoadClient, VMConfig, build_image
 from rejuv.lab.cleanup import die_with_parent
 from rejuv.lab.guest import FILES_PATH, file_name

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from _harness import print_metadata
-from _lab import boot_vms, load_average, run_main, say
+from _harness import load_average, print_metadata
+from _lab import boot_vms, run_main, say
 from rejuv.lab import ImageRecipe, LoadClient, VMConfig, build_image, reply_gap, throughput
 from rejuv.lab.image import GuestImage
 from rejuv.lab.machine import machine_metadata

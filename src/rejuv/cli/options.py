@@ -17,7 +17,7 @@ from rejuv.model import (
     parse_duration,
 )
 
-__all__ = ["add_parameter_options", "parameters_from", "parse_hosts", "preset_label", "duration"]
+__all__ = ["add_parameter_options", "parameters_from", "parse_hosts", "parse_counts", "preset_label", "duration"]
 
 
 def add_parameter_options(parser: argparse.ArgumentParser) -> None:
@@ -55,16 +55,21 @@ def preset_label(args: argparse.Namespace) -> str:
 
 def parse_hosts(text: str) -> list[int]:
     """``"2,50,20000"`` (or ``"1e6"``) as a list of whole host counts."""
+    return parse_counts(text, "--hosts")
+
+
+def parse_counts(text: str, option: str, minimum: int | None = None) -> list[int]:
+    """``"1,2,4"`` (items may be written ``1e6``) as whole numbers, each >= ``minimum`` if given."""
     counts = []
     for item in text.split(","):
         try:
             value = float(item.strip())
         except ValueError:
-            raise ParameterError(
-                "--hosts", f"expected whole numbers separated by commas, got {item.strip()!r}"
-            ) from None
+            raise ParameterError(option, f"expected whole numbers separated by commas, got {item.strip()!r}") from None
         if not math.isfinite(value) or value != round(value):
-            raise ParameterError("--hosts", f"expected whole numbers, got {item.strip()!r}")
+            raise ParameterError(option, f"expected whole numbers, got {item.strip()!r}")
+        if minimum is not None and value < minimum:
+            raise ParameterError(option, f"expected counts >= {minimum}, got {item.strip()!r}")
         counts.append(int(value))
     return counts
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rejuv.cli.format import table
-from rejuv.cli.options import add_parameter_options, parameters_from, parse_hosts, preset_label
+from rejuv.cli.options import add_parameter_options, parameters_from, parse_counts, parse_hosts, preset_label
 from rejuv.cli.sim_options import add_sim_options, config_from, parse_strategies
 from rejuv.errors import ParameterError
 from rejuv.files import atomic_write
@@ -49,16 +49,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=["csv", "parquet"], default="csv", help="table (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=Path("rejuv-out"), help="output folder (default: %(default)s)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-
-
-def _counts(text: str, option: str) -> list[int]:
-    try:
-        values = [int(item) for item in text.split(",") if item.strip()]
-    except ValueError:
-        raise ParameterError(option, f"expected whole numbers separated by commas, got {text!r}") from None
-    if not values or min(values) < 1:
-        raise ParameterError(option, f"expected counts >= 1, got {text!r}")
-    return values
 
 
 @contextlib.contextmanager
@@ -104,7 +94,9 @@ def run(args: argparse.Namespace) -> int:
     params = parameters_from(args)
     template = config_from(args).replace(periods=args.periods)
     points = sweep_points(
-        parse_strategies(args.strategies), parse_hosts(args.hosts), _counts(args.spare_counts, "--spare-counts")
+        parse_strategies(args.strategies),
+        parse_hosts(args.hosts),
+        parse_counts(args.spare_counts, "--spare-counts", minimum=1),
     )
     if args.replications < 1:
         raise ParameterError("--replications", f"must be >= 1, got {args.replications}")
