@@ -122,9 +122,9 @@ def test_python_dash_m_runs_the_cli() -> None:
 def test_an_output_folder_that_is_a_file_is_an_error_naming_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """reproduce --out FILE: exit status 1, `error: FILE: exists and is not a folder`, and the file is untouched."""
+    """reproduce --out FILE: exit status 2, `error: FILE: exists and is not a folder`, and the file is untouched."""
     blocker = tmp_path / "taken"
     blocker.write_text("mine")
-    assert main(["reproduce", "--out", str(blocker)]) == 1
+    assert main(["reproduce", "--out", str(blocker)]) == 2
     assert capsys.readouterr().err == f"error: {blocker}: exists and is not a folder\n"
     assert blocker.read_text() == "mine"

@@ -94,8 +94,8 @@ def test_fit_failing_while_writing_leaves_no_file(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(params_file, "parameter_file_text", fail)
-    assert main(["fit", str(trace), "--out", str(tmp_path / "p.toml")]) == 1
-    assert capsys.readouterr().err == "error: output: No space left on device\n"
+    assert main(["fit", str(trace), "--out", str(tmp_path / "p.toml")]) == 2
+    assert capsys.readouterr().err == f"error: {tmp_path / 'p.toml'}: No space left on device\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.trace"]
 
 

@@ -8,6 +8,7 @@ command-line front end can catch a user's mistake in one place::
      |    +-- UnknownParameterError an unknown parameter name (suggests the nearest)
      +-- ConfigFileError            a parameter or preset file cannot be read (names file and line)
      +-- TraceError                 a throughput trace is malformed (names file, row or field)
+     +-- ResourceLimitError         an input would cost more memory or work than the limit allows
 
 Statistical doubts (a poor fit, a noisy trace) are warnings, not errors:
 see :class:`RejuvWarning`.
@@ -20,6 +21,7 @@ __all__ = [
     "ParameterError",
     "RejuvError",
     "RejuvWarning",
+    "ResourceLimitError",
     "UnknownParameterError",
 ]
 
@@ -53,6 +55,10 @@ class ConfigFileError(RejuvError):
 
 class TraceError(RejuvError):
     """A throughput trace that cannot be used; ``what`` names the file (and row or field)."""
+
+
+class ResourceLimitError(RejuvError):
+    """An input would cost more than the limit allows; ``what`` names the input, ``why`` the estimate and the way out."""
 
 
 class RejuvWarning(UserWarning):

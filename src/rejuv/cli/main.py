@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from types import FrameType
 from typing import NoReturn
 
 from rejuv import __version__
 from rejuv.cli import compare, fit, lab, params, phase_map, plot_trace, reproduce, sweep, synth, validate
 from rejuv.errors import RejuvError
+from rejuv.limits import MEMORY_LIMIT_VARIABLE, parse_size
 
 __all__ = ["main", "build_parser", "COMMANDS"]
 
@@ -48,6 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
         "VMMs loses the least throughput (after K. Kourai, Warm-VM Reboot).",
     )
     parser.add_argument("--version", action="version", version=f"rejuv {__version__}")
+    parser.add_argument(
+        "--memory-limit",
+        metavar="SIZE",
+        help=f"the most memory one input may ask for, e.g. 8G (default: ${MEMORY_LIMIT_VARIABLE}, else a quarter of RAM)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, (help_text, add_arguments, _) in COMMANDS.items():
         sub = commands.add_parser(name, help=help_text, description=help_text)
@@ -67,17 +77,55 @@ def main(argv: Sequence[str] | None = None) -> int:
         return USAGE_ERROR
     _, _, run = COMMANDS[args.command]
     try:
-        return run(args)
+        with _memory_limit(args.memory_limit), _sigterm_interrupts():
+            return run(args)
     except RejuvError as err:
         print(f"error: {err}", file=sys.stderr)
         return USAGE_ERROR
     except BrokenPipeError:  # the reader went away (`rejuv compare | head`): not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except OSError as err:
+    except OSError as err:  # a file named by the user that cannot be read or written
         where = err.filename if err.filename is not None else "output"
-        print(f"error: {where}: {err.strerror or err}", file=sys.stderr)
-        return 1
+        print(f"error: {where}: {err.strerror or err or type(err).__name__}", file=sys.stderr)
+        return USAGE_ERROR
+    except MemoryError:  # an estimate below the limit, on a machine with less free
+        print("error: memory: the machine has too little free memory for this input; make it smaller", file=sys.stderr)
+        return USAGE_ERROR
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+
+
+@contextlib.contextmanager
+def _memory_limit(size: str | None) -> Iterator[None]:
+    """``--memory-limit``, set in the environment for the command so that worker processes obey it too."""
+    if size is None:
+        yield
+        return
+    previous = os.environ.get(MEMORY_LIMIT_VARIABLE)
+    os.environ[MEMORY_LIMIT_VARIABLE] = str(parse_size(size))
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ[MEMORY_LIMIT_VARIABLE]
+        else:
+            os.environ[MEMORY_LIMIT_VARIABLE] = previous
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM ends a command as Ctrl-C does: every context manager cleans up (temporary files, VMs)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
