@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from rejuv.cli.format import table
+from rejuv.cli.trace_options import not_an_input, open_fraction, positive_duration
 from rejuv.model import MigrationProfile, lookup
 from rejuv.trace.events import KINDS, combine, measure
 from rejuv.trace.migration_fit import fit_migration
@@ -32,11 +33,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--markers", type=Path, help="markers CSV (time,kind,subject) for a CSV trace")
     parser.add_argument(
-        "--baseline", type=float, default=30.0, help="seconds of baseline before each event (default: %(default)s)"
+        "--baseline",
+        type=positive_duration,
+        default=30.0,
+        help="baseline before each event, seconds or with a unit (default: %(default)s)",
     )
     parser.add_argument(
         "--tolerance",
-        type=float,
+        type=open_fraction,
         default=0.05,
         help="fraction of the baseline within which throughput is back (default: %(default)s)",
     )
@@ -63,6 +67,7 @@ def _fit_migration(
 
 
 def run(args: argparse.Namespace) -> int:
+    not_an_input(args.out, [*args.traces, *([args.markers] if args.markers else [])])
     settings = Settings(baseline_window=args.baseline, tolerance=args.tolerance)
     if args.kind in MIGRATIONS:
         estimates, profiles = _fit_migration(args, settings)

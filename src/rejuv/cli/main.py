@@ -41,8 +41,14 @@ class _Parser(argparse.ArgumentParser):
     """argparse, with errors in rejuv's ``error: <what>: <why>`` form."""
 
     def error(self, message: str) -> NoReturn:
+        # argparse's "argument --tolerance: must be ..." becomes "error: --tolerance: must be ...",
+        # printed first (before the usage) so that the first line says what is wrong.
+        what, found, why = message.removeprefix("argument ").partition(": ")
+        if not (message.startswith("argument ") and found):
+            what, why = self.prog, message
+        sys.stderr.write(f"error: {what}: {why}\n")
         self.print_usage(sys.stderr)
-        self.exit(USAGE_ERROR, f"error: {self.prog}: {message}\n")
+        self.exit(USAGE_ERROR)
 
 
 def build_parser() -> argparse.ArgumentParser:

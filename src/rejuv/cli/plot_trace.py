@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
+from rejuv.cli.trace_options import not_an_input, positive_duration
+from rejuv.trace.data import check_trace_memory
 from rejuv.trace.events import KINDS, measure
 from rejuv.trace.readers import read_any
 from rejuv.trace.segment import Settings
+
+MAX_VMS = 12  #: VMs drawn in the lower panel
+#: Points from which drawing takes more than a few seconds (matplotlib renders about a million a second).
+_SLOW_POINTS = 5e6
 
 HELP = "draw a throughput trace, host and per-VM, with each event's downtime and degraded period shaded"
 
@@ -17,20 +24,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kind", choices=list(KINDS), help="the kind of event, for traces without markers")
     parser.add_argument("--markers", type=Path, help="markers CSV (time,kind,subject) for a CSV trace")
     parser.add_argument(
-        "--baseline", type=float, default=30.0, help="seconds of baseline before each event (default: %(default)s)"
+        "--baseline",
+        type=positive_duration,
+        default=30.0,
+        help="baseline before each event, seconds or with a unit (default: %(default)s)",
     )
     parser.add_argument("--no-segments", action="store_true", help="draw the trace only (for migration traces, say)")
     parser.add_argument("--out", type=Path, help="PNG to write (default: TRACE with .png)")
 
 
 def run(args: argparse.Namespace) -> int:
+    out = args.out or args.trace.with_suffix(".png")
+    not_an_input(out, [args.trace, *([args.markers] if args.markers else [])])
     trace = read_any(args.trace, args.markers)
+    drawn = min(len(trace.vm_names), MAX_VMS)
+    check_trace_memory(
+        str(args.trace),
+        trace.samples,
+        drawn,
+        f"drawing {trace.samples:,} samples of {drawn} VMs; cut the trace shorter",
+        drawn=True,
+    )
+    if trace.samples * (drawn + 1) >= _SLOW_POINTS:
+        print(f"plot-trace: drawing {trace.samples:,} samples of {drawn} VMs", file=sys.stderr)
     settings = Settings(baseline_window=args.baseline)
     measured = [] if args.no_segments else measure(trace, args.kind, settings)
     from rejuv.report.output import write_figure  # matplotlib loads only for commands that draw
     from rejuv.report.trace_plot import plot_trace
 
-    out = args.out or args.trace.with_suffix(".png")
-    write_figure(plot_trace(trace, measured, args.baseline), out)
+    write_figure(plot_trace(trace, measured, args.baseline, MAX_VMS), out)
     print(f"wrote {out}")
     return 0

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
-from rejuv.cli.options import add_parameter_options, duration, parameters_from
+from rejuv.cli.options import add_parameter_options, parameters_from
+from rejuv.cli.trace_options import bounded, nonnegative_duration, positive_duration, positive_number, whole
 from rejuv.errors import ParameterError
+from rejuv.limits import check_memory
 from rejuv.trace.store import write_trace
-from rejuv.trace.synth import Migration, event_from_parameters, synthesize
+from rejuv.trace.synth import Migration, event_from_parameters, synthesis_memory, synthesize
 
 #: Migration kinds and the parameter field holding their Table 1 profile.
 PROFILES = {
@@ -17,6 +23,10 @@ PROFILES = {
     "live_rate_control": "live_migration_profile_rate_control",
 }
 
+#: Samples times VMs from which synthesis takes more than a few seconds: about 4 s per 10^7 on
+#: a busy 2-core machine, and compressing the file as long again.
+_SLOW_SAMPLES = 1e7
+
 HELP = "make a synthetic throughput trace of a rejuvenation or a migration, from model parameters"
 
 
@@ -24,20 +34,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--kind", choices=("warm", "cold", "os", *PROFILES), default="warm", help="the event (default: %(default)s)"
     )
-    parser.add_argument("--vms", type=int, help="VMs on the host (default: the parameters' n)")
+    parser.add_argument("--vms", type=whole(1), help="VMs on the host (default: the parameters' n)")
     parser.add_argument(
-        "--load", type=float, help="offered load per VM, req/s (default: the parameters' p / n, as Table 1 assumes)"
-    )
-    parser.add_argument("--before", type=duration, default=120.0, help="baseline before the event (default: 120s)")
-    parser.add_argument("--after", type=duration, default=300.0, help="time after the degraded period (default: 300s)")
-    parser.add_argument("--step", type=duration, default=1.0, help="sampling step (default: 1s)")
-    parser.add_argument(
-        "--noise", type=float, default=0.05, help="sample noise, fraction of the load (default: %(default)s)"
+        "--load",
+        type=positive_number,
+        help="offered load per VM, req/s (default: the parameters' p / n, as Table 1 assumes)",
     )
     parser.add_argument(
-        "--jitter", type=float, default=0.1, help="sampling jitter, fraction of a step (default: %(default)s)"
+        "--before", type=nonnegative_duration, default=120.0, help="baseline before the event (default: 120s)"
     )
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    parser.add_argument(
+        "--after", type=nonnegative_duration, default=300.0, help="time after the degraded period (default: 300s)"
+    )
+    parser.add_argument("--step", type=positive_duration, default=1.0, help="sampling step (default: 1s)")
+    parser.add_argument(
+        "--noise", type=bounded(0, 1), default=0.05, help="sample noise, fraction of the load (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--jitter", type=bounded(0, 0.5), default=0.1, help="sampling jitter, fraction of a step (default: %(default)s)"
+    )
+    parser.add_argument("--seed", type=whole(0), default=0, help="random seed (default: %(default)s)")
     add_parameter_options(parser)
     parser.add_argument("--out", type=Path, required=True, help="the .trace file to write")
 
@@ -66,11 +82,41 @@ def run(args: argparse.Namespace) -> int:
     if args.kind in PROFILES:
         profile = getattr(params, PROFILES[args.kind])
         length = args.before + profile.total_time(args.vms) + args.after
-        trace = synthesize(length, migrations=[Migration(args.before, profile)], **common)
+        plan: dict[str, Any] = {"migrations": [Migration(args.before, profile)]}
     else:
         event = event_from_parameters(params, args.kind, args.before)
         length = args.before + event.downtime + event.degraded_period + args.after
-        trace = synthesize(length, events=[event], **common)
+        plan = {"events": [event]}
+    samples = length / args.step
+    check_memory(
+        _culprit(args, length, samples),
+        synthesis_memory(samples, args.vms),
+        f"{length:g} s at a {args.step:g} s step is {samples:,.0f} samples of {args.vms} VMs; "
+        "use a coarser --step, a shorter --before or --after, or fewer --vms",
+    )
+    with _progress(samples * args.vms, args.vms) as advance:
+        trace = synthesize(length, progress=advance, **plan, **common)
+    if advance is not None:
+        print(f"synth: writing {args.out}", file=sys.stderr)
     write_trace(trace, args.out)
     print(f"wrote {args.out}: {trace.samples} samples of {args.vms} VMs, one {args.kind} event at {args.before:g} s")
     return 0
+
+
+def _culprit(args: argparse.Namespace, length: float, samples: float) -> str:
+    """The option that made the trace big: a long --before or --after, many --vms, else a fine --step."""
+    if max(args.before, args.after) > length / 2:
+        return "--before" if args.before > args.after else "--after"
+    return "--vms" if args.vms > samples else "--step"
+
+
+@contextlib.contextmanager
+def _progress(work: float, vms: int) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar over the VMs on stderr, for traces big enough to take more than a few seconds."""
+    if work < _SLOW_SAMPLES:
+        yield None
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=vms, unit="VM", desc="synth", file=sys.stderr) as bar:
+        yield lambda done: bar.update(done - bar.n)

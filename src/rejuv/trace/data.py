@@ -8,6 +8,7 @@ source measured it separately (an operator's load balancer, say).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,11 +17,40 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rejuv.errors import TraceError
+from rejuv.limits import check_memory
 from rejuv.trace.markers import Marker
 
-__all__ = ["Trace"]
+__all__ = ["Trace", "check_trace_memory", "trace_memory"]
 
 Array = NDArray[np.float64]
+
+# Peak bytes of reading a trace and fitting it, per sample: 8 bytes times these factors.
+# Measured with tracemalloc on 200,000 to 400,000 samples of 1 to 8 VMs (rejuv fit's path):
+# reading holds the table and the Trace's copy (2.2 words per series); segmentation's working
+# arrays (prefix sums, window means, change point) add about 11 words per sample whatever the
+# VMs, and an OS event's sum over the other VMs one more per series. Rounded up for a margin.
+_WORDS_PER_SERIES = 3.0
+_WORDS_PER_SAMPLE = 16.0
+# Drawing (rejuv plot-trace): matplotlib's paths add about 4 words per drawn series and 8 per
+# sample (measured the same way: 12.4 words per sample for 1 VM, 24.4 for 4).
+_DRAWN_WORDS_PER_SERIES = 4.0
+_DRAWN_WORDS_PER_SAMPLE = 8.0
+
+
+def trace_memory(samples: float, series: int, drawn: bool = False) -> float:
+    """Bytes that reading and fitting (``drawn``: and drawing) a trace of ``samples`` × ``series`` take at most."""
+    words = _WORDS_PER_SERIES * series + _WORDS_PER_SAMPLE
+    if drawn:
+        words += _DRAWN_WORDS_PER_SERIES * (series + 1) + _DRAWN_WORDS_PER_SAMPLE
+    return 8.0 * samples * words
+
+
+def check_trace_memory(what: str, samples: float, series: int, remedy: str, drawn: bool = False) -> None:
+    """Refuse a trace whose :func:`trace_memory` is over the limit, before it is allocated.
+
+    Raises :class:`~rejuv.errors.ResourceLimitError` naming ``what`` with ``remedy``.
+    """
+    check_memory(what, trace_memory(samples, series, drawn), remedy)
 
 
 @dataclass(frozen=True, eq=False)
@@ -29,7 +59,8 @@ class Trace:
 
     Raises :class:`~rejuv.errors.TraceError` naming ``source`` and the field
     for shapes that do not match, a step that is not positive, negative
-    throughput, or a marker for an unknown VM.
+    throughput, a marker time that is NaN, infinite or negative, or a marker
+    for an unknown VM. Markers are sorted by time.
     """
 
     step: float  #: seconds between samples
@@ -64,6 +95,12 @@ class Trace:
             host.flags.writeable = False
             object.__setattr__(self, "host", host)
         for marker in self.markers:
+            if not (math.isfinite(marker.time) and marker.time >= 0):
+                raise TraceError(
+                    self.source,
+                    f"marker {marker.kind.value} at {marker.time:g} s: its time must be finite and >= 0 "
+                    "(seconds from the first sample)",
+                )
             if marker.subject is not None and marker.subject not in self.vm_names:
                 raise TraceError(
                     self.source, f"marker {marker.kind.value} at {marker.time:g} s names unknown VM {marker.subject!r}"

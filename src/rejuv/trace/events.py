@@ -50,7 +50,8 @@ class Measured:
 def find_events(trace: Trace, kind: str | None) -> list[tuple[str, float, str | None]]:
     """``(kind, start time, subject)`` of every event: from markers, or detected if there are none.
 
-    Raises :class:`TraceError` when detection is needed but ``kind`` is not given.
+    Raises :class:`TraceError` when detection is needed but ``kind`` is not given, when a
+    marker lies past the end of the trace, or when there is nothing to detect in.
     """
     marked = [
         (EVENT_STARTS[m.kind], m.time, m.subject)
@@ -58,12 +59,21 @@ def find_events(trace: Trace, kind: str | None) -> list[tuple[str, float, str | 
         if m.kind in EVENT_STARTS and EVENT_STARTS[m.kind] in KINDS
     ]
     if marked:
+        for what, time, _ in marked:
+            if time >= trace.duration:
+                raise TraceError(
+                    trace.source,
+                    f"the {what} event's marker at {time:g} s is past the end of the trace ({trace.duration:g} s)",
+                )
         return [event for event in marked if kind is None or event[0] == kind]
     if kind is None:
         raise TraceError(trace.source, "has no event markers; say which kind of event it holds (--kind)")
     if kind == "os":
         raise TraceError(trace.source, "OS rejuvenations need os-reboot-started markers naming the VM")
-    return [(kind, start * trace.step, None) for start in detect_events(trace.host_throughput)]
+    host = trace.host_throughput
+    if not np.isfinite(host).any():
+        raise TraceError(trace.source, "has no valid samples (every host sample is missing): nothing to detect")
+    return [(kind, start * trace.step, None) for start in detect_events(host)]
 
 
 def measure(trace: Trace, kind: str | None = None, settings: Settings = DEFAULT_SETTINGS) -> list[Measured]:
