@@ -27,6 +27,8 @@ PROFILES = {
 #: a busy 2-core machine, and compressing the file as long again.
 _SLOW_SAMPLES = 1e7
 
+_DEFAULT_BEFORE, _DEFAULT_AFTER, _DEFAULT_STEP = 120.0, 300.0, 1.0  #: seconds
+
 HELP = "make a synthetic throughput trace of a rejuvenation or a migration, from model parameters"
 
 
@@ -41,12 +43,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="offered load per VM, req/s (default: the parameters' p / n, as Table 1 assumes)",
     )
     parser.add_argument(
-        "--before", type=nonnegative_duration, default=120.0, help="baseline before the event (default: 120s)"
+        "--before", type=nonnegative_duration, default=_DEFAULT_BEFORE, help="baseline before the event (default: 120s)"
     )
     parser.add_argument(
-        "--after", type=nonnegative_duration, default=300.0, help="time after the degraded period (default: 300s)"
+        "--after",
+        type=nonnegative_duration,
+        default=_DEFAULT_AFTER,
+        help="time after the degraded period (default: 300s)",
     )
-    parser.add_argument("--step", type=positive_duration, default=1.0, help="sampling step (default: 1s)")
+    parser.add_argument("--step", type=positive_duration, default=_DEFAULT_STEP, help="sampling step (default: 1s)")
     parser.add_argument(
         "--noise", type=bounded(0, 1), default=0.05, help="sample noise, fraction of the load (default: %(default)s)"
     )
@@ -89,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         plan = {"events": [event]}
     samples = length / args.step
     check_memory(
-        _culprit(args, length, samples),
+        _culprit(args, float(params.vms_per_host)),
         synthesis_memory(samples, args.vms),
         f"{length:g} s at a {args.step:g} s step is {samples:,.0f} samples of {args.vms} VMs; "
         "use a coarser --step, a shorter --before or --after, or fewer --vms",
@@ -103,11 +108,15 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _culprit(args: argparse.Namespace, length: float, samples: float) -> str:
-    """The option that made the trace big: a long --before or --after, many --vms, else a fine --step."""
-    if max(args.before, args.after) > length / 2:
-        return "--before" if args.before > args.after else "--after"
-    return "--vms" if args.vms > samples else "--step"
+def _culprit(args: argparse.Namespace, vms_per_host: float) -> str:
+    """The option that made the trace big: the one furthest past its default (a finer --step, a longer --after...)."""
+    growth = {
+        "--step": _DEFAULT_STEP / args.step,
+        "--before": args.before / _DEFAULT_BEFORE,
+        "--after": args.after / _DEFAULT_AFTER,
+        "--vms": args.vms / vms_per_host,
+    }
+    return max(growth, key=lambda option: growth[option])
 
 
 @contextlib.contextmanager
