@@ -6,8 +6,9 @@ import argparse
 from pathlib import Path
 
 from rejuv.cli.format import table
-from rejuv.cli.trace_options import not_an_input, open_fraction, positive_duration
+from rejuv.cli.trace_options import announce, not_an_input, open_fraction, positive_duration
 from rejuv.model import MigrationProfile, lookup
+from rejuv.trace.data import Trace
 from rejuv.trace.events import KINDS, combine, measure
 from rejuv.trace.migration_fit import fit_migration
 from rejuv.trace.params_file import write_parameter_file
@@ -51,7 +52,7 @@ def _fit_migration(
     args: argparse.Namespace, settings: Settings
 ) -> tuple[dict[str, Estimate], dict[str, MigrationProfile]]:
     section, symbol = MIGRATIONS[args.kind]
-    traces = [read_any(path, args.markers) for path in args.traces]
+    traces = [_read(path, args.markers) for path in args.traces]
     fitted = fit_migration(traces, live=args.kind != "migration", settings=settings)
     step = max(trace.step for trace in traces)
     print(f"Table 1 measured from {len(traces)} run(s) of {fitted.vms} VMs (p = {fitted.host_throughput:.1f} req/s):")
@@ -87,10 +88,15 @@ def run(args: argparse.Namespace) -> int:
 def _fit_events(args: argparse.Namespace, settings: Settings) -> dict[str, Estimate]:
     measured = []
     for path in args.traces:
-        measured += measure(read_any(path, args.markers), args.kind, settings)
+        measured += measure(_read(path, args.markers), args.kind, settings)
     counts = {kind: sum(1 for m in measured if m.kind == kind) for kind in KINDS}
     print("events: " + ", ".join(f"{count} {kind}" for kind, count in counts.items() if count))
     for item in measured:
         if not item.segment.recovered:
             print(f"note: the {item.kind} event at {item.segment.start:g} s had not recovered when the trace ended")
     return combine(measured)
+
+
+def _read(path: Path, markers: Path | None) -> Trace:
+    announce("fit", path)
+    return read_any(path, markers)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from rejuv.cli.trace_options import not_an_input, positive_duration
+from rejuv.cli.trace_options import announce, not_an_input, positive_duration
 from rejuv.trace.data import check_trace_memory
 from rejuv.trace.events import KINDS, measure
 from rejuv.trace.readers import read_any
@@ -36,6 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     out = args.out or args.trace.with_suffix(".png")
     not_an_input(out, [args.trace, *([args.markers] if args.markers else [])])
+    announce("plot-trace", args.trace)
     trace = read_any(args.trace, args.markers)
     drawn = min(len(trace.vm_names), MAX_VMS)
     check_trace_memory(

@@ -109,7 +109,7 @@ def _grid(source: str, times: NDArray[np.float64], rows: Sequence[str], series: 
         row = bad[0] + 1
         raise TraceError(
             f"{source}, {rows[row]}",
-            f"time {times[row]:g} is not after the previous {times[row - 1]:g}: times must increase",
+            f"time {times[row]:.15g} is not after the previous {times[row - 1]:.15g}: times must increase",
         )
     step = float(np.min(steps))
     span = float(times[-1] - times[0])
@@ -125,7 +125,7 @@ def _grid(source: str, times: NDArray[np.float64], rows: Sequence[str], series: 
     off = np.abs(times - times[0] - index * step) > 0.25 * step
     if off.any():
         row = int(np.flatnonzero(off)[0])
-        raise TraceError(f"{source}, {rows[row]}", f"time {times[row]:g} is not on the {step:g} s sampling grid")
+        raise TraceError(f"{source}, {rows[row]}", f"time {times[row]:.15g} is not on the {step:g} s sampling grid")
     return step, index
 
 
@@ -257,7 +257,7 @@ def _prometheus_series(source: str, name: str, values: list[Any]) -> dict[float,
         if stamp <= previous:  # as in a CSV: a repeated or earlier timestamp is an error, not silently merged
             raise TraceError(
                 f"{source}, {where}",
-                f"timestamp {stamp:g} is not after the previous {previous:g}: timestamps must increase",
+                f"timestamp {stamp:.15g} is not after the previous {previous:.15g}: timestamps must increase",
             )
         previous = stamp
         points[stamp] = _prometheus_value(source, where, pair[1])
@@ -313,7 +313,7 @@ def read_prometheus(path: Path | str) -> Trace:
     if len(set(names)) != len(names):
         names = [f"{name}#{i}" for i, name in enumerate(names)]
     times = np.array(sorted(stamps))
-    step, index = _grid(source, times, [f"timestamp {t:g}" for t in times], len(names))
+    step, index = _grid(source, times, [f"timestamp {t:.15g}" for t in times], len(names))
     table = np.full((int(index[-1]) + 1, len(names)), np.nan)
     position = dict(zip(times.tolist(), index.tolist(), strict=True))
     for column, points in enumerate(series):
