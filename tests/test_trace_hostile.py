@@ -147,6 +147,12 @@ CASES: dict[str, Case] = {
     # inputs that would exhaust memory: refused from the estimate
     "synth --step 1e-6s": Case((*SYNTH, "--step", "1e-6s"), "--step", "needs about"),
     "synth --after 1e12s": Case((*SYNTH, "--after", "1e12s"), "--after", "needs about"),
+    "synth a 1e15 s event": Case(
+        (*SYNTH, "--set", "T_vmm=1e20s", "--set", "D_w=1e15s"), "the event's duration (--set, --params)", "needs about"
+    ),
+    "synth --step 1e6s": Case((*SYNTH, "--step", "1e6s"), "--step", "at most the trace's length"),
+    "CSV times ±1e308": Case(FIT, "t.csv", "too many samples to count", {"t.csv": "time,vm0\n-1e308,1\n1e308,1\n"}),
+    "CSV a 5e-324 s step": Case(FIT, "t.csv", "too many samples to count", {"t.csv": "time,vm0\n0,1\n5e-324,1\n1,1\n"}),
     "synth --vms 1e9": Case((*SYNTH, "--vms", "1000000000"), "--vms", "needs about"),
     "CSV spanning 1e9 s": Case(
         ("fit", "g.csv", "--kind", "warm"), "g.csv", "needs about", {"g.csv": "time,vm0\n0,1\n1,1\n1e9,1\n"}

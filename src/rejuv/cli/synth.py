@@ -28,6 +28,7 @@ PROFILES = {
 _SLOW_SAMPLES = 1e7
 
 _DEFAULT_BEFORE, _DEFAULT_AFTER, _DEFAULT_STEP = 120.0, 300.0, 1.0  #: seconds
+_TYPICAL_EVENT = 3600.0  #: s; the paper's longest event (a cold reboot's degraded period) is 397 s
 
 HELP = "make a synthetic throughput trace of a rejuvenation or a migration, from model parameters"
 
@@ -92,12 +93,14 @@ def run(args: argparse.Namespace) -> int:
         event = event_from_parameters(params, args.kind, args.before)
         length = args.before + event.downtime + event.degraded_period + args.after
         plan = {"events": [event]}
+    if length < args.step:
+        raise ParameterError("--step", f"must be at most the trace's length ({length:g} s), got {args.step:g} s")
     samples = length / args.step
     check_memory(
-        _culprit(args, float(params.vms_per_host)),
+        _culprit(args, length, float(params.vms_per_host)),
         synthesis_memory(samples, args.vms),
         f"{length:g} s at a {args.step:g} s step is {samples:,.0f} samples of {args.vms} VMs; "
-        "use a coarser --step, a shorter --before or --after, or fewer --vms",
+        "use a coarser --step, a shorter --before or --after, fewer --vms, or shorter events",
     )
     with _progress(samples * args.vms, args.vms) as advance:
         trace = synthesize(length, progress=advance, **plan, **common)
@@ -108,13 +111,15 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _culprit(args: argparse.Namespace, vms_per_host: float) -> str:
+def _culprit(args: argparse.Namespace, length: float, vms_per_host: float) -> str:
     """The option that made the trace big: the one furthest past its default (a finer --step, a longer --after...)."""
     growth = {
         "--step": _DEFAULT_STEP / args.step,
         "--before": args.before / _DEFAULT_BEFORE,
         "--after": args.after / _DEFAULT_AFTER,
         "--vms": args.vms / vms_per_host,
+        # the event's own length comes from the parameters (the paper's are minutes long)
+        "the event's duration (--set, --params)": (length - args.before - args.after) / _TYPICAL_EVENT,
     }
     return max(growth, key=lambda option: growth[option])
 

@@ -63,7 +63,7 @@ def _read_text(path: Path | str) -> str:
                 check_memory(
                     source, os.fstat(stream.fileno()).st_size * _TEXT_BYTES_PER_BYTE, "split it into shorter files"
                 )
-            data = stream.read(most + 1)
+            data = stream.read() if regular else stream.read(most + 1)
     except FileNotFoundError:
         raise TraceError(source, "no such file") from None
     except OSError as err:
@@ -103,7 +103,8 @@ def _grid(source: str, times: NDArray[np.float64], rows: Sequence[str], series: 
     bad = np.flatnonzero(~np.isfinite(times))
     if len(bad):
         raise TraceError(f"{source}, {rows[bad[0]]}", f"time must be a finite number, got {times[bad[0]]:g}")
-    steps = np.diff(times)
+    with np.errstate(over="ignore"):  # times of ±1e308 overflow: caught as a span too wide to count, below
+        steps = np.diff(times)
     bad = np.flatnonzero(steps <= 0)
     if len(bad):
         row = bad[0] + 1
@@ -112,8 +113,13 @@ def _grid(source: str, times: NDArray[np.float64], rows: Sequence[str], series: 
             f"time {times[row]:.15g} is not after the previous {times[row - 1]:.15g}: times must increase",
         )
     step = float(np.min(steps))
-    span = float(times[-1] - times[0])
-    samples = span / step + 1
+    with np.errstate(over="ignore"):
+        span = float(times[-1] - times[0])
+        samples = span / step + 1
+    if not math.isfinite(samples):
+        raise TraceError(
+            source, f"its times span {span:g} s at a {step:g} s step: too many samples to count; check the times"
+        )
     check_trace_memory(
         source,
         samples,
