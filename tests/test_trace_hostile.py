@@ -547,3 +547,13 @@ def test_a_memory_limit_raised_by_the_user_lets_a_large_input_through(
     assert "needs about 2.9 MiB of memory, more than the limit of 1 MiB" in capsys.readouterr().err
     monkeypatch.delenv("REJUV_MEMORY_LIMIT")
     assert read_csv(path).samples == 20_001
+
+
+def test_entries_other_than_the_three_arrays_are_never_loaded(tmp_path: Path) -> None:
+    """A .trace archive with an extra entry (here one claiming 10^10 samples, with no data) reads as without it."""
+    stream = io.BytesIO(archive())
+    with zipfile.ZipFile(stream, "a") as bundle, bundle.open("junk.npy", "w") as entry:
+        np.lib.format.write_array_header_1_0(entry, {"descr": "<f8", "fortran_order": False, "shape": (10**10,)})
+    path = tmp_path / "x.trace"
+    path.write_bytes(stream.getvalue())
+    assert read_any(path).samples == 60
