@@ -164,3 +164,14 @@ def test_sigterm_during_a_write_leaves_no_temporary_file(tmp_path: Path) -> None
     assert process.returncode == 130
     assert err == "error: interrupted\n"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_full_device_is_an_error_naming_it() -> None:
+    """Writing into /dev/full fails with the device's name and the reason, and /dev/full stays a device."""
+    if not Path("/dev/full").exists():
+        pytest.skip("this system has no /dev/full")
+    with pytest.raises(OSError) as caught, atomic_write("/dev/full") as stream:
+        stream.write("x" * 100_000)
+    assert caught.value.filename == "/dev/full"
+    assert caught.value.strerror == "No space left on device"
+    assert stat.S_ISCHR(Path("/dev/full").stat().st_mode)

@@ -58,8 +58,13 @@ def atomic_write(path: Path | str, mode: str = "w") -> Iterator[IO[Any]]:
             stream = open(destination, mode, **options)  # noqa: SIM115 (closed below, errors renamed)
         except OSError as err:
             raise _naming(err, target) from err
-        with stream:
-            yield stream
+        try:
+            with stream:
+                yield stream
+        except OSError as err:  # a full device says so when the stream is flushed
+            if err.filename is None:
+                raise _naming(err, target) from err
+            raise
         return
     try:
         _remove_stale_temporaries(destination)
