@@ -100,11 +100,11 @@ def test_run_directory_is_private_and_removed_even_on_error() -> None:
 
 
 def test_lab_run_reports_a_bad_value_without_traceback(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    """`rejuv lab run --vms 0` is a user error: exit 2, `error: vms: ...`, no trace written."""
+    """`rejuv lab run --vms 0` is a user error: exit 2, `error: --vms: ...` naming the flag, no trace written."""
     out = tmp_path / "run.trace"
     status = main(["lab", "run", "--vms", "0", "--out", str(out), "--kernel-package", "linux-image-x"])
     assert status == 2
-    assert capsys.readouterr().err.startswith("error: vms: needs at least 1")
+    assert capsys.readouterr().err.startswith("error: --vms: needs at least 1")
     assert not out.exists()
 
 
