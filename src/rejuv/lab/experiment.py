@@ -71,7 +71,9 @@ class Experiment:
                 raise LabError(name, f"must be a finite number > 0{unit}, got {value:g}")
         if self.rate * self.vms > MAX_OFFERED_LOAD:
             offered = f"{self.vms} VMs x {self.rate:g} req/s = {self.rate * self.vms:g} req/s"
-            raise LabError("rate", f"{offered} is more than one load client can send (at most {MAX_OFFERED_LOAD:g})")
+            raise LabError(
+                "rate", f"{offered} is more than one load client can send (at most {MAX_OFFERED_LOAD:g} req/s)"
+            )
         if self.step > min(self.before, self.after):  # else a side of the procedure has no sample to compare
             window = f"the load before ({self.before:g} s) and after ({self.after:g} s) the procedure"
             raise LabError("step", f"must be no longer than {window}, got {self.step:g} s")
