@@ -84,6 +84,21 @@ def test_lab_run_refuses_a_folder_as_its_output(tmp_path: Path, capsys: pytest.C
     assert list(tmp_path.iterdir()) == []
 
 
+def test_lab_run_without_root_says_so_before_building_or_making_anything(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Good options but no root: exit 2 naming what root is needed for, before any image, sweep or namespace."""
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    status = main(["lab", "run", "--out", str(tmp_path / "run.trace"), "--kernel-package", "linux-image-x"])
+    assert status == 2
+    assert (
+        capsys.readouterr().err
+        == "error: rejuv lab: needs root: it creates a network namespace, a bridge and tap devices\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+    assert _mine() == []
+
+
 def test_guests_that_do_not_fit_in_memory_are_refused_naming_the_field(tmp_path: Path) -> None:
     """Every guest's RAM must fit in the free memory and in the run directory's tmpfs, or nothing starts."""
     with pytest.raises(LabError) as caught:
