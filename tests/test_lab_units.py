@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sys
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pytest
@@ -13,7 +16,7 @@ from rejuv.lab import Experiment, ImageRecipe, LabError, Request, reply_gap, thr
 from rejuv.lab.cleanup import Cleanup, run_directory
 from rejuv.lab.errors import HostError, ImageError
 from rejuv.lab.host import Host
-from rejuv.lab.load import client_limit
+from rejuv.lab.load import LoadClient, client_limit
 
 
 def _request(vm: int, end: float, status: int = 200) -> Request:
@@ -100,11 +103,11 @@ def test_run_directory_is_private_and_removed_even_on_error() -> None:
 
 
 def test_lab_run_reports_a_bad_value_without_traceback(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    """`rejuv lab run --vms 0` is a user error: exit 2, `error: vms: ...`, no trace written."""
+    """`rejuv lab run --vms 0` is a user error: exit 2, `error: --vms: ...` naming the flag, no trace written."""
     out = tmp_path / "run.trace"
     status = main(["lab", "run", "--vms", "0", "--out", str(out), "--kernel-package", "linux-image-x"])
     assert status == 2
-    assert capsys.readouterr().err.startswith("error: vms: needs at least 1")
+    assert capsys.readouterr().err.startswith("error: --vms: needs at least 1")
     assert not out.exists()
 
 
@@ -114,3 +117,34 @@ def test_a_host_needs_root_and_says_so_before_making_anything(monkeypatch: pytes
     with pytest.raises(HostError) as caught:
         Host(1)
     assert str(caught.value) == "rejuv lab: needs root: it creates a network namespace, a bridge and tap devices"
+
+
+class _StuckWorkerHost:
+    """A host whose "load client" ignores SIGTERM and never reports, like one far behind its schedule."""
+
+    def __init__(self, ready: Path) -> None:
+        self.ready = ready  #: made once SIGTERM is ignored
+
+    def address(self, index: int) -> str:
+        return f"10.0.2.{10 + index}"
+
+    def exec_argv(self, argv: list[str]) -> list[str]:
+        code = "import signal, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); open(sys.argv[1], 'w')"
+        return [sys.executable, "-c", code + "; time.sleep(60)", str(self.ready)]
+
+
+def test_a_load_client_that_does_not_stop_is_an_error_saying_so_and_is_killed(tmp_path: Path) -> None:
+    """A worker that ignores the request to stop gives LabError naming the load client (not a bare timeout)."""
+    host = _StuckWorkerHost(tmp_path / "ready")
+
+    async def run() -> LoadClient:
+        client = LoadClient(cast(Host, host), vms=1, rate=5.0, files=20, timeout=0.1)
+        await client.start(delay=0.0)
+        while not host.ready.exists():
+            await asyncio.sleep(0.02)
+        with pytest.raises(LabError, match=r"^load client: did not stop within 10.1 s of being asked"):
+            await client.stop()
+        return client
+
+    client = asyncio.run(run())
+    assert client._process is not None and client._process.returncode is not None

@@ -1,9 +1,10 @@
-"""``rejuv lab``: build the guest image, and run a rejuvenation on real QEMU VMs into a trace."""
+"""``rejuv lab``: build the guest image, run a rejuvenation on real QEMU VMs into a trace, reclaim killed runs."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -11,12 +12,34 @@ from rejuv.cli.options import duration
 from rejuv.lab.accel import ACCELERATORS
 from rejuv.lab.cleanup import CLEANUP, interrupt_on_sigterm
 from rejuv.lab.errors import LabError
-from rejuv.lab.experiment import Experiment, run_experiment
+from rejuv.lab.experiment import Experiment, check_room, run_experiment
+from rejuv.lab.host import require_root
 from rejuv.lab.image import DEFAULT_FILE_KB, DEFAULT_FILES, ImageRecipe, build_image
 from rejuv.lab.procedures import PROCEDURES
+from rejuv.lab.reclaim import Leftover, find_leftovers, reclaim
 from rejuv.trace.store import write_trace
 
-HELP = "real QEMU VMs: build the guest image (image), or measure a rejuvenation into a trace (run)"
+HELP = (
+    "real QEMU VMs: build the guest image (image), measure a rejuvenation into a trace (run), "
+    "remove what killed runs left (clean)"
+)
+
+#: The option behind each field of Experiment and ImageRecipe, so that an error names what the user typed.
+_FLAGS = {
+    "procedure": "--procedure",
+    "vms": "--vms",
+    "rate": "--rate",
+    "before": "--before",
+    "after": "--after",
+    "memory_mb": "--memory",
+    "disk_bps": "--disk-kbps",
+    "accel": "--accel",
+    "step": "--step",
+    "seed": "--seed",
+    "os_vm": "--os-vm",
+    "files": "--files",
+    "file_kb": "--file-kb",
+}
 
 
 def _image_options(parser: argparse.ArgumentParser) -> None:
@@ -43,35 +66,101 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--seed", type=int, default=0, help="seed of the data files (default: %(default)s)")
     _image_options(run)
     run.add_argument("--out", type=Path, required=True, help="the .trace file to write")
+    clean = commands.add_parser(
+        "clean", help="remove the namespaces, run directories and memory files of runs whose process is gone"
+    )
+    clean.add_argument("--dry-run", action="store_true", help="only say what would be removed")
 
 
 def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+def _flagged(err: LabError) -> LabError:
+    """``err`` naming the command-line option rather than the field."""
+    return LabError(_FLAGS[err.what], err.why) if err.what in _FLAGS else err
+
+
+def clean(dry_run: bool) -> int:
+    """``rejuv lab clean``: list every lab resource, remove the stale ones (not with ``dry_run``)."""
+    if os.geteuid() != 0:
+        raise LabError("rejuv lab clean", "needs root: lab runs' namespaces and run directories belong to root")
+    found = find_leftovers()
+    stale = [leftover for leftover in found if leftover.stale]
+    for leftover in found:
+        verb = ("would remove" if dry_run else "removing") if leftover.stale else "leaving"
+        print(f"{verb} {leftover.describe()}")
+    failed = [] if dry_run else reclaim(stale)
+    if failed:
+        raise LabError("rejuv lab clean", "could not remove " + "; ".join(failed))
+    print(f"{'would reclaim' if dry_run else 'reclaimed'} {_summary(stale)}" if stale else "nothing to reclaim")
+    return 0
+
+
+def _summary(stale: list[Leftover]) -> str:
+    namespaces = sum(1 for leftover in stale if leftover.kind == "network namespace")
+    directories = len(stale) - namespaces
+    size = sum(leftover.size for leftover in stale) / 2**20
+    return (
+        f"{namespaces} network namespace{'' if namespaces == 1 else 's'}, "
+        f"{directories} run director{'y' if directories == 1 else 'ies'} holding {size:.1f} MB"
+    )
+
+
+def _sweep() -> None:
+    """Reclaim what killed runs left before making more, saying so on stderr."""
+    stale = [leftover for leftover in find_leftovers() if leftover.stale]
+    if not stale:
+        return
+    failed = reclaim(stale)
+    _say(f"warning: reclaimed what killed runs left ({_summary(stale)}):")
+    for leftover in stale:
+        _say(f"warning:   {leftover.describe()}")
+    for failure in failed:
+        _say(f"warning: could not remove {failure}")
+
+
 def run(args: argparse.Namespace) -> int:
-    recipe = ImageRecipe(args.files, args.file_kb, args.seed if "seed" in args else 0, args.kernel_package)
+    if args.lab_command == "clean":
+        return clean(args.dry_run)
+    try:
+        recipe = ImageRecipe(args.files, args.file_kb, args.seed if "seed" in args else 0, args.kernel_package)
+    except LabError as err:
+        raise _flagged(err) from err
     if args.lab_command == "image":
         image = build_image(recipe, progress=_say)
         for name in ("kernel", "initrd", "disk"):
             print(f"{name}: {getattr(image, name)}")
         print(f"kernel release: {image.kernel_release}; {image.files} files of {image.file_kb} KB; key {image.key}")
         return 0
+    try:  # every check that needs nothing made, before anything is
+        experiment = Experiment(
+            procedure=args.procedure,
+            vms=args.vms,
+            rate=args.rate,
+            before=args.before,
+            after=args.after,
+            memory_mb=args.memory,
+            disk_bps=args.disk_kbps * 1024,
+            accel=args.accel,
+            step=args.step,
+            seed=args.seed,
+            os_vm=args.os_vm,
+        )
+    except LabError as err:
+        raise _flagged(err) from err
+    if args.out.is_dir():
+        raise LabError("--out", f"{args.out} is a folder; name the .trace file to write")
     if not args.out.parent.is_dir():
         raise LabError("--out", f"folder {args.out.parent} does not exist")
-    experiment = Experiment(
-        procedure=args.procedure,
-        vms=args.vms,
-        rate=args.rate,
-        before=args.before,
-        after=args.after,
-        memory_mb=args.memory,
-        disk_bps=args.disk_kbps * 1024,
-        accel=args.accel,
-        step=args.step,
-        seed=args.seed,
-        os_vm=args.os_vm,
-    )
+    if not os.access(args.out.parent, os.W_OK):
+        raise LabError("--out", f"folder {args.out.parent} is not writable")
+    require_root()
+    _sweep()
+    try:
+        check_room(experiment)
+    except LabError as err:
+        raise _flagged(err) from err
     image = build_image(recipe, progress=_say)
     with interrupt_on_sigterm():
         try:

@@ -6,8 +6,9 @@ released normally. Context managers release resources on success, failure
 and Ctrl-C (``KeyboardInterrupt``, or SIGTERM turned into one by
 :func:`interrupt_on_sigterm`); :func:`atexit` runs whatever is still
 registered as a last resort. Only a SIGKILL of the Python process itself can
-leave something behind; QEMU children then die with it (``PR_SET_PDEATHSIG``)
-and the run directory under ``/dev/shm`` is named ``rejuv-lab-*``.
+leave something behind; QEMU children then die with it (``PR_SET_PDEATHSIG``),
+and the run directory and the namespace carry their owner in their names
+(:mod:`rejuv.lab.owner`), so that :mod:`rejuv.lab.reclaim` can remove them.
 """
 
 from __future__ import annotations
@@ -25,7 +26,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
-__all__ = ["Cleanup", "CLEANUP", "run_directory", "interrupt_on_sigterm", "die_with_parent"]
+from rejuv.lab.owner import RUN_DIRECTORY_PREFIX, owner_tag
+
+__all__ = [
+    "Cleanup",
+    "CLEANUP",
+    "run_directory",
+    "shared_memory_root",
+    "interrupt_on_sigterm",
+    "die_with_parent",
+]
 
 
 class Cleanup:
@@ -75,15 +85,20 @@ CLEANUP = Cleanup()
 atexit.register(CLEANUP.run_all)
 
 
-def _shared_memory_root() -> Path:
+def shared_memory_root() -> Path:
+    """Where run directories go: ``/dev/shm`` (tmpfs, so guest memory files are RAM), else the temporary folder."""
     shm = Path("/dev/shm")
     return shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
 
 
 @contextmanager
 def run_directory() -> Iterator[Path]:
-    """A private (mode 0700) directory ``rejuv-lab-<pid>-*`` on tmpfs for sockets, state and memory files, removed at exit."""
-    path = Path(tempfile.mkdtemp(prefix=f"rejuv-lab-{os.getpid()}-", dir=_shared_memory_root()))
+    """A private (mode 0700) directory ``rejuv-lab-<pid>-<start>-*`` on tmpfs for sockets, state and memory files.
+
+    It is removed when the block ends, or at exit; after a SIGKILL its name
+    says whose it was (:class:`~rejuv.lab.owner.Owner`).
+    """
+    path = Path(tempfile.mkdtemp(prefix=f"{RUN_DIRECTORY_PREFIX}{owner_tag()}-", dir=shared_memory_root()))
     path.chmod(0o700)
     handle = CLEANUP.add(f"run directory {path}", lambda: shutil.rmtree(path, ignore_errors=True))
     try:

@@ -11,16 +11,19 @@ removes every VM, memory file, socket and the namespace however it ends.
 from __future__ import annotations
 
 import asyncio
+import math
+import os
 import time
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
-from rejuv.lab.accel import choose_accelerator
-from rejuv.lab.cleanup import run_directory
+from rejuv.lab.accel import ACCELERATORS, choose_accelerator
+from rejuv.lab.cleanup import run_directory, shared_memory_root
 from rejuv.lab.errors import LabError
-from rejuv.lab.host import Host
+from rejuv.lab.host import MAX_VMS, Host
 from rejuv.lab.image import GuestImage
 from rejuv.lab.load import ClientReport, LoadClient, Request, throughput
 from rejuv.lab.machine import machine_metadata
@@ -29,12 +32,17 @@ from rejuv.lab.vm import VM, FaultHook, GuestStatus, VMConfig
 from rejuv.trace.data import Trace
 from rejuv.trace.markers import Marker, MarkerKind
 
-__all__ = ["Experiment", "ExperimentResult", "run_experiment"]
+__all__ = ["Experiment", "ExperimentResult", "run_experiment", "check_room", "MAX_OFFERED_LOAD"]
+
+#: req/s over all VMs. The client sends about 500 requests per CPU-second (docs/lab.md), on one core
+#: at most: above twice that it cannot keep its schedule at all (and it stops answering SIGTERM).
+MAX_OFFERED_LOAD = 1000.0
+_PROCEDURE_ALLOWANCE = 3600.0  #: s the load goes on for the procedure itself, beyond before + after
 
 
 @dataclass(frozen=True)
 class Experiment:
-    """What to run. Raises :class:`LabError` naming the field for a bad value."""
+    """What to run. Raises :class:`LabError` naming the field for a bad value, before anything is made."""
 
     procedure: str = "warm"
     vms: int = 2
@@ -52,16 +60,54 @@ class Experiment:
     def __post_init__(self) -> None:
         if self.procedure not in PROCEDURES:
             raise LabError("procedure", f"must be one of {', '.join(PROCEDURES)}, got {self.procedure!r}")
-        if self.vms < 1 or (self.procedure == "os" and self.vms < 2):
-            raise LabError("vms", f"needs at least {2 if self.procedure == 'os' else 1}, got {self.vms}")
-        for name in ("rate", "step", "timeout"):
-            if not getattr(self, name) > 0:
-                raise LabError(name, f"must be > 0, got {getattr(self, name)}")
-        for name in ("before", "after"):
-            if not getattr(self, name) >= 0:
-                raise LabError(name, f"must be >= 0 s, got {getattr(self, name)}")
+        if self.accel not in ACCELERATORS:
+            raise LabError("accel", f"must be one of {', '.join(ACCELERATORS)}, got {self.accel!r}")
+        least = 2 if self.procedure == "os" else 1
+        if not least <= self.vms <= MAX_VMS:
+            raise LabError("vms", f"needs at least {least} and at most {MAX_VMS} (one /24 subnet), got {self.vms}")
+        for name, unit in (("rate", " req/s"), ("step", " s"), ("timeout", " s"), ("before", " s"), ("after", " s")):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):  # NaN fails every comparison: refused here too
+                raise LabError(name, f"must be a finite number > 0{unit}, got {value:g}")
+        if self.rate * self.vms > MAX_OFFERED_LOAD:
+            offered = f"{self.vms} VMs x {self.rate:g} req/s = {self.rate * self.vms:g} req/s"
+            raise LabError(
+                "rate", f"{offered} is more than one load client can send (at most {MAX_OFFERED_LOAD:g} req/s)"
+            )
+        if self.step > min(self.before, self.after):  # else a side of the procedure has no sample to compare
+            window = f"the load before ({self.before:g} s) and after ({self.after:g} s) the procedure"
+            raise LabError("step", f"must be no longer than {window}, got {self.step:g} s")
         if not 0 <= self.os_vm < self.vms:
             raise LabError("os_vm", f"must be a VM index from 0 to {self.vms - 1}, got {self.os_vm}")
+        if self.seed < 0:
+            raise LabError("seed", f"must be >= 0, got {self.seed}")
+        VMConfig(memory_mb=self.memory_mb, disk_bps=self.disk_bps)  # its own limits, naming memory_mb or disk_bps
+
+
+def check_room(experiment: Experiment, root: Path | None = None) -> None:
+    """Raise :class:`LabError` (``memory_mb``) unless every guest's memory fits in RAM and in ``root`` (tmpfs).
+
+    The memory files are sparse, but a warm reboot keeps every page a guest
+    touched, so the whole of each guest's RAM must fit.
+    """
+    root = root if root is not None else shared_memory_root()
+    needed = experiment.vms * experiment.memory_mb * 2**20
+    stat = os.statvfs(root)
+    room = min(stat.f_bavail * stat.f_frsize, _memory_available())
+    if needed > room:
+        guests = f"{experiment.vms} VMs x {experiment.memory_mb} MB = {needed // 2**20} MB of guest memory"
+        raise LabError("memory_mb", f"{guests} do not fit in the {room // 2**20} MB free in RAM and {root}")
+
+
+def _memory_available() -> int:
+    """MemAvailable from /proc/meminfo, in bytes (no limit where it cannot be read)."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 2**63
 
 
 @dataclass
@@ -95,6 +141,7 @@ async def run_experiment(
     faults: dict[int, FaultHook] | None = None,
 ) -> ExperimentResult:
     """Run ``experiment`` on ``image``; ``faults`` maps VM indexes to fault hooks (tests)."""
+    check_room(experiment)
     async with AsyncExitStack() as stack:
         run_dir = stack.enter_context(run_directory())
         host = stack.enter_context(Host(experiment.vms))
@@ -109,7 +156,8 @@ async def run_experiment(
         progress(f"booted {experiment.vms} VMs in {time.monotonic() - began:.1f} s")
         for index, hook in (faults or {}).items():
             vms[index].fault = hook
-        client = LoadClient(host, experiment.vms, experiment.rate, image.files, experiment.timeout)
+        duration = experiment.before + experiment.after + _PROCEDURE_ALLOWANCE  # the client must outlast the run
+        client = LoadClient(host, experiment.vms, experiment.rate, image.files, experiment.timeout, duration)
         stack.push_async_callback(client.close)
         start = await client.start()
         markers: list[Marker] = []

@@ -23,8 +23,9 @@ from types import TracebackType
 
 from rejuv.lab.cleanup import CLEANUP
 from rejuv.lab.errors import HostError
+from rejuv.lab.owner import NAMESPACE_PREFIX, owner_tag
 
-__all__ = ["Host", "MAX_VMS"]
+__all__ = ["Host", "MAX_VMS", "require_root"]
 
 MAX_VMS = 200
 _SUBNET = "10.0.2"
@@ -38,16 +39,21 @@ def _ip(*argv: str) -> None:
         raise HostError(f"ip {' '.join(argv)}", done.stderr.strip() or f"exit status {done.returncode}")
 
 
+def require_root() -> None:
+    """Raise :class:`HostError` unless running as root, which a host needs; say so before anything is made."""
+    if os.geteuid() != 0:  # not with ip's own message, after half a namespace
+        raise HostError("rejuv lab", "needs root: it creates a network namespace, a bridge and tap devices")
+
+
 class Host:
     """A network namespace holding a bridge and ``vms`` taps; a context manager that removes it all."""
 
     def __init__(self, vms: int) -> None:
         if not 1 <= vms <= MAX_VMS:
             raise HostError("vms", f"must be between 1 and {MAX_VMS}, got {vms}")
-        if os.geteuid() != 0:  # say so before half a namespace is made, not with ip's own message
-            raise HostError("rejuv lab", "needs root: it creates a network namespace, a bridge and tap devices")
+        require_root()
         self.vms = vms
-        self.namespace = f"rejuv-{os.getpid()}-{secrets.token_hex(3)}"
+        self.namespace = f"{NAMESPACE_PREFIX}{owner_tag()}-{secrets.token_hex(3)}"  # whose it is, after a SIGKILL
         self.gateway = f"{_SUBNET}.1"
         self._handle: int | None = None
 

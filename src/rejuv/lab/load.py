@@ -146,6 +146,9 @@ class LoadClient:
             self._process.terminate()
         try:
             summary = await asyncio.wait_for(self._reader, self.timeout + 10)
+        except TimeoutError:  # an OSError with no text: say what did not happen
+            why = f"did not stop within {self.timeout + 10:g} s of being asked (offered {self.rate * self.vms:g} req/s)"
+            raise LabError("load client", why) from None
         finally:
             await self.close()
         return client_limit(summary, self.rate * self.vms)
