@@ -9,9 +9,10 @@ from contextlib import AsyncExitStack
 
 from _harness import load_average
 from rejuv.lab import Host, VMConfig
-from rejuv.lab.cleanup import CLEANUP, interrupt_on_sigterm, run_directory
+from rejuv.lab.cleanup import CLEANUP, run_directory
 from rejuv.lab.image import GuestImage
 from rejuv.lab.vm import VM
+from rejuv.signals import interrupt_on_sigterm
 
 
 def say(line: str) -> None:

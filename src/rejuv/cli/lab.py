@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rejuv.cli.options import duration
 from rejuv.lab.accel import ACCELERATORS
-from rejuv.lab.cleanup import CLEANUP, interrupt_on_sigterm
+from rejuv.lab.cleanup import CLEANUP
 from rejuv.lab.errors import LabError
 from rejuv.lab.experiment import Experiment, check_room, run_experiment
 from rejuv.lab.host import require_root
@@ -162,15 +162,14 @@ def run(args: argparse.Namespace) -> int:
     except LabError as err:
         raise _flagged(err) from err
     image = build_image(recipe, progress=_say)
-    with interrupt_on_sigterm():
-        try:
-            result = asyncio.run(run_experiment(experiment, image, progress=_say))
-        except KeyboardInterrupt:
-            failed = CLEANUP.run_all()
-            if failed:
-                raise LabError("cleanup after the interruption", "; ".join(failed)) from None
-            _say("interrupted: no VM, namespace or run directory left; no trace written")
-            raise
+    try:  # the command line turns SIGTERM into KeyboardInterrupt too
+        result = asyncio.run(run_experiment(experiment, image, progress=_say))
+    except KeyboardInterrupt:
+        failed = CLEANUP.run_all()
+        if failed:
+            raise LabError("cleanup after the interruption", "; ".join(failed)) from None
+        _say("interrupted: no VM, namespace or run directory left; no trace written")
+        raise
     write_trace(result.trace, args.out)
     print(f"wrote {args.out}: {result.trace.samples} samples of {args.vms} VMs, {args.procedure} ({result.accel})")
     return 0

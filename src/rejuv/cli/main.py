@@ -5,17 +5,15 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import signal
 import sys
-import threading
 from collections.abc import Callable, Iterator, Sequence
-from types import FrameType
 from typing import NoReturn
 
 from rejuv import __version__
 from rejuv.cli import compare, fit, lab, params, phase_map, plot_trace, reproduce, sweep, synth, validate
 from rejuv.errors import RejuvError
 from rejuv.limits import MEMORY_LIMIT_VARIABLE, parse_size
+from rejuv.signals import interrupt_on_sigterm
 
 __all__ = ["main", "build_parser", "COMMANDS"]
 
@@ -83,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return USAGE_ERROR
     _, _, run = COMMANDS[args.command]
     try:
-        with _memory_limit(args.memory_limit), _sigterm_interrupts():
+        with _memory_limit(args.memory_limit), interrupt_on_sigterm():
             return run(args)
     except RejuvError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -93,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except OSError as err:  # a file named by the user that cannot be read or written
         where = err.filename if err.filename is not None else "output"
-        print(f"error: {where}: {err.strerror or err or type(err).__name__}", file=sys.stderr)
+        print(f"error: {where}: {err.strerror or str(err) or type(err).__name__}", file=sys.stderr)
         return USAGE_ERROR
     except MemoryError:  # an estimate below the limit, on a machine with less free
         print("error: memory: the machine has too little free memory for this input; make it smaller", file=sys.stderr)
@@ -118,20 +116,3 @@ def _memory_limit(size: str | None) -> Iterator[None]:
             del os.environ[MEMORY_LIMIT_VARIABLE]
         else:
             os.environ[MEMORY_LIMIT_VARIABLE] = previous
-
-
-def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
-@contextlib.contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """SIGTERM ends a command as Ctrl-C does: every context manager cleans up (temporary files, VMs)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)

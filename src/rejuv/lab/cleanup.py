@@ -4,7 +4,7 @@ Each resource (a QEMU process, the run directory, a network namespace) is
 registered in :data:`CLEANUP` when it is made and dropped from it when it is
 released normally. Context managers release resources on success, failure
 and Ctrl-C (``KeyboardInterrupt``, or SIGTERM turned into one by
-:func:`interrupt_on_sigterm`); :func:`atexit` runs whatever is still
+:func:`rejuv.signals.interrupt_on_sigterm`); :func:`atexit` runs whatever is still
 registered as a last resort. Only a SIGKILL of the Python process itself can
 leave something behind; QEMU children then die with it (``PR_SET_PDEATHSIG``),
 and the run directory and the namespace carry their owner in their names
@@ -24,7 +24,6 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
 
 from rejuv.lab.owner import RUN_DIRECTORY_PREFIX, owner_tag
 
@@ -33,7 +32,6 @@ __all__ = [
     "CLEANUP",
     "run_directory",
     "shared_memory_root",
-    "interrupt_on_sigterm",
     "die_with_parent",
 ]
 
@@ -105,23 +103,6 @@ def run_directory() -> Iterator[Path]:
         yield path
     finally:
         CLEANUP.release(handle, run=True)
-
-
-def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
-@contextmanager
-def interrupt_on_sigterm() -> Iterator[None]:
-    """Turn SIGTERM into KeyboardInterrupt (like Ctrl-C) so that context managers clean up."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 _PR_SET_PDEATHSIG = 1
