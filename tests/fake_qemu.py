@@ -95,9 +95,14 @@ class FakeQEMU:
         """
         self._faults[where] = _Fault(how, times)
 
-    def before(self, command: str, action: Callable[[], None]) -> None:
-        """Run ``action`` just before ``command`` executes (once)."""
-        self._before[command] = action
+    def before(self, where: str, action: Callable[[], None]) -> None:
+        """Run ``action`` once, just before ``where`` (a QMP command, ``start`` or ``ready``)."""
+        self._before[where] = action
+
+    def _reach(self, where: str) -> None:
+        action = self._before.pop(where, None)
+        if action is not None:
+            action()
 
     def _fault(self, where: str) -> str | None:
         fault = self._faults.get(where)
@@ -125,6 +130,7 @@ class FakeQEMU:
 
     async def start(self, what: str, argv: Sequence[str], qmp_socket: Path) -> None:
         assert self._pid is None, "a second QEMU started while one runs"
+        self._reach("start")
         self.argvs.append(list(argv))
         self._pid, self.token, self.migration, self._target, self._capabilities = next(_PIDS), None, None, None, {}
         self._hung = False
@@ -145,9 +151,7 @@ class FakeQEMU:
 
     async def execute(self, what: str, command: str, arguments: Mapping[str, object] | None = None) -> object:
         self.commands.append(command)
-        action = self._before.pop(command, None)
-        if action is not None:
-            action()
+        self._reach(command)
         if self._pid is None:
             raise self._died(what)
         fault = self._fault(command)
@@ -235,6 +239,7 @@ class FakeQEMU:
         return len(self.console)
 
     async def wait_ready(self, what: str, since: int, timeout: float) -> str | None:
+        self._reach("ready")
         fault = self._fault("ready")
         if fault == "die":
             self.kill()

@@ -302,6 +302,34 @@ def test_resume_without_a_saved_state_is_refused_before_starting_qemu(tmp_path: 
     assert len(fake.argvs) == 1 and vm.state is VMState.FAILED
 
 
+def _interrupt() -> None:
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize(
+    ("step", "where", "state", "alive"),
+    [
+        ("boot", "ready", VMState.FAILED, False),
+        ("suspend", "query-migrate", VMState.RUNNING, True),
+        ("resume", "start", VMState.SUSPENDED, False),
+        ("resume", "query-migrate", VMState.SUSPENDED, False),
+    ],
+)
+def test_ctrl_c_in_the_middle_of_a_step_rolls_it_back(
+    tmp_path: Path, step: str, where: str, state: VMState, alive: bool
+) -> None:
+    """KeyboardInterrupt inside a step runs its rollback (the guest runs on, or no QEMU is left) and goes on up."""
+    vm, fake = _vm(tmp_path)
+    if step != "boot":
+        _run(vm.boot())
+    if step == "resume":
+        _run(vm.suspend())
+    fake.before(where, _interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        _run(getattr(vm, step)())
+    assert vm.state is state and (vm.pid is not None) is alive
+
+
 def test_close_kills_qemu_and_removes_the_vms_files(tmp_path: Path) -> None:
     """close from any state: no QEMU, no memory, state or partial file; STOPPED."""
     vm, _, _ = _suspended(tmp_path)
