@@ -6,7 +6,7 @@
                                   RUNNING --shutdown--> STOPPED --boot--> ...
                                   RUNNING --reset--> BOOTING --> RUNNING
                                   RUNNING --migrate--> MIGRATING --> STOPPED  (the guest runs on the destination)
-    CREATED, STOPPED --receive--> INCOMING (a migration's destination) --> RUNNING
+    CREATED, STOPPED, FAILED --receive--> INCOMING (a migration's destination) --> RUNNING
     any step that fails ---------------------------------------> FAILED (or back, see below)
 
 The VM knows nothing about processes: it builds the command line
