@@ -2,7 +2,9 @@
 
 Each module-scoped fixture runs one scaled-down experiment (small RAM, 20
 files of 128 KB, a 256 KB/s disk, 5 req/s per VM); the tests read its
-result. These tests need qemu-system-x86_64, root (network namespaces) and
+result; one more migrates a VM within one namespace, the step the migration
+procedures will use (its every rollback is tested against a fake QEMU in
+test_lab_vm_states.py). These tests need qemu-system-x86_64, root (network namespaces) and
 Debian's apt (the guest kernel); .ci/run installs them.
 """
 
@@ -14,6 +16,7 @@ import shutil
 import subprocess
 import tomllib
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,8 +33,9 @@ from rejuv.lab import (
     reply_gap,
     run_experiment,
 )
-from rejuv.lab.cleanup import CLEANUP
-from rejuv.lab.vm import VM
+from rejuv.lab.cleanup import CLEANUP, run_directory
+from rejuv.lab.errors import VMError
+from rejuv.lab.vm import VM, GuestStatus, VMConfig, VMState
 from rejuv.trace.markers import MarkerKind
 from rejuv.trace.store import write_trace
 
@@ -260,3 +264,102 @@ def test_ctrl_c_during_a_run_leaves_nothing_behind(image: GuestImage) -> None:
     """KeyboardInterrupt (Ctrl-C, or SIGTERM) after boot stops the run and removes everything."""
     with pytest.raises(KeyboardInterrupt):
         _run(image, _raise_at("booted", KeyboardInterrupt()), procedure="warm", vms=1, before=1, after=1)
+
+
+# -- migration (the step the migration procedures will use) ---------------------------------------
+
+
+class _SecondTap:
+    """The host as a migration's destination sees it: the same address and MAC, on another tap (as on a second host)."""
+
+    def __init__(self, host: Host, tap_of: int) -> None:
+        self._host, self._tap_of = host, tap_of
+        self.gateway = host.gateway
+
+    def address(self, index: int) -> str:
+        return self._host.address(index)
+
+    def mac(self, index: int) -> str:
+        return self._host.mac(index)
+
+    def tap(self, index: int) -> str:
+        return self._host.tap(self._tap_of)
+
+    def exec_argv(self, argv: list[str]) -> list[str]:
+        return self._host.exec_argv(argv)
+
+    async def http_get(self, url: str, timeout: float = 5.0) -> str:
+        return await self._host.http_get(url, timeout)
+
+
+@dataclass
+class Migrated:
+    """What two migrations of vm0 did: one whose destination was killed, then a stop-and-copy."""
+
+    before: GuestStatus
+    failure: str = ""
+    after_failure: tuple[VMState, VMState, int | None] = (
+        VMState.CREATED,
+        VMState.CREATED,
+        None,
+    )  #: source, destination, its pid
+    status_after_failure: GuestStatus | None = None
+    after: tuple[VMState, int | None, VMState] = (
+        VMState.CREATED,
+        None,
+        VMState.CREATED,
+    )  #: source, its pid, destination
+    status_after: GuestStatus | None = None
+
+
+@pytest.fixture(scope="module")
+def migrated(image: GuestImage) -> Migrated:
+    """vm0 migrates inside one namespace: first its destination is killed mid-way, then stop-and-copy succeeds."""
+    uri = "tcp:127.0.0.1:4444"
+
+    async def scenario(run_dir: Path, host: Host) -> Migrated:
+        (run_dir / "a").mkdir()
+        (run_dir / "b").mkdir()
+        source = VM(0, host, image, run_dir / "a", VMConfig())
+        destination = VM(0, _SecondTap(host, 1), image, run_dir / "b", VMConfig())
+        try:
+            await source.boot()
+            seen = Migrated(await source.status())
+            await destination.receive(uri)
+            moving = asyncio.create_task(source.migrate(destination, uri, max_bandwidth=2_000_000))
+            await asyncio.sleep(1.0)  # about 2 MB of the guest's RAM sent
+            destination.kill()
+            with pytest.raises(VMError) as failed:
+                await moving
+            seen.failure = str(failed.value)
+            seen.after_failure = (source.state, destination.state, destination.pid)
+            seen.status_after_failure = await source.status()
+            await destination.receive(uri)
+            await source.migrate(destination, uri, live=False)
+            seen.after = (source.state, source.pid, destination.state)
+            seen.status_after = await destination.status()
+            return seen
+        finally:
+            await source.close()
+            await destination.close()
+
+    before = _leftovers()
+    try:
+        with run_directory() as run_dir, Host(2) as host:
+            return asyncio.run(scenario(run_dir, host))
+    finally:
+        assert _leftovers() - before == set()
+
+
+def test_a_migration_whose_destination_dies_leaves_the_guest_running_on_the_source(migrated: Migrated) -> None:
+    """Destination killed mid-migration: VMError, the source serves the same guest, no QEMU left at the destination."""
+    assert "migration failed" in migrated.failure
+    assert migrated.after_failure == (VMState.RUNNING, VMState.STOPPED, None)
+    assert migrated.status_after_failure is not None
+    assert migrated.status_after_failure.token == migrated.before.token
+
+
+def test_a_stop_and_copy_migration_moves_the_guest_to_the_destination(migrated: Migrated) -> None:
+    """After stop-and-copy the destination serves the same guest (same token) and the source's QEMU is gone."""
+    assert migrated.after == (VMState.STOPPED, None, VMState.RUNNING)
+    assert migrated.status_after is not None and migrated.status_after.token == migrated.before.token

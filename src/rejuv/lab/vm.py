@@ -1,11 +1,17 @@
-"""A VM: one QEMU process at a time, driven over QMP (``qemu.qmp``), with explicit states.
+"""A VM's state machine: one QEMU process at a time, reached through a transport, with explicit states.
 
 ::
 
     CREATED --boot--> BOOTING --> RUNNING --suspend--> SUSPENDED --resume--> RUNNING
                                   RUNNING --shutdown--> STOPPED --boot--> ...
                                   RUNNING --reset--> BOOTING --> RUNNING
+                                  RUNNING --migrate--> MIGRATING --> STOPPED  (the guest runs on the destination)
+    CREATED, STOPPED, FAILED --receive--> INCOMING (a migration's destination) --> RUNNING
     any step that fails ---------------------------------------> FAILED (or back, see below)
+
+The VM knows nothing about processes: it builds the command line
+(:func:`~rejuv.lab.cmdline.qemu_argv`) and hands it to its
+:class:`~rejuv.lab.transport.Transport`, the real one by default, a fake in tests.
 
 Guest RAM lives in a shared memory file (``memory-backend-file``,
 ``share=on``) in the run directory, so it outlives the QEMU process. An
@@ -16,10 +22,12 @@ and continues. ``save_ram=True`` gives the classic save-to-file suspend: RAM
 goes into the state file and the memory file is discarded.
 
 Every step rolls back on failure: a suspend whose QEMU still lives continues
-the guest (RUNNING again); a resume that fails kills the new QEMU and returns
-to SUSPENDED with the memory and state files intact, ready for another try; a
-QEMU that died leaves the VM FAILED, its memory file kept, and
-:attr:`VM.recoverable` says whether a resume can still bring it back.
+the guest (RUNNING again), and one whose state was saved but whose QEMU would
+not quit kills it (SUSPENDED); a resume that fails kills the new QEMU and
+returns to SUSPENDED with the memory and state files intact, ready for another
+try; a failed migration is cancelled, the destination's QEMU killed, and the
+guest goes on running here; a QEMU that died leaves the VM FAILED, its memory
+file kept, and :attr:`VM.recoverable` says whether a resume can still bring it back.
 """
 
 from __future__ import annotations
@@ -29,25 +37,19 @@ import contextlib
 import enum
 import os
 import shlex
-import signal
-import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
-from qemu.qmp import QMPClient, QMPError
-
-from rejuv.lab.cleanup import CLEANUP, die_with_parent
+from rejuv.lab.cmdline import QEMU_BINARY, NetworkIdentity, VMConfig, VMPaths, qemu_argv
 from rejuv.lab.errors import QEMUDiedError, VMError
-from rejuv.lab.guest import READY_LINE, STATUS_PATH
-from rejuv.lab.host import Host
+from rejuv.lab.guest import STATUS_PATH
 from rejuv.lab.image import GuestImage
+from rejuv.lab.transport import ProcessTransport, Transport
 
-__all__ = ["VMState", "VMConfig", "VM", "GuestStatus", "QEMU_BINARY"]
-
-QEMU_BINARY = "qemu-system-x86_64"
+__all__ = ["VMState", "VMConfig", "VM", "VMHost", "GuestStatus", "FaultHook", "QEMU_BINARY"]
 
 
 class VMState(enum.Enum):
@@ -59,24 +61,8 @@ class VMState(enum.Enum):
     SUSPENDED = "suspended"
     STOPPED = "stopped"
     FAILED = "failed"
-
-
-@dataclass(frozen=True)
-class VMConfig:
-    """How a VM is built. ``accel`` is ``"tcg"`` or ``"kvm"``."""
-
-    memory_mb: int = 128
-    accel: str = "tcg"
-    disk_bps: int = 512 * 1024  #: throttled disk bandwidth, bytes/s
-    boot_timeout: float = 60.0  #: seconds from QEMU start to the guest serving
-
-    def __post_init__(self) -> None:
-        if self.memory_mb < 64:
-            raise VMError("memory_mb", f"must be >= 64 MB, got {self.memory_mb}")
-        if self.accel not in ("tcg", "kvm"):
-            raise VMError("accel", f"must be 'tcg' or 'kvm', got {self.accel!r}")
-        if self.disk_bps < 4096:
-            raise VMError("disk_bps", f"must be >= 4096 bytes/s, got {self.disk_bps}")
+    INCOMING = "incoming"  #: a migration's destination, waiting for the guest
+    MIGRATING = "migrating"  #: its guest is moving to another VM
 
 
 @dataclass(frozen=True)
@@ -87,14 +73,38 @@ class GuestStatus:
     uptime: float
 
 
+class VMHost(Protocol):
+    """What a VM needs of its host (:class:`~rejuv.lab.host.Host` is one): addresses, devices, a way in."""
+
+    gateway: str
+
+    def address(self, index: int) -> str: ...
+
+    def mac(self, index: int) -> str: ...
+
+    def tap(self, index: int) -> str: ...
+
+    def exec_argv(self, argv: list[str]) -> list[str]: ...
+
+    async def http_get(self, url: str, timeout: float = 5.0) -> str: ...
+
+
 #: A fault to inject at a named stage of a step: called with the VM and the stage.
 FaultHook = Callable[["VM", str], None]
 
 
 class VM:
-    """VM ``index`` of ``host``, booted from ``image``, its files in ``run_dir``."""
+    """VM ``index`` of ``host``, booted from ``image``, its files in ``run_dir``; QEMU through ``transport``."""
 
-    def __init__(self, index: int, host: Host, image: GuestImage, run_dir: Path, config: VMConfig) -> None:
+    def __init__(
+        self,
+        index: int,
+        host: VMHost,
+        image: GuestImage,
+        run_dir: Path,
+        config: VMConfig,
+        transport: Transport | None = None,
+    ) -> None:
         self.index = index
         self.name = f"vm{index}"
         self.host = host
@@ -103,11 +113,13 @@ class VM:
         self.memory_file = run_dir / f"{self.name}.mem"
         self.state_file = run_dir / f"{self.name}.state"
         self.serial_log = run_dir / f"{self.name}.log"
+        self.transport: Transport = (
+            transport
+            if transport is not None
+            else ProcessTransport(self.name, self.serial_log, run_dir / f"{self.name}.err")
+        )
         self._run_dir = run_dir
         self._state = VMState.CREATED
-        self._process: subprocess.Popen[bytes] | None = None
-        self._process_handle: int | None = None
-        self._qmp: QMPClient | None = None
         self._generation = 0
         self._ram_in_state = False
         self.boot_token: str | None = None  #: the token the guest printed when it last booted
@@ -126,7 +138,7 @@ class VM:
     @property
     def pid(self) -> int | None:
         """The running QEMU's process id, if any."""
-        return self._process.pid if self._process is not None and self._process.poll() is None else None
+        return self.transport.pid
 
     @property
     def recoverable(self) -> bool:
@@ -142,116 +154,41 @@ class VM:
         if self.fault is not None:
             self.fault(self, stage)
 
-    # -- QEMU process -------------------------------------------------------------------------
-    def _argv(self, incoming: bool) -> list[str]:
-        memory = f"{self.config.memory_mb}M"
-        accel = ["-accel", "kvm", "-cpu", "host"] if self.config.accel == "kvm" else ["-accel", "tcg", "-cpu", "max"]
+    # -- QEMU, through the transport ----------------------------------------------------------
+    def argv(self, incoming: bool) -> list[str]:
+        """The command line of this VM's next QEMU, run inside its host."""
         socket = self._run_dir / f"{self.name}-{self._generation}.qmp"
-        argv = [QEMU_BINARY, "-name", self.name, *accel, "-m", memory, "-smp", "1"]
-        argv += ["-nodefaults", "-no-user-config", "-display", "none"]
-        argv += ["-chardev", f"file,id=serial0,path={self.serial_log},append=on", "-serial", "chardev:serial0"]
-        argv += ["-kernel", str(self.image.kernel), "-initrd", str(self.image.initrd)]
-        argv += ["-append", f"console=ttyS0 quiet vmip={self.address}/24 vmgw={self.host.gateway}"]
-        argv += ["-object", f"memory-backend-file,id=ram0,size={memory},mem-path={self.memory_file},share=on"]
-        argv += ["-machine", "memory-backend=ram0"]
-        drive = f"file={self.image.disk},if=virtio,format=raw,cache=none,readonly=on"
-        argv += ["-drive", f"{drive},throttling.bps-total={self.config.disk_bps}"]
-        argv += ["-netdev", f"tap,id=net0,ifname={self.host.tap(self.index)},script=no,downscript=no"]
-        argv += ["-device", f"virtio-net-pci,netdev=net0,mac={self.host.mac(self.index)}"]
-        argv += ["-qmp", f"unix:{socket},server=on,wait=off"]
-        return argv + (["-incoming", "defer"] if incoming else [])
+        paths = VMPaths(self.memory_file, self.serial_log, socket)
+        index = self.index
+        network = NetworkIdentity(self.address, self.host.gateway, self.host.tap(index), self.host.mac(index))
+        return self.host.exec_argv(qemu_argv(self.name, self.config, self.image, paths, network, incoming))
 
     async def _launch(self, incoming: bool) -> None:
         self._generation += 1
-        errors = (self._run_dir / f"{self.name}.err").open("ab")
-        with errors:
-            self._process = subprocess.Popen(
-                self.host.exec_argv(self._argv(incoming)),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=errors,
-                preexec_fn=die_with_parent,
-            )
-        process = self._process
-        self._process_handle = CLEANUP.add(f"QEMU of {self.name} (pid {process.pid})", lambda: _kill(process))
         socket = self._run_dir / f"{self.name}-{self._generation}.qmp"
-        self._qmp = QMPClient(self.name)
-        deadline = time.monotonic() + 20.0
-        while True:
-            self._check_alive("start")
-            try:
-                await self._qmp.connect(str(socket))
-                return
-            except (QMPError, OSError) as err:
-                if time.monotonic() > deadline:
-                    raise VMError(f"{self.name}: start", f"no QMP socket at {socket}: {err}") from err
-                await asyncio.sleep(0.02)
+        await self.transport.start(f"{self.name}: start", self.argv(incoming), socket)
 
-    def _stderr_tail(self) -> str:
-        path = self._run_dir / f"{self.name}.err"
-        text = path.read_text(errors="replace").strip() if path.exists() else ""
-        return text.splitlines()[-1] if text else "no message"
+    async def _execute(self, step: str, command: str, arguments: Mapping[str, object] | None = None) -> object:
+        return await self.transport.execute(f"{self.name}: {step}", command, arguments)
 
-    def _check_alive(self, step: str) -> None:
-        if self._process is None or self._process.poll() is not None:
-            code = None if self._process is None else self._process.returncode
-            raise QEMUDiedError(f"{self.name}: {step}", f"QEMU exited (status {code}): {self._stderr_tail()}")
-
-    async def _execute(self, step: str, command: str, arguments: dict[str, Any] | None = None) -> Any:
-        self._check_alive(step)
-        assert self._qmp is not None
-        try:
-            return await self._qmp.execute(command, arguments)
-        except (QMPError, OSError, EOFError) as err:
-            await asyncio.sleep(0.05)  # let a dying QEMU finish dying, to tell the two apart
-            self._check_alive(step)
-            raise VMError(f"{self.name}: {step}", f"QMP {command} failed: {err}") from err
-
-    async def _disconnect(self) -> None:
-        client, self._qmp = self._qmp, None
-        if client is not None:
-            with contextlib.suppress(QMPError, OSError, EOFError):  # the other side is gone: closed all the same
-                await client.disconnect()
-
-    async def _wait_exit(self, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while self._process is not None and self._process.poll() is None:
-            if time.monotonic() > deadline:
-                return False
-            await asyncio.sleep(0.01)
-        return True
+    async def _query(self, step: str, command: str) -> dict[str, object]:
+        answer = await self._execute(step, command)
+        return answer if isinstance(answer, dict) else {}
 
     async def _end_process(self) -> None:
         """Kill the QEMU process (if alive), close QMP and drop its socket."""
-        await self._disconnect()
-        if self._process is not None:
-            _kill(self._process)
-        if self._process_handle is not None:
-            CLEANUP.release(self._process_handle)
-            self._process_handle = None
-        (self._run_dir / f"{self.name}-{self._generation}.qmp").unlink(missing_ok=True)
+        await self.transport.stop()
 
     def kill(self) -> None:
         """SIGKILL the QEMU process now, as a crash would (for fault injection)."""
-        if self._process is not None and self._process.poll() is None:
-            os.kill(self._process.pid, signal.SIGKILL)
+        self.transport.kill()
 
-    # -- guest --------------------------------------------------------------------------------
-    async def _wait_ready(self, offset: int, timeout: float) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self._check_alive("boot")
-            text = self.serial_log.read_bytes()[offset:].decode(errors="replace") if self.serial_log.exists() else ""
-            for line in text.splitlines():
-                if line.startswith(READY_LINE) and "token=" in line:
-                    return line.split("token=", 1)[1].split()[0]
-            if self._qmp is not None and "REJUV-GUEST-ERROR" in text:
-                raise VMError(f"{self.name}: boot", f"the guest reported: {text.strip().splitlines()[-1]}")
-            await asyncio.sleep(0.05)
-        raise VMError(f"{self.name}: boot", f"the guest did not serve within {timeout:g} s ({self.config.accel})")
-
-    def _log_size(self) -> int:
-        return self.serial_log.stat().st_size if self.serial_log.exists() else 0
+    async def _wait_ready(self, since: int) -> str:
+        token = await self.transport.wait_ready(f"{self.name}: boot", since, self.config.boot_timeout)
+        if token is None:
+            why = f"the guest did not serve within {self.config.boot_timeout:g} s ({self.config.accel})"
+            raise VMError(f"{self.name}: boot", why)
+        return token
 
     async def status(self, timeout: float = 5.0) -> GuestStatus:
         """Ask the guest for its boot token and uptime, over HTTP from inside the namespace."""
@@ -268,10 +205,10 @@ class VM:
         self._state = VMState.BOOTING
         self.memory_file.unlink(missing_ok=True)
         self.state_file.unlink(missing_ok=True)
-        offset = self._log_size()
+        offset = self.transport.console_offset()
         try:
             await self._launch(incoming=False)
-            self.boot_token = await self._wait_ready(offset, self.config.boot_timeout)
+            self.boot_token = await self._wait_ready(offset)
         except BaseException:
             await self._end_process()
             self.memory_file.unlink(missing_ok=True)
@@ -283,10 +220,10 @@ class VM:
         """Reboot the guest OS (``system_reset``), wait until it serves again; FAILED on error."""
         self._require("reset", VMState.RUNNING)
         self._state = VMState.BOOTING
-        offset = self._log_size()
+        offset = self.transport.console_offset()
         try:
             await self._execute("reset", "system_reset")
-            self.boot_token = await self._wait_ready(offset, self.config.boot_timeout)
+            self.boot_token = await self._wait_ready(offset)
         except BaseException:
             await self._end_process()
             self._state = VMState.FAILED
@@ -298,7 +235,7 @@ class VM:
         self._require("shutdown", VMState.RUNNING)
         try:
             await self._execute("shutdown", "system_powerdown")
-            clean = await self._wait_exit(timeout)
+            clean = await self.transport.wait_exit(timeout)
         finally:
             await self._end_process()
             self.memory_file.unlink(missing_ok=True)
@@ -306,11 +243,13 @@ class VM:
         if not clean:
             raise VMError(f"{self.name}: shutdown", f"the guest did not power off within {timeout:g} s; QEMU killed")
 
-    async def suspend(self, save_ram: bool = False) -> None:
+    async def suspend(self, save_ram: bool = False, timeout: float = 600.0) -> None:
         """Save the device state (and RAM if ``save_ram``) to :attr:`state_file` and quit QEMU.
 
         On error: a live QEMU continues the guest (RUNNING); a dead one leaves
-        the VM FAILED with its memory file kept (see :attr:`recoverable`).
+        the VM FAILED with its memory file kept (see :attr:`recoverable`). A
+        QEMU that fails to quit after the state is saved is killed (SUSPENDED).
+        ``timeout`` bounds the save, in seconds.
         """
         self._require("suspend", VMState.RUNNING)
         self.state_file.unlink(missing_ok=True)
@@ -324,29 +263,39 @@ class VM:
             stopped = True
             self._inject("suspend")
             await self._execute("suspend", "migrate", {"uri": f"exec:cat > {shlex.quote(str(partial))}"})
-            await self._wait_migration("suspend")
+            await self._wait_migration("suspend", timeout)
             os.replace(partial, self.state_file)
             self._ram_in_state = save_ram
             self._inject("saved")
         except BaseException:
             partial.unlink(missing_ok=True)
-            await self._rollback_suspend(stopped)
+            await self._continue_here("suspend rollback", stopped)
             raise
-        try:
-            await self._execute("quit", "quit")
-        except QEMUDiedError:  # it was to exit anyway, and the state is saved
-            self.anomalies.append("QEMU was gone before quit; its device state had been saved")
-        await self._wait_exit(10.0)
-        await self._end_process()
+        await self._quit("its device state had been saved")
         if save_ram:
             self.memory_file.unlink(missing_ok=True)  # RAM is in the state file; a VMM reboot loses the rest
         self._state = VMState.SUSPENDED
 
-    async def _rollback_suspend(self, stopped: bool) -> None:
-        if self._process is not None and self._process.poll() is None:
+    async def _quit(self, done: str) -> None:
+        """``quit`` a QEMU whose guest is safe elsewhere (``done`` says where); kill it if it will not."""
+        try:
+            await self._execute("quit", "quit")
+        except QEMUDiedError:  # it was to exit anyway
+            self.anomalies.append(f"QEMU was gone before quit; {done}")
+        except VMError as err:  # it lives but will not quit: end it as quit would have
+            self.anomalies.append(f"QEMU did not quit ({err.why}) and was killed; {done}")
+        await self.transport.wait_exit(10.0)
+        await self._end_process()
+
+    async def _continue_here(self, step: str, stopped: bool) -> None:
+        """Roll back an outgoing migration or save: cancel it and run the guest here (RUNNING), else FAILED."""
+        if self.pid is not None:
             try:
-                if stopped:
-                    await self._execute("suspend rollback", "cont")
+                with contextlib.suppress(VMError):  # no migration running, or it already ended
+                    await self._execute(step, "migrate_cancel")
+                await self._settle_migration(step)
+                if stopped or (await self._query(step, "query-status")).get("status") != "running":
+                    await self._execute(step, "cont")
                 self._state = VMState.RUNNING
                 return
             except VMError:
@@ -354,11 +303,24 @@ class VM:
         await self._end_process()
         self._state = VMState.FAILED
 
+    async def _settle_migration(self, step: str, timeout: float = 10.0) -> None:
+        """Wait until no migration is in progress (after ``migrate_cancel``)."""
+        deadline = time.monotonic() + timeout
+        while (await self._query(step, "query-migrate")).get("status") not in (
+            None,
+            "completed",
+            "failed",
+            "cancelled",
+        ):
+            if time.monotonic() > deadline:
+                raise VMError(f"{self.name}: {step}", f"the migration did not end within {timeout:g} s of cancelling")
+            await asyncio.sleep(0.01)
+
     async def _wait_migration(self, step: str, timeout: float = 600.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            info = await self._execute(step, "query-migrate")
-            status = info.get("status") if isinstance(info, dict) else None
+            info = await self._query(step, "query-migrate")
+            status = info.get("status")
             if status == "completed":
                 return
             if status in ("failed", "cancelled"):
@@ -390,6 +352,73 @@ class VM:
         self.state_file.unlink(missing_ok=True)
         self._state = VMState.RUNNING
 
+    # -- migration (prepared for the migration procedures; no procedure uses it yet) -------------
+    async def receive(self, uri: str) -> None:
+        """Start QEMU ``-incoming defer`` on a fresh memory file and listen on ``uri`` (``tcp:ADDRESS:PORT``).
+
+        The VM waits for a guest (INCOMING) sent by :meth:`migrate` of the same
+        VM on another host. On error its QEMU is killed (FAILED).
+        """
+        self._require("receive", VMState.CREATED, VMState.STOPPED, VMState.FAILED)
+        self.memory_file.unlink(missing_ok=True)
+        self.state_file.unlink(missing_ok=True)
+        try:
+            await self._launch(incoming=True)
+            await self._execute("receive", "migrate-incoming", {"uri": uri})
+        except BaseException:
+            await self._end_process()
+            self.memory_file.unlink(missing_ok=True)
+            self._state = VMState.FAILED
+            raise
+        self._state = VMState.INCOMING
+
+    async def migrate(
+        self, destination: VM, uri: str, live: bool = True, max_bandwidth: int = 10**12, timeout: float = 600.0
+    ) -> None:
+        """Move the guest to ``destination`` (INCOMING on ``uri``, see :meth:`receive`); RAM is sent, not shared.
+
+        Live pre-copy if ``live``, else stop-and-copy (``stop`` first);
+        ``max_bandwidth`` in bytes/s, ``timeout`` in s. On success the
+        destination runs the guest (RUNNING) and this QEMU has quit (STOPPED).
+        On failure (the destination dies, a QMP error, the migration
+        ``failed`` or ``cancelled``, timeout) the migration is cancelled, the
+        destination's QEMU killed (STOPPED) and the guest goes on running here
+        (RUNNING); if this QEMU died, FAILED. Not yet used by a procedure.
+        """
+        self._require("migrate", VMState.RUNNING)
+        destination._require("migrate", VMState.INCOMING)
+        self._state = VMState.MIGRATING
+        stopped = False
+        try:
+            capability = [{"capability": "x-ignore-shared", "state": False}]  # a resumed QEMU has it on
+            await self._execute("migrate", "migrate-set-capabilities", {"capabilities": capability})
+            await self._execute("migrate", "migrate-set-parameters", {"max-bandwidth": max_bandwidth})
+            if not live:
+                await self._execute("migrate", "stop")
+                stopped = True
+            await self._execute("migrate", "migrate", {"uri": uri})
+            await self._wait_migration("migrate", timeout)
+            await destination._arrive(self.boot_token)
+        except BaseException:
+            await destination.close()
+            await self._continue_here("migrate rollback", stopped)
+            raise
+        await self._quit(f"its guest had moved to {destination.name}")
+        self.memory_file.unlink(missing_ok=True)
+        self._state = VMState.STOPPED
+
+    async def _arrive(self, token: str | None, timeout: float = 30.0) -> None:
+        """Run the guest that came in: wait until QEMU leaves ``inmigrate``, then ``cont`` if paused."""
+        deadline = time.monotonic() + timeout
+        while (status := (await self._query("arrive", "query-status")).get("status")) == "inmigrate":
+            if time.monotonic() > deadline:
+                raise VMError(f"{self.name}: arrive", f"still in migration {timeout:g} s after the source completed")
+            await asyncio.sleep(0.01)
+        if status != "running":
+            await self._execute("arrive", "cont")
+        self.boot_token = token
+        self._state = VMState.RUNNING
+
     async def close(self) -> None:
         """Kill QEMU if it runs and delete the memory and state files: the VM is gone (STOPPED)."""
         await self._end_process()
@@ -397,10 +426,3 @@ class VM:
         self.state_file.unlink(missing_ok=True)
         self.state_file.with_suffix(".partial").unlink(missing_ok=True)
         self._state = VMState.STOPPED
-
-
-def _kill(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.kill()
-    with contextlib.suppress(subprocess.TimeoutExpired):  # unkillable (D state): the kernel reaps it with us
-        process.wait(timeout=10)
