@@ -113,10 +113,18 @@ def _apply_document(path: Path | str, text: str, data: Mapping[str, Any], base: 
             raise ConfigFileError(where, str(err)) from err
         values[name] = number
     migration = data.get("migration", {})
+    if not isinstance(migration, Mapping):
+        raise ConfigFileError(
+            str(path), f"migration: expected a table of [migration.METHOD] sections, got {migration!r:.60}"
+        )
     for section, table in migration.items():
         if section not in PROFILE_SECTIONS:
             known = ", ".join(PROFILE_SECTIONS)
             raise ConfigFileError(str(path), f"[migration.{section}]: unknown method; expected one of {known}")
+        if not isinstance(table, Mapping):
+            raise ConfigFileError(
+                str(path), f"migration.{section}: expected a table of Table 1 curves, got {table!r:.60}"
+            )
         try:
             profile = MigrationProfile.from_data(section, table)
         except ParameterError as err:
