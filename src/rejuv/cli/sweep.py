@@ -15,7 +15,10 @@ import importlib.util
 import logging
 import math
 import os
+import socket
+import struct
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -52,8 +55,44 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--verbose", action="store_true", help="show Dask's log and workers' tracebacks on stderr")
 
 
-#: Seconds to reach an existing scheduler (a server that is not Dask answers nothing, and fails here).
-CONNECT_TIMEOUT = "5s"
+#: Seconds to reach an existing scheduler and hear its handshake.
+CONNECT_SECONDS = 5.0
+
+
+def probe_scheduler(address: str) -> None:
+    """Raise ParameterError unless a Dask scheduler answers at ``address`` (tcp) within :data:`CONNECT_SECONDS`.
+
+    A Dask server speaks first: a handshake frame whose 8-byte little-endian
+    length is small. A server that is not Dask (HTTP, SSH, a bare listener)
+    sends nothing or something else, where Dask's own client would wait for
+    ever.
+    """
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    scheme, location = parse_address(address if "://" in address else f"tcp://{address}")
+    if scheme != "tcp":
+        return
+    host, port = parse_host_port(location)
+    head = b""
+    try:
+        with socket.create_connection((host, port), timeout=CONNECT_SECONDS) as connection:
+            deadline = time.monotonic() + CONNECT_SECONDS
+            while len(head) < 16 and time.monotonic() < deadline:
+                connection.settimeout(max(deadline - time.monotonic(), 0.01))
+                chunk = connection.recv(16 - len(head))
+                if not chunk:
+                    break
+                head += chunk
+    except TimeoutError:
+        pass  # judged by what it sent so far
+    except OSError as err:
+        raise ParameterError("--scheduler", f"cannot connect to {address}: {err.strerror or err}") from None
+    length, frames = struct.unpack("<QQ", head) if len(head) == 16 else (0, 0)
+    if not (0 < length < 2**20 and 0 < frames < 2**10):
+        said = "nothing" if not head else f"{head[:16]!r}"
+        raise ParameterError(
+            "--scheduler", f"{address} is not a Dask scheduler (it sent {said} within {CONNECT_SECONDS:g} s)"
+        )
 
 
 def scheduler_address(text: str) -> str:
@@ -111,8 +150,9 @@ def dask_client(scheduler: str | None, workers: int, verbose: bool = False) -> I
     from distributed import Client, LocalCluster
 
     if scheduler is not None:
+        probe_scheduler(scheduler)
         try:
-            client = Client(scheduler, timeout=CONNECT_TIMEOUT)  # type: ignore[no-untyped-call]
+            client = Client(scheduler, timeout=f"{CONNECT_SECONDS:g}s")  # type: ignore[no-untyped-call]
         except (OSError, TimeoutError, ValueError) as err:
             why = str(err) or type(err).__name__
             raise ParameterError("--scheduler", f"no Dask scheduler answered at {scheduler} ({why})") from None

@@ -48,7 +48,7 @@ __all__ = ["SweepAbortedError", "SweepPoint", "SweepRow", "model_loss", "run_swe
 #: Simulated events one task aims at (a few seconds): replications of small runs are batched up to it.
 TASK_EVENTS = 20_000_000
 #: Seconds a sweep waits with no worker at all before it gives up.
-WORKER_GRACE = 20.0
+WORKER_GRACE = 10.0
 
 
 @dataclass(frozen=True)
