@@ -273,3 +273,100 @@ def test_a_closed_port_is_an_error_naming_the_scheduler(tmp_path: Path) -> None:
     status, err, _, _ = _run(["sweep", "--scheduler", f"127.0.0.1:{port}", "--strategies", "warm"], tmp_path)
     assert status == 2
     assert err.startswith(f"error: --scheduler: cannot connect to 127.0.0.1:{port}: "), err
+
+
+@pytest.fixture
+def one_worker_cluster() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A real Dask scheduler and one worker without a nanny (nothing restarts it), as processes."""
+    from distributed import Client
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    dask = str(Path(sys.executable).parent / "dask")
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    scheduler = subprocess.Popen(
+        [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], **quiet
+    )
+    worker = subprocess.Popen([dask, "worker", address, "--no-nanny", "--nthreads", "1", "--no-dashboard"], **quiet)
+    try:
+        with Client(address, timeout="20s") as client:  # type: ignore[no-untyped-call]
+            client.wait_for_workers(1, timeout=20)  # type: ignore[no-untyped-call]
+        yield address, worker
+    finally:
+        for process in (worker, scheduler):
+            process.kill()
+            process.wait()
+
+
+def test_a_sweep_whose_only_worker_dies_stops_with_an_error_and_keeps_the_runs_done(
+    one_worker_cluster: tuple[str, subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    """Once the only worker is killed the sweep ends in seconds, exit 2, and the runs done are in sweep-partial.csv."""
+    address, worker = one_worker_cluster
+    out = tmp_path / "out"
+    argv = ["sweep", "--scheduler", address, "--strategies", "warm", "--hosts", "10,30000,30000", "--replications", "1"]
+    env = {key: value for key, value in os.environ.items() if key not in ("REJUV_MEMORY_LIMIT", "REJUV_EVENT_LIMIT")}
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parents[1] / "src"), env.get("PYTHONPATH", "")])
+    began = time.monotonic()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rejuv", *argv, "--out", str(out)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stderr is not None
+    seen = b""
+    while b"1/3" not in seen:  # the progress bar: the 10-host run is done, the long ones are not
+        seen += process.stderr.read1(4096)  # type: ignore[attr-defined]
+        assert time.monotonic() - began < SUBPROCESS_SECONDS and process.poll() is None, seen
+    worker.kill()
+    _, rest = process.communicate(timeout=SUBPROCESS_SECONDS)
+    err = (seen + rest).decode(errors="replace")
+    assert process.returncode == 2, err
+    last = err.splitlines()[-1]
+    assert last.startswith("error: workers: every Dask worker is gone"), err
+    assert "1 of 3 runs done" in last and str(out / "sweep-partial.csv") in last
+    assert "Traceback" not in err
+    assert sorted(path.name for path in out.iterdir()) == ["sweep-partial.csv"]
+    rows = (out / "sweep-partial.csv").read_text().splitlines()
+    assert len(rows) == 2 and ",10," in rows[1]
+    assert time.monotonic() - began < SUBPROCESS_SECONDS + 10
+
+
+def test_more_workers_than_cores_warns_and_caps_and_dask_stays_quiet(tmp_path: Path) -> None:
+    """--workers beyond the cores is one warning and a cap; Dask's own log does not reach stderr."""
+    argv = [
+        "sweep",
+        "--workers",
+        "999",
+        "--strategies",
+        "warm",
+        "--hosts",
+        "10",
+        "--replications",
+        "1",
+        "--no-progress",
+    ]
+    status, err, seconds, _ = _run([*argv, "--out", str(tmp_path / "out")], tmp_path)
+    cores = os.cpu_count() or 1
+    assert status == 0, err
+    assert err.splitlines() == [f"warning: --workers: this machine has {cores} core(s); using {cores} workers, not 999"]
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["sweep.csv", "sweep.png"]
+    assert seconds < SUBPROCESS_SECONDS
+
+
+def test_long_simulations_show_progress_in_events_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    """Work past QUIET_EVENTS shows a bar of simulated events with its total; quick work shows none."""
+    from rejuv.cli.sim_options import QUIET_EVENTS, Progress
+
+    quick = Progress(disabled=False)
+    quick(10, QUIET_EVENTS - 1)
+    quick.close()
+    assert capsys.readouterr().err == ""
+    long = Progress(disabled=False)
+    long(QUIET_EVENTS, 4 * QUIET_EVENTS)
+    long.close()
+    err = capsys.readouterr().err
+    assert "simulating" in err and "20.0M/80.0M" in err

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import CancelledError
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -196,13 +197,12 @@ def run_sweep(
     workers = max(1, sum(nthreads().values()))
     costs = check_sweep(params, template, points, replications, workers, event_limit)
     configs = [point.config(template) for point in points]
-    shared = client.scatter(params, broadcast=True, hash=False)  # type: ignore[no-untyped-call]
     futures = {}
     for i, (config, cost) in enumerate(zip(configs, costs, strict=True)):
         batch = max(1, min(replications, TASK_EVENTS // max(cost.events, 1)))
         for first in range(0, replications, batch):
             runs = range(first, min(first + batch, replications))
-            future = client.submit(run_task, shared, config, seed, i, runs, pure=False)
+            future = client.submit(run_task, params, config, seed, i, runs, pure=False)
             futures[future] = (i, runs)
     values = np.full((len(points), replications, 3), np.nan)
     pending = set(futures)
@@ -221,6 +221,8 @@ def run_sweep(
             finished = waiting(pending, timeout=1.0, return_when="FIRST_COMPLETED").done
         except TimeoutError:
             finished = set()
+        except CancelledError:  # the scheduler dropped them (FuturesCancelledError is one)
+            raise aborted("the Dask scheduler cancelled the runs left (its workers went away)") from None
         for future in finished:
             pending.discard(future)
             i, runs = futures[future]
@@ -228,6 +230,8 @@ def run_sweep(
                 values[i, runs.start : runs.stop] = future.result()
             except KilledWorker:
                 raise aborted("a run killed its Dask worker every time it was tried (out of memory?)") from None
+            except CancelledError:
+                raise aborted("the Dask scheduler cancelled the runs left (its workers went away)") from None
             done += len(runs)
             if on_done is not None:
                 on_done(len(runs))
