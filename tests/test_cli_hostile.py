@@ -370,3 +370,12 @@ def test_long_simulations_show_progress_in_events_on_stderr(capsys: pytest.Captu
     long.close()
     err = capsys.readouterr().err
     assert "simulating" in err and "20.0M/80.0M" in err
+
+
+def test_an_endless_parameter_file_is_refused_without_reading_it_all(capsys: pytest.CaptureFixture[str]) -> None:
+    """--params /dev/zero is refused after 1 MiB, naming the file, instead of filling memory."""
+    assert main(["compare", "--params", "/dev/zero"]) == 2
+    assert (
+        capsys.readouterr().err
+        == "error: /dev/zero: larger than 1 MiB; a parameter file is a few hundred bytes of TOML\n"
+    )

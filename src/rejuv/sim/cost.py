@@ -109,7 +109,7 @@ def check_cost(what: str, events: float, memory: float, remedy: str, limit: int 
     most = event_limit() if limit is None else limit
     if events > most:
         hours = events / EVENTS_PER_SECOND / 3600
-        took = f"{hours:,.1f} h" if hours >= 1 else f"{hours * 60:,.0f} min"
+        took = f"{hours:.3g} h" if hours >= 1 else f"{hours * 60:.2g} min"
         raise ResourceLimitError(
             what,
             f"about {events:.3g} simulated events (some {took} at {EVENTS_PER_SECOND / 1e6:g} M events/s), "
