@@ -171,16 +171,18 @@ def test_a_hostile_input_is_one_error_naming_the_field_and_writes_nothing(
     assert time.monotonic() - began < SUBPROCESS_SECONDS
 
 
-def test_compare_json_is_valid_json_when_a_value_overflows(capsys: pytest.CaptureFixture[str]) -> None:
-    """T_vmm = 1e308 s loses more requests than a float holds: --json writes null there, not Infinity."""
-    assert main(["compare", "--set", "T_vmm=1e308", "--json"]) == 0
+@pytest.mark.parametrize("setting", ["T_vmm=1e308", "p=1e308"])
+def test_compare_json_is_valid_json_when_a_value_overflows(setting: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """A result past a float's range (requests at T_vmm or p = 1e308) is null in --json, not Infinity, and warns nothing."""
+    assert main(["compare", "--set", setting, "--hosts", "2,1000", "--json"]) == 0
     captured = capsys.readouterr()
 
     def refuse(constant: str) -> float:
         raise AssertionError(f"not JSON: {constant}")
 
     document = json.loads(captured.out, parse_constant=refuse)
-    assert None in document["strategies"]["warm"]["lost_requests_per_year"]
+    warm = document["strategies"]["warm"]
+    assert None in warm["lost_requests_per_year"] + warm["total_throughput"]
     assert captured.err == ""
 
 

@@ -93,10 +93,8 @@ class Evaluation:
 
     @property
     def lost_requests_per_interval(self) -> Array:
-        """Requests the cluster could have served but did not, per T_vmm (spare host included); inf past a float."""
-        with np.errstate(over="ignore"):  # T_vmm = 1e308 s loses more requests than a float holds: inf, not a warning
-            lost: Array = (1.0 - self.normalized_throughput) * self.hosts * self.host_throughput * self.vmm_interval
-        return lost
+        """Requests the cluster could have served but did not, per T_vmm (spare host included)."""
+        return (1.0 - self.normalized_throughput) * self.hosts * self.host_throughput * self.vmm_interval
 
     @property
     def lost_requests_per_year(self) -> Array:
