@@ -28,7 +28,16 @@ from rejuv.sim.engine import chunk_hosts
 from rejuv.sim.failures import MOST_ROUNDS
 from rejuv.sim.phases import vmm_profile
 
-__all__ = ["DEFAULT_EVENT_LIMIT", "EVENT_LIMIT_VARIABLE", "EVENTS_PER_SECOND", "SimCost", "check_cost", "event_limit"]
+__all__ = [
+    "PARAMETERS_REMEDY",
+    "parameters_too_costly",
+    "DEFAULT_EVENT_LIMIT",
+    "EVENT_LIMIT_VARIABLE",
+    "EVENTS_PER_SECOND",
+    "SimCost",
+    "check_cost",
+    "event_limit",
+]
 
 #: The most simulated events one command may ask for: about 5 minutes at :data:`EVENTS_PER_SECOND`.
 DEFAULT_EVENT_LIMIT = 1_000_000_000
@@ -83,6 +92,19 @@ class SimCost:
         chunk = min(events, chunk_hosts(params, config, phases) * per_host)
         memory += _CHUNK_BYTES_PER_EVENT * chunk
         return cls(int(min(events, 2**62)), int(min(memory, 2**62)), rejuvenations)
+
+
+def parameters_too_costly(params: Parameters, config: SimConfig, limit: int) -> bool:
+    """Whether the parameters alone are past ``limit``: one serving host over 13 T_vmm (OS rejuvenations T_vmm/T_os)."""
+    least = config.spares + 1 if config.uses_spares else 1
+    return SimCost.of(params, config.replace(hosts=least, periods=min(config.periods, 13))).events > limit
+
+
+#: What to say when the parameters alone are past the event limit.
+PARAMETERS_REMEDY = (
+    "each of a host's n VMs rejuvenates its OS T_vmm / T_os times per T_vmm; "
+    "use a longer T_os or a shorter T_vmm (--set)"
+)
 
 
 def event_limit() -> int:

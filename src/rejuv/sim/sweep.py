@@ -36,7 +36,7 @@ import numpy as np
 from rejuv.errors import ParameterError, RejuvError
 from rejuv.model import STRATEGIES, Parameters
 from rejuv.sim.config import SimConfig
-from rejuv.sim.cost import SimCost, check_cost
+from rejuv.sim.cost import PARAMETERS_REMEDY, SimCost, check_cost, parameters_too_costly
 from rejuv.sim.cost import event_limit as default_event_limit
 from rejuv.sim.replications import DEFAULT_CONFIDENCE, MeanInterval
 from rejuv.sim.run import simulate
@@ -163,6 +163,8 @@ def check_sweep(
     remedy = "sweep fewer replications, hosts, spare counts or periods (--replications, --hosts, --periods)"
     most = event_limit if event_limit is not None else default_event_limit()
     what = "replications" if replications > 1 and events / replications <= most else "hosts"
+    if any(parameters_too_costly(params, point.config(template), most) for point in points):
+        what, remedy = "T_vmm / T_os", PARAMETERS_REMEDY
     check_cost(what, events, memory, remedy, event_limit)
     return costs
 

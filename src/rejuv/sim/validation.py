@@ -21,7 +21,7 @@ from rejuv.errors import ParameterError
 from rejuv.limits import memory_limit
 from rejuv.model import STRATEGIES, Parameters
 from rejuv.sim.config import SimConfig, SparePolicy
-from rejuv.sim.cost import SimCost, check_cost
+from rejuv.sim.cost import PARAMETERS_REMEDY, SimCost, check_cost, parameters_too_costly
 from rejuv.sim.cost import event_limit as default_event_limit
 from rejuv.sim.run import SimResult, simulate
 
@@ -179,7 +179,9 @@ def compare(
     # blame the host counts if they alone, over the shortest horizon (13 T_vmm), are past a limit
     short = [SimCost.of(params, config.replace(periods=min(config.periods, 13))) for config in configs]
     most = event_limit if event_limit is not None else default_event_limit()
-    if sum(c.events for c in short) > most or max(c.memory for c in short) > memory_limit():
+    if any(parameters_too_costly(params, config, most) for config in configs):
+        what, remedy = "T_vmm / T_os", PARAMETERS_REMEDY
+    elif sum(c.events for c in short) > most or max(c.memory for c in short) > memory_limit():
         what, remedy = "hosts", "simulate fewer hosts (--hosts) or strategies (--strategies)"
     elif periods is not None:
         what, remedy = "periods", "simulate fewer periods (--periods) or hosts (--hosts)"
