@@ -286,7 +286,7 @@ def test_a_closed_port_is_an_error_naming_the_scheduler(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def one_worker_cluster() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+def one_worker_cluster() -> Iterator[tuple[str, subprocess.Popen[bytes], subprocess.Popen[bytes]]]:
     """A real Dask scheduler and one worker without a nanny (nothing restarts it), as processes."""
     from distributed import Client
 
@@ -303,18 +303,28 @@ def one_worker_cluster() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     try:
         with Client(address, timeout="20s") as client:  # type: ignore[no-untyped-call]
             client.wait_for_workers(1, timeout=20)  # type: ignore[no-untyped-call]
-        yield address, worker
+        yield address, worker, scheduler
     finally:
         for process in (worker, scheduler):
             process.kill()
             process.wait()
 
 
-def test_a_sweep_whose_only_worker_dies_stops_with_an_error_and_keeps_the_runs_done(
-    one_worker_cluster: tuple[str, subprocess.Popen[bytes]], tmp_path: Path
+@pytest.mark.parametrize(
+    ("killed", "why"),
+    [
+        pytest.param("worker", "every Dask worker is gone", id="only-worker"),
+        pytest.param("scheduler", "the Dask cluster dropped the runs left", id="scheduler"),
+    ],
+)
+def test_a_sweep_whose_cluster_dies_stops_with_an_error_and_keeps_the_runs_done(
+    one_worker_cluster: tuple[str, subprocess.Popen[bytes], subprocess.Popen[bytes]],
+    killed: str,
+    why: str,
+    tmp_path: Path,
 ) -> None:
-    """Once the only worker is killed the sweep ends in seconds, exit 2, and the runs done are in sweep-partial.csv."""
-    address, worker = one_worker_cluster
+    """Once the only worker (or the scheduler) is killed the sweep ends in seconds, exit 2, the runs done kept."""
+    address, worker, scheduler = one_worker_cluster
     out = tmp_path / "out"
     argv = ["sweep", "--scheduler", address, "--strategies", "warm", "--hosts", "10,30000,30000", "--replications", "1"]
     env = {key: value for key, value in os.environ.items() if key not in ("REJUV_MEMORY_LIMIT", "REJUV_EVENT_LIMIT")}
@@ -331,14 +341,14 @@ def test_a_sweep_whose_only_worker_dies_stops_with_an_error_and_keeps_the_runs_d
     while b"1/3" not in seen:  # the progress bar: the 10-host run is done, the long ones are not
         seen += process.stderr.read1(4096)  # type: ignore[attr-defined]
         assert time.monotonic() - began < SUBPROCESS_SECONDS and process.poll() is None, seen
-    worker.kill()
+    (worker if killed == "worker" else scheduler).kill()
     _, rest = process.communicate(timeout=SUBPROCESS_SECONDS)
     err = (seen + rest).decode(errors="replace")
     assert process.returncode == 2, err
     last = err.splitlines()[-1]
-    assert last.startswith("error: workers: every Dask worker is gone"), err
+    assert last.startswith(f"error: workers: {why}"), err
     assert "1 of 3 runs done" in last and str(out / "sweep-partial.csv") in last
-    assert "Traceback" not in err
+    assert "Traceback" not in err and "distributed" not in err
     assert sorted(path.name for path in out.iterdir()) == ["sweep-partial.csv"]
     rows = (out / "sweep-partial.csv").read_text().splitlines()
     assert len(rows) == 2 and ",10," in rows[1]

@@ -128,11 +128,19 @@ def local_workers(requested: int | None) -> int:
 
 @contextlib.contextmanager
 def quiet_dask(verbose: bool) -> Iterator[None]:
-    """Dask's log (connection retries, worker tracebacks) off stderr unless ``verbose``."""
+    """Dask's log (connection retries, worker tracebacks) off stderr unless ``verbose``.
+
+    Importing distributed sets the levels of its own loggers (``distributed.client``, ...), so it is
+    imported first and every logger of its families is silenced, not only the parents.
+    """
+    import distributed  # noqa: F401  (configures its loggers, which are then silenced)
+
     if verbose:
         yield
         return
-    loggers = [logging.getLogger(name) for name in ("distributed", "tornado", "bokeh")]
+    families = ("distributed", "tornado", "bokeh", "asyncio")
+    names = [name for name in logging.root.manager.loggerDict if name.split(".")[0] in families]
+    loggers = [logging.getLogger(name) for name in {*families, *names}]
     levels = [logger.level for logger in loggers]
     for logger in loggers:
         logger.setLevel(logging.CRITICAL + 1)

@@ -224,7 +224,7 @@ def run_sweep(
         except TimeoutError:
             finished = set()
         except CancelledError:  # the scheduler dropped them (FuturesCancelledError is one)
-            raise aborted("the Dask scheduler cancelled the runs left (its workers went away)") from None
+            raise aborted("the Dask cluster dropped the runs left (its scheduler or workers went away)") from None
         for future in finished:
             pending.discard(future)
             i, runs = futures[future]
@@ -233,7 +233,7 @@ def run_sweep(
             except KilledWorker:
                 raise aborted("a run killed its Dask worker every time it was tried (out of memory?)") from None
             except CancelledError:
-                raise aborted("the Dask scheduler cancelled the runs left (its workers went away)") from None
+                raise aborted("the Dask cluster dropped the runs left (its scheduler or workers went away)") from None
             done += len(runs)
             if on_done is not None:
                 on_done(len(runs))
