@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from rejuv.cli.comparison import Comparison, compare
-from rejuv.cli.format import table
+from rejuv.cli.format import table, to_json
 from rejuv.cli.options import add_parameter_options, parameters_from, parse_hosts, preset_label
 from rejuv.model import STRATEGIES
 
@@ -61,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     params = parameters_from(args)
     result = compare(params, parse_hosts(args.hosts), preset_label(args))
     if args.json:
-        print(json.dumps(result, indent=2))
+        print(to_json(result))
     else:
         print(f"parameters: {preset_label(args)}\n")
         print(render(result))

@@ -51,6 +51,11 @@ def compare(params: Parameters, hosts: Sequence[int], source: str) -> Comparison
 
     Raises :class:`~rejuv.errors.ParameterError` for host counts a strategy cannot use.
     """
+    with np.errstate(over="ignore"):  # a result past a float (p = 1e308 req/s) is inf: printed, null in JSON
+        return _compare(params, hosts, source)
+
+
+def _compare(params: Parameters, hosts: Sequence[int], source: str) -> Comparison:
     m = np.asarray(hosts, dtype=np.float64)
     keys = tuple(STRATEGIES)
 

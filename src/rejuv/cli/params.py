@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 
-from rejuv.cli.format import table
+from rejuv.cli.format import table, to_json
 from rejuv.cli.options import add_parameter_options, parameters_from, preset_label
 from rejuv.model import SYMBOLS, Kind, degradation_rates, format_duration
 
@@ -21,7 +20,7 @@ def run(args: argparse.Namespace) -> int:
     params = parameters_from(args)
     values = params.as_dict()
     if args.json:
-        print(json.dumps({"source": preset_label(args), "values": values}, indent=2))
+        print(to_json({"source": preset_label(args), "values": values}))
         return 0
     computed = {
         "migration_degradation": "migration",

@@ -8,7 +8,9 @@ from pathlib import Path
 from rejuv.cli.format import table
 from rejuv.cli.options import add_parameter_options, parameters_from, preset_label
 from rejuv.errors import ParameterError
+from rejuv.limits import check_memory
 from rejuv.model import STRATEGIES, Axis, phase_map
+from rejuv.model.phase_map import phase_map_memory
 
 HELP = "which strategy wins over a 2-D grid of two parameters (for example T_vmm against T_os)"
 
@@ -31,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
     for key in keys:
         if key not in STRATEGIES:
             raise ParameterError("--strategies", f"unknown strategy {key!r}; expected some of {', '.join(STRATEGIES)}")
+    check_memory("--points", phase_map_memory(args.points, args.points, len(keys)), "use fewer --points")
     x = Axis.parse(args.x, args.points, args.log_x)
     y = Axis.parse(args.y, args.points, args.log_y)
     result = phase_map(params, x, y, args.hosts, keys)

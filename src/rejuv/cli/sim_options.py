@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import math
+import sys
+from typing import TYPE_CHECKING
 
 from rejuv.errors import ParameterError
 from rejuv.model import STRATEGIES, parse_duration
 from rejuv.sim import AgingModel, DurationModel, SimConfig, SparePolicy, Stagger, WaitPolicy
+from rejuv.sim.cost import DEFAULT_EVENT_LIMIT, EVENT_LIMIT_VARIABLE, EVENTS_PER_SECOND
 
-__all__ = ["add_sim_options", "config_from", "parse_strategies"]
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
+#: Work below this many events ends within seconds: no progress bar.
+QUIET_EVENTS = 20_000_000
+
+__all__ = ["add_sim_options", "config_from", "parse_strategies", "event_count", "Progress"]
 
 
 def add_sim_options(parser: argparse.ArgumentParser) -> None:
@@ -47,6 +57,14 @@ def add_sim_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--parallel-moves", type=int, default=1, help="VMs a host migrates at once (default: %(default)s)"
     )
+    group.add_argument(
+        "--max-events",
+        metavar="N",
+        type=event_count,
+        help=f"refuse work of more simulated events than this (default: ${EVENT_LIMIT_VARIABLE}, else "
+        f"{DEFAULT_EVENT_LIMIT:.0e}, some {DEFAULT_EVENT_LIMIT / EVENTS_PER_SECOND / 60:.0f} min)",
+    )
+    group.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
 
 def config_from(args: argparse.Namespace) -> SimConfig:
@@ -74,9 +92,43 @@ def parse_strategies(text: str) -> list[str]:
     if text == "all":
         return list(STRATEGIES)
     keys = [item.strip() for item in text.split(",") if item.strip()]
+    if not keys:
+        raise ParameterError("--strategies", f"expected all or some of {', '.join(STRATEGIES)}, got {text!r}")
     for key in keys:
         if key not in STRATEGIES:
             raise ParameterError(
                 "--strategies", f"unknown strategy {key!r}; expected all or some of {', '.join(STRATEGIES)}"
             )
     return keys
+
+
+def event_count(text: str) -> int:
+    """An argparse type: a whole number of events >= 1 (``1e9`` accepted)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 1):
+        raise argparse.ArgumentTypeError(f"expected a whole number of events >= 1 such as 1e9, got {text!r}")
+    return int(value)
+
+
+class Progress:
+    """A tqdm bar of simulated events on stderr, shown only for work of more than :data:`QUIET_EVENTS`."""
+
+    def __init__(self, disabled: bool) -> None:
+        self.disabled = disabled
+        self.bar: tqdm[None] | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.disabled or total < QUIET_EVENTS:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="event", unit_scale=True, file=sys.stderr, desc="simulating")
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()

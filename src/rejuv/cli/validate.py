@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 
-from rejuv.cli.format import table
+from rejuv.cli.format import table, to_json
 from rejuv.cli.options import add_parameter_options, parameters_from, parse_hosts, preset_label
-from rejuv.cli.sim_options import add_sim_options, config_from, parse_strategies
+from rejuv.cli.sim_options import Progress, add_sim_options, config_from, parse_strategies
 from rejuv.model import STRATEGIES
 from rejuv.sim import DEFAULT_TOLERANCE, Comparison, compare
 
@@ -60,14 +59,20 @@ def render(comparisons: list[Comparison]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     params = parameters_from(args)
-    comparisons = compare(
-        params,
-        parse_hosts(args.hosts),
-        parse_strategies(args.strategies),
-        config_from(args),
-        args.tolerance,
-        args.periods,
-    )
+    progress = Progress(args.no_progress)
+    try:
+        comparisons = compare(
+            params,
+            parse_hosts(args.hosts),
+            parse_strategies(args.strategies),
+            config_from(args),
+            args.tolerance,
+            args.periods,
+            args.max_events,
+            progress,
+        )
+    finally:
+        progress.close()
     if args.json:
         document = {
             "parameters": preset_label(args),
@@ -87,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
                 for c in comparisons
             ],
         }
-        print(json.dumps(document, indent=2))
+        print(to_json(document))
     else:
         print(f"parameters: {preset_label(args)}; tolerance {args.tolerance:g} relative\n")
         print(render(comparisons))

@@ -15,6 +15,7 @@ Each piece covers the indices ``first <= i <= last`` (``last`` None: no end).
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -94,6 +95,8 @@ class Curve:
 
         Raises :class:`ParameterError` naming ``field`` for an unknown form or coefficient.
         """
+        if not isinstance(data, Mapping | list | tuple):
+            raise ParameterError(field, f"expected a table or a list of tables (one per piece), got {data!r:.60}")
         items = [data] if isinstance(data, Mapping) else list(data)
         if not items:
             raise ParameterError(field, "needs at least one piece")
@@ -118,8 +121,10 @@ class Curve:
                 coefficients = {key: float(item[key]) for key in _FIELDS[form]}
                 first = int(item.get("first", 1))
                 last = None if item.get("last") is None else int(item["last"])
-            except (TypeError, ValueError) as err:
+            except (TypeError, ValueError, OverflowError) as err:
                 raise ParameterError(where, f"coefficients and bounds must be numbers ({err})") from err
+            if not all(math.isfinite(value) for value in coefficients.values()):
+                raise ParameterError(where, f"coefficients must be finite numbers, got {coefficients}")
             pieces.append(Piece(form, first=first, last=last, **coefficients))
         return cls(tuple(pieces))
 

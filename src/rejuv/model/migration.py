@@ -63,10 +63,10 @@ class MigrationProfile:
         unknown = sorted(set(data) - set(_CURVES))
         if unknown:
             raise ParameterError(f"{name}.{unknown[0]}", f"unknown curve; expected one of {', '.join(_CURVES)}")
+        curves = {key: Curve.from_data(f"{name}.{key}", value) for key, value in data.items()}  # each checked
         for key in ("source_throughput", "destination_throughput", "move_time"):
             if key not in data:
                 raise ParameterError(f"{name}.{key}", f"missing ({_CURVES[key]}(i) of Table 1)")
-        curves = {key: Curve.from_data(f"{name}.{key}", value) for key, value in data.items()}
         return cls(name=name, **curves)
 
     def to_data(self) -> dict[str, Any]:

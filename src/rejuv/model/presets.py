@@ -113,10 +113,18 @@ def _apply_document(path: Path | str, text: str, data: Mapping[str, Any], base: 
             raise ConfigFileError(where, str(err)) from err
         values[name] = number
     migration = data.get("migration", {})
+    if not isinstance(migration, Mapping):
+        raise ConfigFileError(
+            str(path), f"migration: expected a table of [migration.METHOD] sections, got {migration!r:.60}"
+        )
     for section, table in migration.items():
         if section not in PROFILE_SECTIONS:
             known = ", ".join(PROFILE_SECTIONS)
             raise ConfigFileError(str(path), f"[migration.{section}]: unknown method; expected one of {known}")
+        if not isinstance(table, Mapping):
+            raise ConfigFileError(
+                str(path), f"migration.{section}: expected a table of Table 1 curves, got {table!r:.60}"
+            )
         try:
             profile = MigrationProfile.from_data(section, table)
         except ParameterError as err:
@@ -169,6 +177,10 @@ def load_preset(name: str = DEFAULT_PRESET) -> Parameters:
     return read_preset(name).parameters
 
 
+#: The largest parameter file read (a whole preset with Table 1 is about 3 KiB).
+MOST_FILE_BYTES = 1 << 20
+
+
 def load_parameter_file(path: Path | str, base: Parameters) -> Parameters:
     """``base`` with the values of a user's TOML file applied.
 
@@ -176,9 +188,16 @@ def load_parameter_file(path: Path | str, base: Parameters) -> Parameters:
     for unreadable or malformed files, unknown names and invalid values.
     """
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with open(path, "rb") as stream:  # bounded: /dev/zero or a stray 10 GB file is not read into memory
+            data = stream.read(MOST_FILE_BYTES + 1)
     except OSError as err:
         raise ConfigFileError(str(path), f"cannot read ({err.strerror})") from err
+    if len(data) > MOST_FILE_BYTES:
+        raise ConfigFileError(
+            str(path), f"larger than {MOST_FILE_BYTES // 2**20} MiB; a parameter file is a few hundred bytes of TOML"
+        )
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError as err:
         raise ConfigFileError(str(path), f"cannot read (not UTF-8 text: byte {err.start})") from err
     return _apply_document(path, text, _read_toml(path, text), base)

@@ -45,7 +45,15 @@ SECONDS_PER_UNIT: dict[str, float] = {
 _QUANTITY = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-z%/]*)\s*$")
 
 
+def _kind(value: object) -> str:
+    """A value's TOML kind for a message: ``a list``, ``a table``, ``a date-time``."""
+    names = {"list": "a list", "dict": "a table", "datetime": "a date-time", "date": "a date", "time": "a time"}
+    return names.get(type(value).__name__, f"a {type(value).__name__}")
+
+
 def _split(text: str) -> tuple[float, str]:
+    if not isinstance(text, str):  # a TOML list, table or date-time given where one value belongs
+        raise ValueError(f"expected a number or a text such as '59s', got {_kind(text)}")
     match = _QUANTITY.match(text)
     if match is None:
         raise ValueError(f"cannot read {text!r} as a number with an optional unit")

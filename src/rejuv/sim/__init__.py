@@ -17,10 +17,20 @@ Builds on :mod:`rejuv.model`; the model never imports this package.
 from __future__ import annotations
 
 from rejuv.sim.config import SimConfig, SparePolicy, Stagger, WaitPolicy
+from rejuv.sim.cost import DEFAULT_EVENT_LIMIT, SimCost, check_cost, event_limit
 from rejuv.sim.replications import MeanInterval, Replications, replicate, replication_seeds
 from rejuv.sim.run import SimResult, simulate
 from rejuv.sim.stochastic import AgingModel, Distribution, DurationModel
-from rejuv.sim.sweep import SweepPoint, SweepRow, model_loss, run_sweep, sweep_points, task_seed
+from rejuv.sim.sweep import (
+    SweepAbortedError,
+    SweepPoint,
+    SweepRow,
+    check_sweep,
+    model_loss,
+    run_sweep,
+    sweep_points,
+    task_seed,
+)
 from rejuv.sim.validation import DEFAULT_TOLERANCE, Comparison, compare, periods_for, reasons
 
 __all__ = [
@@ -39,8 +49,15 @@ __all__ = [
     "Replications",
     "MeanInterval",
     "replication_seeds",
+    # what a run costs
+    "SimCost",
+    "check_cost",
+    "event_limit",
+    "DEFAULT_EVENT_LIMIT",
     # sweeps on Dask
     "run_sweep",
+    "check_sweep",
+    "SweepAbortedError",
     "sweep_points",
     "SweepPoint",
     "SweepRow",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -124,7 +125,11 @@ def _failures(
 
 
 def simulate(
-    params: Parameters, config: SimConfig, timeline_bins: int = 0, seed: np.random.SeedSequence | None = None
+    params: Parameters,
+    config: SimConfig,
+    timeline_bins: int = 0,
+    seed: np.random.SeedSequence | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> SimResult:
     """Simulate ``config`` with ``params`` (one parameter set) over ``config.periods`` T_vmm.
 
@@ -134,7 +139,9 @@ def simulate(
     sequence itself, durations and failures each from their own child, so
     turning one on does not change the draws of another. Raises
     :class:`ParameterError` for a parameter grid, a strategy that cannot
-    apply, or a horizon shorter than one OS rejuvenation.
+    apply, or a horizon shorter than one OS rejuvenation. ``progress`` is
+    called with the events simulated so far after each chunk of hosts.
+    Nothing here checks the cost: see :class:`~rejuv.sim.cost.SimCost`.
     """
     began = wall_clock()
     profile = vmm_profile(params, config)
@@ -160,6 +167,8 @@ def simulate(
         events += sum(part.count for part in parts)
         os_count += os_.count // 3
         sweep_hosts(EventRows.join(parts), schedule.horizon, sweep, keep_changes=global_load)
+        if progress is not None:
+            progress(events)
     capacity = slots * schedule.horizon
     nominal = capacity - sweep.lost
     timeline = np.zeros(0)

@@ -86,10 +86,11 @@ class DurationModel:
                 "--durations", f"expected fixed, lognormal:CV or gamma:CV (e.g. lognormal:0.3), got {text!r}"
             ) from None
         try:
-            return cls(Distribution(law), variation)
+            distribution = Distribution(law)
         except ValueError:
             choices = ", ".join(d.value for d in Distribution)
             raise ParameterError("--durations", f"unknown law {law!r}; expected one of {choices}") from None
+        return cls(distribution, variation)  # checks the coefficient of variation, naming it
 
     @property
     def random(self) -> bool:

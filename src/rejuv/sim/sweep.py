@@ -11,25 +11,45 @@ depend on how many workers run them, in what order, or where.
 The Dask client is the caller's (a ``LocalCluster`` on this machine, or an
 existing scheduler); this module only submits and gathers. ``distributed``
 is imported when a sweep runs, not with :mod:`rejuv.sim`.
+
+Before anything is submitted the sweep's cost is estimated
+(:class:`~rejuv.sim.cost.SimCost`) and refused past the event or memory
+limit. Replications of a point are batched so that one task holds about
+:data:`TASK_EVENTS` events: a sweep of many tiny runs is not millions of
+tasks (each costs the scheduler about a millisecond and a few KiB), and
+seeds stay per replication, so batching changes no result. If every
+worker is gone for :data:`WORKER_GRACE` seconds, or a run kills its
+worker, the sweep stops with :class:`SweepAbortedError`, which keeps the rows of
+the replications done so far.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import CancelledError
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from rejuv.errors import ParameterError, RejuvError
 from rejuv.model import STRATEGIES, Parameters
 from rejuv.sim.config import SimConfig
+from rejuv.sim.cost import PARAMETERS_REMEDY, SimCost, check_cost, parameters_too_costly
+from rejuv.sim.cost import event_limit as default_event_limit
 from rejuv.sim.replications import DEFAULT_CONFIDENCE, MeanInterval
 from rejuv.sim.run import simulate
 
 if TYPE_CHECKING:
     from distributed import Client
 
-__all__ = ["SweepPoint", "SweepRow", "model_loss", "run_sweep", "sweep_points", "task_seed"]
+__all__ = ["SweepAbortedError", "SweepPoint", "SweepRow", "model_loss", "run_sweep", "sweep_points", "task_seed"]
+
+#: Simulated events one task aims at (a few seconds): replications of small runs are batched up to it.
+TASK_EVENTS = 20_000_000
+#: Seconds a sweep waits with no worker at all before it gives up.
+WORKER_GRACE = 10.0
 
 
 @dataclass(frozen=True)
@@ -87,10 +107,66 @@ def model_loss(params: Parameters, point: SweepPoint) -> float:
     return 1.0 - (point.hosts - point.spares) / point.hosts * float(evaluation.limit)
 
 
-def run_task(params: Parameters, config: SimConfig, seed: np.random.SeedSequence) -> tuple[float, float, float]:
-    """One replication, run on a worker: its loss, failures and hours of waiting for a spare."""
-    result = simulate(params, config, seed=seed)
-    return result.loss, float(result.failures), result.wait_seconds / 3600.0
+class SweepAbortedError(RejuvError):
+    """A sweep stopped before every run was done (its workers are gone); ``rows`` holds the runs done so far."""
+
+    def __init__(self, what: str, why: str, rows: list[SweepRow], done: int) -> None:
+        super().__init__(what, why)
+        self.rows = rows  #: the points with at least one replication done, over those replications
+        self.done = done  #: replications done in all
+
+
+def run_task(
+    params: Parameters, config: SimConfig, seed: int, point: int, replications: range
+) -> list[tuple[float, float, float]]:
+    """Replications of one point, run on a worker: each one's loss, failures and hours of waiting for a spare."""
+    out = []
+    for r in replications:
+        result = simulate(params, config, seed=task_seed(seed, point, r))
+        out.append((result.loss, float(result.failures), result.wait_seconds / 3600.0))
+    return out
+
+
+def _rows(params: Parameters, points: Sequence[SweepPoint], values: np.ndarray, confidence: float) -> list[SweepRow]:
+    """One row per point with at least one replication done (the others are NaN)."""
+    rows = []
+    for i, point in enumerate(points):
+        done = ~np.isnan(values[i, :, 0])
+        if not done.any():
+            continue
+        loss, failures, waits = (MeanInterval.of(values[i, done, j], confidence) for j in range(3))
+        rows.append(SweepRow(point, model_loss(params, point), loss, failures, waits))
+    return rows
+
+
+def check_sweep(
+    params: Parameters,
+    template: SimConfig,
+    points: Sequence[SweepPoint],
+    replications: int,
+    workers: int = 1,
+    event_limit: int | None = None,
+) -> list[SimCost]:
+    """Each point's cost; raise :class:`~rejuv.errors.ResourceLimitError` if the sweep is past a limit.
+
+    ``workers`` runs at once each hold one run's memory. Raises
+    :class:`ParameterError` for a bad configuration or replication count.
+    """
+    if isinstance(replications, bool) or not isinstance(replications, int) or replications < 1:
+        raise ParameterError("replications", f"must be a whole number >= 1, got {replications!r}")
+    if not points:
+        raise ParameterError("hosts", "nothing to simulate: no point in the sweep")
+    costs = [SimCost.of(params, point.config(template)) for point in points]
+    events = replications * sum(cost.events for cost in costs)
+    memory = min(workers, len(points) * replications) * max(cost.memory for cost in costs)
+    memory += 24 * len(points) * replications  # the gathered results
+    remedy = "sweep fewer replications, hosts, spare counts or periods (--replications, --hosts, --periods)"
+    most = event_limit if event_limit is not None else default_event_limit()
+    what = "replications" if replications > 1 and events / replications <= most else "hosts"
+    if any(parameters_too_costly(params, point.config(template), most) for point in points):
+        what, remedy = "T_vmm / T_os", PARAMETERS_REMEDY
+    check_cost(what, events, memory, remedy, event_limit)
+    return costs
 
 
 def run_sweep(
@@ -100,33 +176,71 @@ def run_sweep(
     points: Sequence[SweepPoint],
     replications: int,
     seed: int,
-    on_done: Callable[[], None] | None = None,
+    on_done: Callable[[int], None] | None = None,
     confidence: float = DEFAULT_CONFIDENCE,
+    event_limit: int | None = None,
 ) -> list[SweepRow]:
-    """Run every point ``replications`` times as tasks on ``client``; ``on_done`` is called as each task finishes.
+    """Run every point ``replications`` times as tasks on ``client``; ``on_done(runs)`` is told as runs finish.
 
-    Configurations are checked here, before anything is submitted, so a bad
-    one raises :class:`~rejuv.errors.ParameterError` at once; a task that
-    fails on a worker raises its error when gathered.
+    Configurations and cost are checked here, before anything is submitted
+    (:func:`check_sweep`), so a bad one raises at once; a task that fails on
+    a worker raises its error when gathered. Raises :class:`SweepAbortedError`
+    when no worker is left for :data:`WORKER_GRACE` seconds or a run kills
+    its worker.
     """
-    from distributed import as_completed
+    from distributed import wait
+    from distributed.scheduler import KilledWorker
 
+    # distributed's own functions are untyped: give them their types once
+    nthreads: Callable[[], dict[str, int]] = client.nthreads
+    cancel: Callable[[list[Any]], None] = client.cancel
+    waiting: Callable[..., Any] = wait
+    MeanInterval.of([0.0], confidence)  # checks the confidence before any work
+    workers = max(1, sum(nthreads().values()))
+    costs = check_sweep(params, template, points, replications, workers, event_limit)
     configs = [point.config(template) for point in points]
-    shared = client.scatter(params, broadcast=True, hash=False)  # type: ignore[no-untyped-call]
     futures = {}
-    for i, config in enumerate(configs):
-        for r in range(replications):
-            future = client.submit(run_task, shared, config, task_seed(seed, i, r), pure=False)
-            futures[future] = (i, r)
-    values = np.empty((len(points), replications, 3))
-    for future in as_completed(futures):  # type: ignore[no-untyped-call]
-        i, r = futures[future]
-        values[i, r] = future.result()
-        if on_done is not None:
-            on_done()
-    rows = []
-    for i, point in enumerate(points):
-        model = model_loss(params, point)
-        loss, failures, waits = (MeanInterval.of(values[i, :, j], confidence) for j in range(3))
-        rows.append(SweepRow(point, model, loss, failures, waits))
-    return rows
+    for i, (config, cost) in enumerate(zip(configs, costs, strict=True)):
+        batch = max(1, min(replications, TASK_EVENTS // max(cost.events, 1)))
+        for first in range(0, replications, batch):
+            runs = range(first, min(first + batch, replications))
+            future = client.submit(run_task, params, config, seed, i, runs, pure=False)
+            futures[future] = (i, runs)
+    values = np.full((len(points), replications, 3), np.nan)
+    pending = set(futures)
+    alone_since: float | None = None
+    done = 0
+
+    def aborted(why: str) -> SweepAbortedError:
+        cancel(list(pending))
+        total = len(points) * replications
+        return SweepAbortedError(
+            "workers", f"{why}; {done:,} of {total:,} runs done", _rows(params, points, values, confidence), done
+        )
+
+    while pending:
+        try:
+            finished = waiting(pending, timeout=1.0, return_when="FIRST_COMPLETED").done
+        except TimeoutError:
+            finished = set()
+        except CancelledError:  # the scheduler dropped them (FuturesCancelledError is one)
+            raise aborted("the Dask cluster dropped the runs left (its scheduler or workers went away)") from None
+        for future in finished:
+            pending.discard(future)
+            i, runs = futures[future]
+            try:
+                values[i, runs.start : runs.stop] = future.result()
+            except KilledWorker:
+                raise aborted("a run killed its Dask worker every time it was tried (out of memory?)") from None
+            except CancelledError:
+                raise aborted("the Dask cluster dropped the runs left (its scheduler or workers went away)") from None
+            done += len(runs)
+            if on_done is not None:
+                on_done(len(runs))
+        if finished or nthreads():
+            alone_since = None
+        elif alone_since is None:
+            alone_since = time.monotonic()
+        elif time.monotonic() - alone_since > WORKER_GRACE:
+            raise aborted(f"every Dask worker is gone (none for {WORKER_GRACE:g} s)")
+    return _rows(params, points, values, confidence)

@@ -14,11 +14,15 @@ below the tolerance (:func:`periods_for`).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from rejuv.errors import ParameterError
+from rejuv.limits import memory_limit
 from rejuv.model import STRATEGIES, Parameters
 from rejuv.sim.config import SimConfig, SparePolicy
+from rejuv.sim.cost import PARAMETERS_REMEDY, SimCost, check_cost, parameters_too_costly
+from rejuv.sim.cost import event_limit as default_event_limit
 from rejuv.sim.run import SimResult, simulate
 
 __all__ = ["DEFAULT_TOLERANCE", "Comparison", "compare", "periods_for", "reasons"]
@@ -65,6 +69,7 @@ def periods_for(
     host-seconds; the horizon must make that small beside the cluster's loss
     (and hold the longest rejuvenation, and at least ``least`` periods).
     """
+    check_tolerance(tolerance)
     model = STRATEGIES[strategy].evaluate(params, hosts)
     serving = hosts - 1 if STRATEGIES[strategy].needs_spare_host else hosts
     per_period = serving * float(params.vmm_interval) * float(1.0 - model.limit)
@@ -73,6 +78,12 @@ def periods_for(
     needed = min(needed, most)
     span = float(params.os_interval + params.os_degraded_period) / float(params.vmm_interval)
     return max(least, math.ceil(needed), math.ceil(2 * span) + 2)
+
+
+def check_tolerance(tolerance: float) -> None:
+    """Raise :class:`ParameterError` unless ``tolerance`` is a relative difference in (0, 1]."""
+    if not (math.isfinite(tolerance) and 0 < tolerance <= 1):
+        raise ParameterError("tolerance", f"must be a relative difference in (0, 1], e.g. 1e-3, got {tolerance!r}")
 
 
 def reasons(params: Parameters, result: SimResult, tolerance: float = DEFAULT_TOLERANCE) -> tuple[str, ...]:
@@ -127,6 +138,11 @@ def reasons(params: Parameters, result: SimResult, tolerance: float = DEFAULT_TO
     return tuple(found)
 
 
+def _offset(progress: Callable[[int, int], None], done: int, total: int) -> Callable[[int], None]:
+    """``progress`` for one run among several: its events counted after the ``done`` before it."""
+    return lambda events: progress(done + events, total)
+
+
 def compare(
     params: Parameters,
     hosts: Sequence[int],
@@ -134,20 +150,53 @@ def compare(
     template: SimConfig | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
     periods: int | None = None,
+    event_limit: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[Comparison]:
     """Simulate every strategy on every host count and set it beside the closed form.
 
     ``template`` gives the simulator's other settings (stagger, spares,
     policies, load, seed); ``periods`` fixes the horizon, else
-    :func:`periods_for` chooses it.
+    :func:`periods_for` chooses it. The whole run's cost is estimated first
+    (:class:`~rejuv.sim.cost.SimCost`): past ``event_limit`` simulated events
+    (default :func:`~rejuv.sim.cost.event_limit`) or the memory limit it
+    raises :class:`~rejuv.errors.ResourceLimitError` before simulating
+    anything. ``progress(done, total)`` is told the events simulated so far.
+    Raises :class:`ParameterError` for a tolerance outside (0, 1].
     """
+    check_tolerance(tolerance)
+    if not strategies or not hosts:
+        raise ParameterError("strategies" if not strategies else "hosts", "nothing to simulate: the list is empty")
     base = template if template is not None else SimConfig()
-    out = []
+    configs = []
     for key in strategies:
         for m in hosts:
             horizon = periods if periods is not None else periods_for(params, key, m, tolerance)
-            config = base.replace(strategy=key, hosts=m, periods=horizon)
-            result = simulate(params, config)
-            model = 1.0 - float(STRATEGIES[key].evaluate(params, m).normalized_throughput)
-            out.append(Comparison(key, m, model, result.loss, reasons(params, result, tolerance), tolerance, result))
+            configs.append(base.replace(strategy=key, hosts=m, periods=horizon))
+    costs = [SimCost.of(params, config) for config in configs]
+    total = sum(cost.events for cost in costs)
+    memory = max(cost.memory for cost in costs)
+    # blame the host counts if they alone, over the shortest horizon (13 T_vmm), are past a limit
+    short = [SimCost.of(params, config.replace(periods=min(config.periods, 13))) for config in configs]
+    most = event_limit if event_limit is not None else default_event_limit()
+    if any(parameters_too_costly(params, config, most) for config in configs):
+        what, remedy = "T_vmm / T_os", PARAMETERS_REMEDY
+    elif sum(c.events for c in short) > most or max(c.memory for c in short) > memory_limit():
+        what, remedy = "hosts", "simulate fewer hosts (--hosts) or strategies (--strategies)"
+    elif periods is not None:
+        what, remedy = "periods", "simulate fewer periods (--periods) or hosts (--hosts)"
+    else:
+        what, remedy = "tolerance", "ask for a larger tolerance (--tolerance), or fix the horizon with --periods"
+    check_cost(what, total, memory, remedy, event_limit)
+    out = []
+    done = 0
+    for config in configs:
+        told = None if progress is None else _offset(progress, done, total)
+        result = simulate(params, config, progress=told)
+        done += result.events
+        if progress is not None:
+            progress(done, total)
+        key, m = config.strategy, config.hosts
+        model = 1.0 - float(STRATEGIES[key].evaluate(params, m).normalized_throughput)
+        out.append(Comparison(key, m, model, result.loss, reasons(params, result, tolerance), tolerance, result))
     return out
