@@ -20,6 +20,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 
+from rejuv.provenance import machine
+
 UNSTABLE = 0.10  #: std / mean above which a timing is reported as unstable
 
 
@@ -91,19 +93,14 @@ def load_average() -> str:
 
 def print_metadata(title: str, packages: Sequence[str] = ("numpy",)) -> None:
     """The benchmark's title, then the machine and software its figures belong to, as pyperf records them."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as info:
-            cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    facts = machine()
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else facts["cores"]
     rows = [
         ("date", time.strftime("%Y-%m-%d %H:%M:%S %z")),
         ("python", f"{platform.python_implementation()} {platform.python_version()} ({sys.executable})"),
         *((name, metadata.version(name)) for name in (*packages, "rejuv")),
-        ("platform", platform.platform()),
-        ("cpu", f"{cpu}; cpu_count {os.cpu_count()}, usable {usable}"),
+        ("platform", facts["os"]),
+        ("cpu", f"{facts['cpu']}; cpu_count {facts['cores']}, usable {usable}"),
         ("load average", f"{load_average()} (1, 5, 15 min, at start)"),
     ]
     print(title)

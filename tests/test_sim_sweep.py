@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -95,12 +96,15 @@ def test_deterministic_sweep_matches_the_model_with_k_spares(paper: Parameters, 
 
 
 def test_sweep_command_writes_a_table_and_a_figure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """``rejuv sweep`` on one local worker process: one CSV row per point and a PNG in a new folder, and a table on stdout."""
+    """``rejuv sweep`` on one local worker process: one CSV row per point after the provenance comments, a PNG, a table."""
     out = tmp_path / "new"
     args = ["sweep", "--hosts", "10", "--strategies", "warm,live", "--spare-counts", "1,2", "--replications", "2"]
     args += ["--durations", "gamma:0.3", "--workers", "1", "--out", str(out), "--no-progress"]
     assert main(args) == 0
-    rows = list(csv.DictReader((out / "sweep.csv").open()))
+    lines = (out / "sweep.csv").read_text().splitlines()
+    comments = [line for line in lines if line.startswith("#")]
+    assert f"# command: rejuv {' '.join(args)}" in comments and "# seed: 0" in comments
+    rows = list(csv.DictReader(line for line in lines if not line.startswith("#")))
     assert [(r["strategy"], r["spares"]) for r in rows] == [("warm", "0"), ("live", "1"), ("live", "2")]
     assert all(float(r["loss_ci_low"]) < float(r["loss_mean"]) < float(r["loss_ci_high"]) for r in rows)
     assert (out / "sweep.png").read_bytes().startswith(b"\x89PNG")
@@ -108,12 +112,15 @@ def test_sweep_command_writes_a_table_and_a_figure(tmp_path: Path, capsys: pytes
 
 
 def test_sweep_writes_parquet_with_the_same_columns(tmp_path: Path) -> None:
-    """--format parquet writes the CSV's columns and rows."""
+    """--format parquet writes the CSV's columns and rows, and its provenance in the schema's metadata."""
     import pyarrow.parquet as parquet  # in the test extra, so that this path is always tested
 
     args = ["sweep", "--hosts", "10", "--strategies", "cold", "--replications", "1", "--format", "parquet"]
     assert main([*args, "--workers", "1", "--out", str(tmp_path), "--no-progress"]) == 0
-    table = parquet.read_table(tmp_path / "sweep.parquet").to_pydict()
+    read = parquet.read_table(tmp_path / "sweep.parquet")
+    made = json.loads(read.schema.metadata[b"rejuv.provenance"])
+    assert made["command"].startswith("rejuv sweep --hosts 10") and made["parameters"] == "kourai2008"
+    table = read.to_pydict()
     assert list(table) == list(SWEEP_HEADER)
     assert table["strategy"] == ["cold"] and table["hosts"] == [10]
 

@@ -1,16 +1,17 @@
 """Where a result came from: one collector for every file rejuv writes (as pyperf records its runs).
 
 A :class:`Provenance` says how to make a result again: rejuv's version, the
-command line, the parameters (their label and a hash of their values), the
+command line, the parameters (their label and a digest of their values), the
 seed where one applies, the date and the machine. The command line sets it
-once per command (:func:`recording`); every writer asks :func:`current` and
-stores it in its own way: comment lines at the top of a CSV or TOML file
+once per command (:func:`recording`, then :func:`note` as it learns the
+parameters); every writer asks :func:`current` and stores it in its own way:
+comment lines at the top of a CSV or TOML file
 (:meth:`Provenance.comment_lines`), a ``provenance`` object in JSON and in a
-trace's metadata, text chunks in a PNG, key-value metadata in Parquet
-(:meth:`Provenance.as_dict`).
+trace's meta document (:func:`stamp`), a text chunk in a PNG, key-value
+metadata in Parquet (:meth:`Provenance.as_json`).
 
-A library caller that never calls :func:`recording` still gets the version,
-the date, the machine and ``command = null``.
+Outside :func:`recording` (a figure script, a notebook) the command is the
+process's own command line.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from typing import Any
 
 from rejuv import __version__
 
-__all__ = ["Provenance", "current", "recording", "machine", "parameters_digest"]
+__all__ = ["Provenance", "current", "recording", "note", "stamp", "machine", "parameters_digest"]
 
 
 @functools.cache
@@ -59,17 +60,21 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown"
 
 
-def parameters_digest(values: Mapping[str, Any]) -> str:
-    """A short SHA-256 of a parameter set's values (JSON, keys sorted): equal digests, equal parameters."""
-    text = json.dumps(values, sort_keys=True, default=str, allow_nan=True)
+def parameters_digest(params: object) -> str:
+    """A short SHA-256 of a parameter set's values (every field, arrays in full): equal digests, equal values."""
+    fields = {
+        name: value.tolist() if hasattr(value, "tolist") else repr(value)
+        for name, value in sorted(vars(params).items())
+    }
+    text = json.dumps(fields, sort_keys=True, default=repr, allow_nan=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
 class Provenance:
-    """How a result was made. ``command`` is the argv after ``rejuv`` (None from a library call)."""
+    """How a result was made: ``command`` is the whole command line (``rejuv compare --json``)."""
 
-    command: tuple[str, ...] | None = None
+    command: tuple[str, ...] = field(default_factory=lambda: ("python", *sys.argv))
     parameters: str | None = None  #: where the parameters came from (``kourai2008 + mine.toml + D_w=60s``)
     parameters_digest: str | None = None  #: :func:`parameters_digest` of their values
     seed: int | None = None
@@ -81,7 +86,7 @@ class Provenance:
         return {
             "rejuv": self.rejuv,
             "created": self.created,
-            "command": None if self.command is None else shlex.join(["rejuv", *self.command]),
+            "command": shlex.join(self.command),
             "parameters": self.parameters,
             "parameters_digest": self.parameters_digest,
             "seed": self.seed,
@@ -91,9 +96,7 @@ class Provenance:
     def comment_lines(self, prefix: str = "# ") -> list[str]:
         """Lines for the top of a CSV or TOML file, each starting ``prefix``."""
         made = self.as_dict()
-        lines = [f"made by rejuv {self.rejuv} on {self.created}"]
-        if made["command"] is not None:
-            lines.append(f"command: {made['command']}")
+        lines = [f"made by rejuv {self.rejuv} on {self.created}", f"command: {made['command']}"]
         if self.parameters is not None:
             lines.append(f"parameters: {self.parameters} (digest {self.parameters_digest})")
         if self.seed is not None:
@@ -101,30 +104,40 @@ class Provenance:
         lines.append("machine: " + json.dumps(machine(), sort_keys=True))
         return [prefix + line for line in lines]
 
+    def as_json(self) -> str:
+        """:meth:`as_dict` as one line of JSON (a PNG text chunk, Parquet metadata)."""
+        return json.dumps(self.as_dict(), sort_keys=True)
+
 
 _CURRENT: contextvars.ContextVar[Provenance | None] = contextvars.ContextVar("rejuv_provenance", default=None)
 
 
 def current() -> Provenance:
-    """The provenance of what is being made now (a fresh one, with the date, outside :func:`recording`)."""
+    """The provenance of what is being made now (a fresh one, dated now, outside :func:`recording`)."""
     found = _CURRENT.get()
     return Provenance() if found is None else found
 
 
 @contextlib.contextmanager
-def recording(command: Sequence[str] | None = None, **fields: Any) -> Iterator[Provenance]:
-    """Within the block, :func:`current` is this provenance; nested blocks add fields (parameters, seed).
-
-    ``command`` defaults to the process's own arguments.
-    """
-    outer = _CURRENT.get()
-    if outer is None:
-        argv = tuple(sys.argv[1:] if command is None else command)
-        made = replace(Provenance(command=argv), **fields)
-    else:
-        made = replace(outer, **fields) if command is None else replace(outer, command=tuple(command), **fields)
-    token = _CURRENT.set(made)
+def recording(command: Sequence[str]) -> Iterator[Provenance]:
+    """Within the block, :func:`current` is the provenance of ``command`` (the whole command line), dated now."""
+    token = _CURRENT.set(Provenance(command=tuple(command)))
     try:
-        yield made
+        yield current()
     finally:
         _CURRENT.reset(token)
+
+
+def note(**fields: Any) -> None:
+    """Add what a command has learned (``parameters=``, ``parameters_digest=``, ``seed=``) to the current provenance.
+
+    Does nothing outside :func:`recording`; the block's end forgets it.
+    """
+    found = _CURRENT.get()
+    if found is not None:
+        _CURRENT.set(replace(found, **fields))
+
+
+def stamp(document: Mapping[str, Any]) -> dict[str, Any]:
+    """``document`` with a ``provenance`` object added (the current provenance)."""
+    return {**document, "provenance": current().as_dict()}

@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 
 from rejuv.cli.comparison import Comparison, compare
-from rejuv.cli.format import table, to_json
+from rejuv.cli.format import table
 from rejuv.cli.options import add_parameter_options, parameters_from, parse_hosts, preset_label
+from rejuv.jsontext import to_json
 from rejuv.model import STRATEGIES
+from rejuv.provenance import stamp
 
 HELP = "compare the five strategies' total throughput on clusters of the given sizes"
 
@@ -60,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     params = parameters_from(args)
     result = compare(params, parse_hosts(args.hosts), preset_label(args))
     if args.json:
-        print(to_json(result))
+        print(to_json(stamp(result)))
     else:
         print(f"parameters: {preset_label(args)}\n")
         print(render(result))

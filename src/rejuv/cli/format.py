@@ -2,30 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Sequence
-from typing import Any
 
-__all__ = ["table", "to_json"]
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(item) for item in value]
-    return value
-
-
-def to_json(document: Any) -> str:
-    """``document`` as indented JSON; a float that is not finite (past a float's range, or undefined) is null.
-
-    Python's json writes ``Infinity`` and ``NaN``, which no JSON reader accepts.
-    """
-    return json.dumps(_finite(document), indent=2, allow_nan=False)
+__all__ = ["table"]
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]], align: str = "", indent: str = "  ") -> str:

@@ -13,6 +13,7 @@ from rejuv import __version__
 from rejuv.cli import compare, fit, lab, params, phase_map, plot_trace, reproduce, sweep, synth, validate
 from rejuv.errors import RejuvError
 from rejuv.limits import MEMORY_LIMIT_VARIABLE, parse_size
+from rejuv.provenance import note, recording
 from rejuv.signals import interrupt_on_sigterm
 
 __all__ = ["main", "build_parser", "COMMANDS"]
@@ -72,8 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``rejuv`` with ``argv`` (default: the process arguments); return the exit status."""
     parser = build_parser()
+    arguments = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(arguments)
     except SystemExit as done:  # --help, --version and usage errors end here
         return done.code if isinstance(done.code, int) else USAGE_ERROR
     if args.command is None:
@@ -81,7 +83,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return USAGE_ERROR
     _, _, run = COMMANDS[args.command]
     try:
-        with _memory_limit(args.memory_limit), interrupt_on_sigterm():
+        with _memory_limit(args.memory_limit), interrupt_on_sigterm(), recording(["rejuv", *arguments]):
+            if isinstance(getattr(args, "seed", None), int):
+                note(seed=args.seed)
             return run(args)
     except RejuvError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -16,6 +16,7 @@ from rejuv.model import (
     parse_assignment,
     parse_duration,
 )
+from rejuv.provenance import note, parameters_digest
 
 __all__ = ["add_parameter_options", "parameters_from", "parse_hosts", "parse_counts", "preset_label", "duration"]
 
@@ -41,6 +42,7 @@ def parameters_from(args: argparse.Namespace) -> Parameters:
         params = load_parameter_file(args.params, params)
     if args.set:
         params = apply_overrides(params, dict(parse_assignment(text) for text in args.set))
+    note(parameters=preset_label(args), parameters_digest=parameters_digest(params))
     return params
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from rejuv.cli.format import table, to_json
+from rejuv.cli.format import table
 from rejuv.cli.options import add_parameter_options, parameters_from, preset_label
+from rejuv.jsontext import to_json
 from rejuv.model import SYMBOLS, Kind, degradation_rates, format_duration
+from rejuv.provenance import stamp
 
 HELP = "show the parameters in use, with their paper symbols, units and meanings"
 
@@ -20,7 +22,7 @@ def run(args: argparse.Namespace) -> int:
     params = parameters_from(args)
     values = params.as_dict()
     if args.json:
-        print(to_json({"source": preset_label(args), "values": values}))
+        print(to_json(stamp({"source": preset_label(args), "values": values})))
         return 0
     computed = {
         "migration_degradation": "migration",

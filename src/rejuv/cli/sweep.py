@@ -29,6 +29,7 @@ from rejuv.cli.sim_options import add_sim_options, config_from, parse_strategies
 from rejuv.errors import ParameterError
 from rejuv.files import atomic_write
 from rejuv.model import STRATEGIES
+from rejuv.provenance import current
 from rejuv.sim.sweep import SweepAbortedError, SweepRow, check_sweep, run_sweep, sweep_points
 
 if TYPE_CHECKING:
@@ -191,8 +192,9 @@ def write_table(path: Path, rows: list[SweepRow], kind: str) -> Path:
     import pyarrow.parquet as pq  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
     columns = {name: [row[i] for row in cells] for i, name in enumerate(SWEEP_HEADER)}
+    table = pa.table(columns).replace_schema_metadata({"rejuv.provenance": current().as_json()})
     with atomic_write(path, "wb") as stream:
-        pq.write_table(pa.table(columns), stream)
+        pq.write_table(table, stream)
     return path
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from rejuv.cli.format import table, to_json
+from rejuv.cli.format import table
 from rejuv.cli.options import add_parameter_options, parameters_from, parse_hosts, preset_label
 from rejuv.cli.sim_options import Progress, add_sim_options, config_from, parse_strategies
+from rejuv.jsontext import to_json
 from rejuv.model import STRATEGIES
+from rejuv.provenance import stamp
 from rejuv.sim import DEFAULT_TOLERANCE, Comparison, compare
 
 HELP = "simulate the cluster event by event and compare its throughput loss with the closed form"
@@ -92,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
                 for c in comparisons
             ],
         }
-        print(to_json(document))
+        print(to_json(stamp(document)))
     else:
         print(f"parameters: {preset_label(args)}; tolerance {args.tolerance:g} relative\n")
         print(render(comparisons))

@@ -1,14 +1,12 @@
-"""Facts about the machine a run measured on, for the trace's metadata (as pyperf records them)."""
+"""Facts about the machine a run measured on, for the trace's metadata: rejuv's machine facts and the QEMU."""
 
 from __future__ import annotations
 
-import os
-import platform
 import subprocess
-from pathlib import Path
 
 from rejuv import __version__
 from rejuv.lab.vm import QEMU_BINARY
+from rejuv.provenance import machine
 
 __all__ = ["machine_metadata", "qemu_version"]
 
@@ -22,23 +20,6 @@ def qemu_version() -> str:
     return done.stdout.splitlines()[0] if done.stdout else "unknown"
 
 
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def machine_metadata() -> dict[str, str | int]:
-    """Host name, CPU, core count, kernel, QEMU version and rejuv version."""
-    return {
-        "host": platform.node(),
-        "cpu": _cpu(),
-        "cores": os.cpu_count() or 0,
-        "kernel": platform.release(),
-        "qemu": qemu_version(),
-        "rejuv": __version__,
-    }
+    """The machine (:func:`rejuv.provenance.machine`: host, CPU, cores, memory, kernel, OS, Python), QEMU and rejuv."""
+    return {**machine(), "qemu": qemu_version(), "rejuv": __version__}

@@ -1,19 +1,23 @@
 """Atomic writers: a figure, a CSV table or a JSON document appears whole or not at all.
 
-Each goes through :func:`rejuv.files.atomic_write`; the folder must exist.
+Each goes through :func:`rejuv.files.atomic_write`; the folder must exist. Each
+says how it was made (:mod:`rejuv.provenance`): a CSV in ``#`` comment lines
+before its header (``pandas.read_csv(path, comment="#")`` skips them), a JSON
+object in its ``provenance`` key, a PNG in its ``Comment`` and ``Source`` text.
 """
 
 from __future__ import annotations
 
 import csv
-import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from matplotlib.figure import Figure
 
 from rejuv.files import atomic_write
+from rejuv.jsontext import to_json
+from rejuv.provenance import current, stamp
 from rejuv.report.style import DPI
 
 __all__ = ["write_csv", "write_figure", "write_json"]
@@ -22,7 +26,9 @@ __all__ = ["write_csv", "write_figure", "write_json"]
 def write_figure(figure: Figure, path: Path, dpi: int = DPI) -> Path:
     """Save ``figure`` as a PNG at ``path`` (``dpi`` dots per inch), atomically; return the path."""
     with atomic_write(path, "wb") as stream:
-        figure.savefig(stream, format="png", dpi=dpi, metadata={"Software": None})
+        made = current()
+        metadata = {"Software": None, "Source": f"rejuv {made.rejuv}", "Comment": made.as_json()}
+        figure.savefig(stream, format="png", dpi=dpi, metadata=metadata)
     return Path(path)
 
 
@@ -32,6 +38,7 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]
     Floats are written with :func:`repr`, which reads back to the same number.
     """
     with atomic_write(path, "w") as stream:
+        stream.writelines(line + "\n" for line in current().comment_lines())
         writer = csv.writer(stream, lineterminator="\n")
         writer.writerow(header)
         for row in rows:
@@ -39,9 +46,9 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]
     return Path(path)
 
 
-def write_json(path: Path, document: Any) -> Path:
-    """Write ``document`` as indented JSON with a final newline, atomically; return the path."""
-    text = json.dumps(document, indent=2, allow_nan=False) + "\n"
+def write_json(path: Path, document: Mapping[str, Any]) -> Path:
+    """Write ``document`` (an object) as indented JSON with its provenance and a final newline, atomically."""
+    text = to_json(stamp(document)) + "\n"
     with atomic_write(path, "w") as stream:
         stream.write(text)
     return Path(path)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rejuv.files import atomic_write
 from rejuv.model import Kind, MigrationProfile, lookup
+from rejuv.provenance import current
 from rejuv.trace.segment import Estimate
 
 __all__ = ["parameter_file_text", "write_parameter_file"]
@@ -39,6 +40,7 @@ def parameter_file_text(
     ``live_rate_control``) to fitted Table 1 curves, written as that section.
     """
     lines = [
+        *current().comment_lines(),
         "# Model parameters measured by `rejuv fit` from:",
         *(f"#   {source}" for source in sources),
         "# Values are in base units (s, fractions); each comment gives one standard error.",

@@ -30,6 +30,7 @@ import numpy as np
 from rejuv.errors import TraceError
 from rejuv.files import atomic_write
 from rejuv.limits import check_memory
+from rejuv.provenance import current
 from rejuv.trace.data import Trace, check_trace_memory
 from rejuv.trace.markers import Marker, MarkerKind
 
@@ -50,6 +51,7 @@ def _meta(trace: Trace) -> dict[str, Any]:
             {"time": m.time, "kind": m.kind.value, "subject": m.subject, "note": m.note} for m in trace.markers
         ],
         "metadata": dict(trace.metadata),
+        "provenance": current().as_dict(),  # how this file was made (the run's own facts are in metadata)
     }
 
 
