@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+import processes
 from rejuv.cli.main import main
 from rejuv.lab import Experiment, LabError
 from rejuv.lab.cleanup import run_directory
@@ -217,28 +218,6 @@ def _lab(test: Callable[..., None]) -> Callable[..., None]:
     return pytest.mark.lab(test)
 
 
-def _children(pid: int) -> dict[int, str]:
-    """The processes whose parent is ``pid``, with their command lines."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        try:
-            stat = (entry / "stat").read_text()
-            if entry.name.isdigit() and int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except (OSError, ValueError, IndexError):
-            continue
-    return found
-
-
-def _running(pid: int, command: str) -> bool:
-    """Whether process ``pid`` still runs ``command`` (not a zombie, not a reused pid)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        return state != "Z" and Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode() == command
-    except OSError:
-        return False
-
-
 def _rejuv(*argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "rejuv", *argv], capture_output=True, text=True, timeout=120)
 
@@ -281,12 +260,12 @@ def killed_run(tmp_path: Path) -> Iterator[int]:
         while not any("replies/s per VM" in line for line in seen):  # booted, and the load has run 5 s
             seen.append(lines.get(timeout=max(0.1, deadline - time.monotonic())))
             assert seen[-1], f"the run ended early: {''.join(seen)}"
-        children = _children(process.pid)
+        children = processes.children(process.pid)
         assert sum("qemu-system" in command for command in children.values()) == 2, children
         process.kill()
         assert process.wait(timeout=30) == -signal.SIGKILL
         deadline = time.monotonic() + 10  # QEMU and the client die with it (PR_SET_PDEATHSIG)
-        while (alive := [pid for pid, command in children.items() if _running(pid, command)]) and (
+        while (alive := [pid for pid, command in children.items() if processes.running(pid, command)]) and (
             time.monotonic() < deadline
         ):
             time.sleep(0.1)

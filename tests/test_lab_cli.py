@@ -18,33 +18,12 @@ from pathlib import Path
 
 import pytest
 
+import processes
+
 pytestmark = [
     pytest.mark.lab,
     pytest.mark.skipif(shutil.which("qemu-system-x86_64") is None, reason="qemu-system-x86_64 is not installed"),
 ]
-
-
-def _children(pid: int) -> dict[int, str]:
-    """The processes whose parent is ``pid``, with their command lines."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        try:
-            stat = (entry / "stat").read_text()
-            if entry.name.isdigit() and int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except (OSError, ValueError, IndexError):
-            continue
-    return found
-
-
-def _alive(pid: int, command: str) -> bool:
-    """Whether process ``pid`` still runs ``command`` (and is not a zombie)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        now = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return False
-    return state != "Z" and now == command
 
 
 def _lines(stream: object) -> queue.Queue[str]:
@@ -75,7 +54,7 @@ def test_a_signal_during_a_run_stops_it_cleanly_and_leaves_nothing_behind(
         while not any("replies/s per VM" in line for line in seen):  # booted, and the load has run 5 s
             seen.append(lines.get(timeout=max(0.1, deadline - time.monotonic())))
             assert seen[-1], f"the run ended early: {''.join(seen)}"
-        children = _children(process.pid)
+        children = processes.children(process.pid)
         assert any("qemu-system" in command for command in children.values()), children
         process.send_signal(signum)
         process.wait(timeout=60)
@@ -90,7 +69,7 @@ def test_a_signal_during_a_run_stops_it_cleanly_and_leaves_nothing_behind(
     assert error.rstrip().endswith("error: interrupted")
     assert "Traceback" not in error
     assert "no VM, namespace or run directory left" in error
-    assert [command for pid, command in children.items() if _alive(pid, command)] == []
+    assert [command for pid, command in children.items() if processes.running(pid, command)] == []
     netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False).stdout
     assert f"rejuv-{process.pid}-" not in netns
     assert list(Path("/dev/shm").glob(f"rejuv-lab-{process.pid}-*")) == []
