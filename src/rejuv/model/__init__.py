@@ -20,6 +20,7 @@ from rejuv.model.analysis import (
     normalized_throughputs,
     overtaking_hosts,
 )
+from rejuv.model.comparison import CrossoverResult, StrategyComparison, StrategyResult, compare_strategies
 from rejuv.model.curves import Curve, Form, Piece
 from rejuv.model.migration import MigrationProfile, migration_degradation
 from rejuv.model.parameters import NUMERIC_FIELDS, Parameters
@@ -72,6 +73,10 @@ __all__ = [
     "LiveMigration",
     "LiveMigrationRateControl",
     # conclusions
+    "compare_strategies",
+    "StrategyComparison",
+    "StrategyResult",
+    "CrossoverResult",
     "crossovers",
     "Crossover",
     "overtaking_hosts",

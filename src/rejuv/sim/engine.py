@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 
 from rejuv.model import Parameters
 from rejuv.sim.config import SimConfig
-from rejuv.sim.events import EventRows
+from rejuv.sim.event_rows import EventRows
 
 __all__ = ["HostSweep", "sweep_hosts", "served_with_load"]
 

@@ -12,7 +12,7 @@ from rejuv.errors import ParameterError
 from rejuv.model import Parameters
 from rejuv.sim.config import SimConfig, WaitPolicy
 from rejuv.sim.engine import HostSweep, chunk_hosts, served_with_load, sweep_hosts, wall_clock
-from rejuv.sim.events import EventRows
+from rejuv.sim.event_rows import EventRows
 from rejuv.sim.failures import Failures, draw_failures
 from rejuv.sim.phases import VmmProfile, vmm_profile
 from rejuv.sim.schedule import Schedule, build_schedule, os_events, vmm_events

@@ -38,7 +38,7 @@ from numpy.typing import NDArray
 
 from rejuv.model import STRATEGIES, Parameters
 from rejuv.sim.config import SimConfig, Stagger, WaitPolicy
-from rejuv.sim.events import EventRows, phase_events
+from rejuv.sim.event_rows import EventRows, phase_events
 from rejuv.sim.phases import VmmProfile
 from rejuv.sim.spares import spare_starts
 

@@ -25,14 +25,14 @@ from rejuv.sim.cost import PARAMETERS_REMEDY, SimCost, check_cost, parameters_to
 from rejuv.sim.cost import event_limit as default_event_limit
 from rejuv.sim.run import SimResult, simulate
 
-__all__ = ["DEFAULT_TOLERANCE", "Comparison", "compare", "periods_for", "reasons"]
+__all__ = ["DEFAULT_TOLERANCE", "ModelCheck", "periods_for", "validate_against_model", "reasons"]
 
 #: Relative tolerance on the loss 1 - P / (m p).
 DEFAULT_TOLERANCE = 1e-3
 
 
 @dataclass(frozen=True)
-class Comparison:
+class ModelCheck:
     """One strategy on one cluster: the model's loss, the simulator's, and why they differ."""
 
     strategy: str
@@ -143,7 +143,7 @@ def _offset(progress: Callable[[int, int], None], done: int, total: int) -> Call
     return lambda events: progress(done + events, total)
 
 
-def compare(
+def validate_against_model(
     params: Parameters,
     hosts: Sequence[int],
     strategies: Sequence[str] = tuple(STRATEGIES),
@@ -152,7 +152,7 @@ def compare(
     periods: int | None = None,
     event_limit: int | None = None,
     progress: Callable[[int, int], None] | None = None,
-) -> list[Comparison]:
+) -> list[ModelCheck]:
     """Simulate every strategy on every host count and set it beside the closed form.
 
     ``template`` gives the simulator's other settings (stagger, spares,
@@ -198,5 +198,5 @@ def compare(
             progress(done, total)
         key, m = config.strategy, config.hosts
         model = 1.0 - float(STRATEGIES[key].evaluate(params, m).normalized_throughput)
-        out.append(Comparison(key, m, model, result.loss, reasons(params, result, tolerance), tolerance, result))
+        out.append(ModelCheck(key, m, model, result.loss, reasons(params, result, tolerance), tolerance, result))
     return out
