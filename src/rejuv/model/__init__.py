@@ -23,7 +23,7 @@ from rejuv.model.analysis import (
 from rejuv.model.comparison import CrossoverResult, StrategyComparison, StrategyResult, compare_strategies
 from rejuv.model.curves import Curve, Form, Piece
 from rejuv.model.migration import MigrationProfile, migration_degradation
-from rejuv.model.parameters import NUMERIC_FIELDS, Parameters
+from rejuv.model.parameters import NUMERIC_FIELDS, Occupancy, Parameters, ScalarParameters
 from rejuv.model.phase_map import Axis, PhaseMap, phase_map
 from rejuv.model.presets import (
     DEFAULT_PRESET,
@@ -42,17 +42,25 @@ from rejuv.model.strategies import (
     Evaluation,
     LiveMigration,
     LiveMigrationRateControl,
+    MigrationStrategy,
+    OsRule,
+    RebootStrategy,
+    RebootTerms,
     StopAndCopyMigration,
     Strategy,
     WarmReboot,
+    canonical_key,
+    register,
     strategy,
+    unregister,
 )
-from rejuv.model.symbols import SYMBOLS, Kind, Symbol, lookup
+from rejuv.model.symbols import SYMBOLS, Kind, Symbol, all_symbols, lookup
 from rejuv.model.units import format_duration, parse_duration, parse_rate
 
 __all__ = [
     # parameters
     "Parameters",
+    "ScalarParameters",
     "load_preset",
     "read_preset",
     "Preset",
@@ -65,6 +73,7 @@ __all__ = [
     # strategies and their evaluation
     "STRATEGIES",
     "strategy",
+    "canonical_key",
     "Strategy",
     "Evaluation",
     "WarmReboot",
@@ -72,6 +81,14 @@ __all__ = [
     "StopAndCopyMigration",
     "LiveMigration",
     "LiveMigrationRateControl",
+    # adding a strategy
+    "register",
+    "unregister",
+    "RebootStrategy",
+    "RebootTerms",
+    "MigrationStrategy",
+    "OsRule",
+    "Occupancy",
     # conclusions
     "compare_strategies",
     "StrategyComparison",
@@ -99,6 +116,7 @@ __all__ = [
     "Symbol",
     "Kind",
     "lookup",
+    "all_symbols",
     "NUMERIC_FIELDS",
     "parse_duration",
     "parse_rate",

@@ -16,11 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from rejuv.model.parameters import NUMERIC_FIELDS, Parameters
-from rejuv.model.strategies import STRATEGIES, Evaluation, Strategy, check_hosts, strategy
+from rejuv.model.parameters import Parameters
+from rejuv.model.strategies import STRATEGIES, Evaluation, MigrationStrategy, Strategy, check_hosts, strategy
 from rejuv.model.strategies.base import SharedTerms
-from rejuv.model.strategies.live import LiveMigration
-from rejuv.model.strategies.stop_and_copy import StopAndCopyMigration
 from rejuv.model.symbols import lookup
 
 __all__ = [
@@ -72,12 +70,10 @@ def normalized_throughputs(
         return {key: item.normalized_throughput(params, m, shared) for key, item in items.items()}
     # γ, γ' once for the whole set, not once per block.
     rates = {
-        item.rate_field: item.degradation_rate(params)
-        for item in items.values()
-        if isinstance(item, StopAndCopyMigration | LiveMigration)
+        item.rate_field: item.degradation_rate(params) for item in items.values() if isinstance(item, MigrationStrategy)
     }
     resolved = params._with_checked_values(**rates)
-    fields = {name: getattr(resolved, name) for name in NUMERIC_FIELDS if getattr(resolved, name) is not None}
+    fields = dict(resolved._numeric())
     cut = [name for name, value in fields.items() if value.ndim]
     spare = (m - 1.0) / m
     results = {key: np.empty(shape) for key in items}
@@ -97,7 +93,7 @@ def degradation_rates(params: Parameters) -> dict[str, Array]:
     """γ, γ' and γ' with rate control, keyed by the strategy they belong to."""
     rates: dict[str, Array] = {}
     for key, item in STRATEGIES.items():
-        if isinstance(item, StopAndCopyMigration | LiveMigration):
+        if isinstance(item, MigrationStrategy):
             rates[key] = item.degradation_rate(params)
     return rates
 
@@ -153,10 +149,9 @@ class Crossover:
 def crossovers(params: Parameters, keys: Sequence[str] = tuple(STRATEGIES)) -> list[Crossover]:
     """For one parameter set: each pair where a strategy starts behind another at m = 2, and where it overtakes.
 
-    Raises ValueError if ``params`` is a grid rather than one set.
+    Raises :class:`~rejuv.errors.ParameterError` (a ValueError) if ``params`` is a grid rather than one set.
     """
-    if params.shape != ():
-        raise ValueError("crossovers() takes one parameter set; use overtaking_hosts() for grids")
+    params.scalar("crossovers()", "; use overtaking_hosts() for grids")
     result = []
     at_two = {
         key: float(value.normalized_throughput) for key, value in evaluate_all(params, SMALLEST_CLUSTER, keys).items()

@@ -2,8 +2,10 @@
 
 A file holds parameters as top-level keys, by paper symbol or descriptive
 name, with units where they help (``D_w = "59s"``, ``T_vmm = "28 days"``),
-and optionally the Table 1 curves under ``[migration.stop_and_copy]``,
-``[migration.live]`` and ``[migration.live_rate_control]``. A user's file
+registered strategies' own parameters among them, and optionally the Table 1
+curves of each migration strategy under ``[migration.<its profile section>]``
+(``[migration.stop_and_copy]``, ``[migration.live]``,
+``[migration.live_rate_control]``). A user's file
 and ``--set`` overrides may change any subset of a preset. Presets also
 carry ``[preset]`` metadata (name, source) and ``[reported]`` values: what
 the source reports for quantities the model derives, kept for comparison.
@@ -22,6 +24,7 @@ from typing import Any
 from rejuv.errors import ConfigFileError, ParameterError, RejuvError
 from rejuv.model.migration import MigrationProfile
 from rejuv.model.parameters import NUMERIC_FIELDS, Parameters
+from rejuv.model.strategies import STRATEGIES, MigrationStrategy
 from rejuv.model.symbols import Kind, describe, lookup
 from rejuv.model.units import parse_duration, parse_number, parse_rate
 
@@ -39,11 +42,12 @@ __all__ = [
 
 DEFAULT_PRESET = "kourai2008"
 
-PROFILE_SECTIONS = {
-    "stop_and_copy": "stop_and_copy_profile",
-    "live": "live_migration_profile",
-    "live_rate_control": "live_migration_profile_rate_control",
-}
+
+def _profile_sections() -> dict[str, MigrationStrategy]:
+    """Every migration strategy by the name of its Table 1 section (``[migration.<name>]``)."""
+    return {item.profile_section: item for item in STRATEGIES.values() if isinstance(item, MigrationStrategy)}
+
+
 _SECTIONS = {"preset", "reported", "migration"}
 
 
@@ -117,9 +121,10 @@ def _apply_document(path: Path | str, text: str, data: Mapping[str, Any], base: 
         raise ConfigFileError(
             str(path), f"migration: expected a table of [migration.METHOD] sections, got {migration!r:.60}"
         )
+    sections = _profile_sections()
     for section, table in migration.items():
-        if section not in PROFILE_SECTIONS:
-            known = ", ".join(PROFILE_SECTIONS)
+        if section not in sections:
+            known = ", ".join(sections)
             raise ConfigFileError(str(path), f"[migration.{section}]: unknown method; expected one of {known}")
         if not isinstance(table, Mapping):
             raise ConfigFileError(
@@ -130,13 +135,15 @@ def _apply_document(path: Path | str, text: str, data: Mapping[str, Any], base: 
         except ParameterError as err:
             raise ConfigFileError(str(path), str(err)) from err
         # The moving VM's V_m is what makes a profile live; a stray or missing one would switch the formula.
-        live = section != "stop_and_copy"
+        live = sections[section].live
         if profile.is_live != live:
             why = "belongs to live migration only: stop-and-copy stops the moving VM" if not live else "is missing"
             raise ConfigFileError(str(path), f"[migration.{section}]: moving_throughput (V_m) {why}")
-        values[PROFILE_SECTIONS[section]] = profile
+        values[sections[section].profile_field] = profile
     if base is None:
-        required = [name for name in NUMERIC_FIELDS if not lookup(name).optional] + list(PROFILE_SECTIONS.values())
+        required = [name for name in NUMERIC_FIELDS if not lookup(name).optional] + [
+            item.profile_field for item in sections.values()
+        ]
         missing = [name for name in required if name not in values]
         if missing:
             what = describe(missing[0]) if missing[0] in NUMERIC_FIELDS else missing[0]

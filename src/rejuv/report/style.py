@@ -49,6 +49,11 @@ INTERVAL_COLORS: dict[IntervalKind, str] = {
 }
 
 
+#: How a strategy beyond the paper's five is drawn (grey, dotted, crosses) until it is given a look of its own.
+_OTHER_LOOK = ("#555555", ":", "x")
+
+
 def strategy_style(key: str) -> StrategyStyle:
     """The style of the strategy ``key``; raise :class:`~rejuv.errors.ParameterError` for an unknown key."""
-    return STYLES[strategy(key).key]
+    item = strategy(key)
+    return STYLES.get(item.key) or StrategyStyle(item.key, item.label, *_OTHER_LOOK)

@@ -56,7 +56,8 @@ class ModelCheck:
 
 def _os_event_loss(params: Parameters) -> float:
     """Host-seconds one OS rejuvenation of every VM of a host costs: D_os + δ R_os."""
-    return float(params.os_downtime + params.os_degradation * params.os_degraded_period)
+    point = params.scalar("the simulator")
+    return point.os_downtime + point.os_degradation * point.os_degraded_period
 
 
 def periods_for(
@@ -72,11 +73,12 @@ def periods_for(
     check_tolerance(tolerance)
     model = STRATEGIES[strategy].evaluate(params, hosts)
     serving = hosts - 1 if STRATEGIES[strategy].needs_spare_host else hosts
-    per_period = serving * float(params.vmm_interval) * float(1.0 - model.limit)
+    point = params.scalar("the simulator")
+    per_period = serving * point.vmm_interval * float(1.0 - model.limit)
     most = 10**7  # a horizon past this is no simulation to run; the caller sees the count and decides
     needed = _os_event_loss(params) / (0.25 * tolerance * per_period) if per_period > 0 else 1.0
     needed = min(needed, most)
-    span = float(params.os_interval + params.os_degraded_period) / float(params.vmm_interval)
+    span = (point.os_interval + point.os_degraded_period) / point.vmm_interval
     return max(least, math.ceil(needed), math.ceil(2 * span) + 2)
 
 
