@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from rejuv.cli import main
+from rejuv.cli.sim_options import parse_strategies
 from rejuv.errors import ParameterError
 from rejuv.model import (
     STRATEGIES,
@@ -25,6 +26,9 @@ from rejuv.model import (
     RebootStrategy,
     Symbol,
     apply_overrides,
+    crossovers,
+    evaluate_all,
+    normalized_throughputs,
     register,
     strategy,
     unregister,
@@ -48,6 +52,7 @@ class StagedResume(RebootStrategy):
     )
 
 
+PAPER_KEYS = ["warm", "cold", "migration", "live", "live_rate_control"]
 VALUES = ("--set", "D_s=20s", "--set", "omega_s=0.3", "--set", "R_s=100s")
 
 
@@ -101,7 +106,7 @@ def test_compare_reports_a_registered_strategy_beside_the_paper_s(
 ) -> None:
     """rejuv compare --json has the new strategy, with the model's value, and the paper's five unchanged."""
     result = json.loads(run(capsys, "compare", "--hosts", "2,1000", "--json", *VALUES))
-    assert list(result["strategies"]) == ["warm", "cold", "migration", "live", "live_rate_control", "staged"]
+    assert list(result["strategies"]) == [*PAPER_KEYS, "staged"]
     expected = float(staged.evaluate(staged_params(paper), 1000).normalized_throughput)
     assert result["strategies"]["staged"]["normalized_throughput"][1] == expected
     assert result["parameters"]["values"]["staged_resume_downtime"] == 20.0
@@ -141,10 +146,12 @@ def test_validate_simulates_a_registered_strategy_as_its_closed_form(
 def test_synth_and_fit_measure_a_registered_strategy_s_own_parameters(
     staged: StagedResume, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """rejuv synth --kind staged makes its event; rejuv fit --kind staged measures D_s, ω_s, R_s back, and compare reads them."""
+    """synth --kind staged makes its event; fit --kind staged measures D_s, ω_s, R_s back; plot-trace draws it; compare reads them."""
     trace, params = tmp_path / "staged.trace", tmp_path / "staged.toml"
     run(capsys, "synth", "--kind", "staged", "--out", str(trace), "--seed", "3", *VALUES)
     run(capsys, "fit", str(trace), "--kind", "staged", "--out", str(params))
+    run(capsys, "plot-trace", str(trace), "--kind", "staged", "--out", str(tmp_path / "staged.png"))
+    assert (tmp_path / "staged.png").stat().st_size > 0
     fitted = tomllib.loads(params.read_text())
     assert fitted["D_s"] == pytest.approx(20.0, abs=2.0)
     assert fitted["omega_s"] == pytest.approx(0.3, abs=0.05)
@@ -153,6 +160,17 @@ def test_synth_and_fit_measure_a_registered_strategy_s_own_parameters(
     assert result["parameters"]["values"]["staged_resume_downtime"] == pytest.approx(fitted["D_s"])
 
 
+def test_library_calls_without_keys_include_a_registered_strategy(staged: StagedResume, paper: Parameters) -> None:
+    """evaluate_all, normalized_throughputs and crossovers with no keys take every strategy registered at the call."""
+    params = staged_params(paper)
+    assert list(evaluate_all(params, 10)) == [*PAPER_KEYS, "staged"]
+    assert list(normalized_throughputs(params, 10)) == [*PAPER_KEYS, "staged"]
+    assert any("staged" in (c.strategy, c.overtakes) for c in crossovers(params))
+
+
 def test_stop_and_copy_answers_to_both_of_its_names() -> None:
-    """The strategy key is migration; stop_and_copy, its Table 1 section's name, finds the same strategy."""
+    """The strategy key is migration; stop_and_copy, its Table 1 section's name, finds the same strategy, also in --strategies."""
     assert strategy("stop_and_copy") is strategy("migration") is STRATEGIES["migration"]
+    assert parse_strategies("warm,stop_and_copy") == ["warm", "migration"]
+    with pytest.raises(ParameterError, match="unknown strategy 'stop_copy'"):
+        parse_strategies("stop_copy")

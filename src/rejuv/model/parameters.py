@@ -406,6 +406,8 @@ class ScalarParameters:
         return value
 
     def __getattr__(self, name: str) -> float:
+        if name.startswith("_"):  # not a parameter; also keeps a half-built copy from recursing into _values
+            raise AttributeError(name)
         try:
             return self._values[name]
         except KeyError:

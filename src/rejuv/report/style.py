@@ -37,8 +37,10 @@ _LOOKS = {
     "live_rate_control": ("#E69F00", ":", "D"),
 }
 
-#: Every strategy's style, by key, in the paper's order.
-STYLES: dict[str, StrategyStyle] = {key: StrategyStyle(key, STRATEGIES[key].label, *_LOOKS[key]) for key in STRATEGIES}
+#: The paper's strategies' styles, by key, in the paper's order (others: :func:`strategy_style`).
+STYLES: dict[str, StrategyStyle] = {
+    key: StrategyStyle(key, STRATEGIES[key].label, *look) for key, look in _LOOKS.items()
+}
 
 #: Colours of the timeline intervals: downtimes dark, degraded periods light.
 INTERVAL_COLORS: dict[IntervalKind, str] = {

@@ -148,14 +148,14 @@ def _offset(progress: Callable[[int, int], None], done: int, total: int) -> Call
 def validate_against_model(
     params: Parameters,
     hosts: Sequence[int],
-    strategies: Sequence[str] = tuple(STRATEGIES),
+    strategies: Sequence[str] | None = None,
     template: SimConfig | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
     periods: int | None = None,
     event_limit: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[ModelCheck]:
-    """Simulate every strategy on every host count and set it beside the closed form.
+    """Simulate every strategy in ``strategies`` (None: every registered one) on every host count, beside the closed form.
 
     ``template`` gives the simulator's other settings (stagger, spares,
     policies, load, seed); ``periods`` fixes the horizon, else
@@ -167,6 +167,7 @@ def validate_against_model(
     Raises :class:`ParameterError` for a tolerance outside (0, 1].
     """
     check_tolerance(tolerance)
+    strategies = tuple(STRATEGIES) if strategies is None else strategies
     if not strategies or not hosts:
         raise ParameterError("strategies" if not strategies else "hosts", "nothing to simulate: the list is empty")
     base = template if template is not None else SimConfig()
