@@ -17,7 +17,7 @@ import pytest
 
 from rejuv.cli import main
 from rejuv.cli.sim_options import parse_strategies
-from rejuv.errors import ParameterError
+from rejuv.errors import ConfigFileError, ParameterError
 from rejuv.model import (
     STRATEGIES,
     Kind,
@@ -28,6 +28,7 @@ from rejuv.model import (
     apply_overrides,
     crossovers,
     evaluate_all,
+    load_parameter_file,
     normalized_throughputs,
     register,
     strategy,
@@ -125,6 +126,24 @@ def test_a_command_names_a_registered_strategy_s_missing_parameter(
     """Without values for its own parameters, compare says which one is missing, in one error line."""
     assert main(["compare", "--json"]) == 2
     assert capsys.readouterr().err == "error: staged_resume_downtime (D_s): missing\n"
+
+
+def test_a_parameter_file_gives_a_registered_strategy_its_own_section(
+    staged: StagedResume, tmp_path: Path, paper: Parameters
+) -> None:
+    """[strategies.staged] holds the strategy's own parameters; a parameter not its own there is an error naming both."""
+    path = tmp_path / "staged.toml"
+    path.write_text('[strategies.staged]\nD_s = "20s"\nomega_s = 0.3\nR_s = "100s"\n')
+    point = load_parameter_file(path, paper).scalar()
+    assert (point.staged_resume_downtime, point["omega_s"], point["R_s"]) == (20.0, 0.3, 100.0)
+    path.write_text('[strategies.staged]\nD_w = "20s"\n')
+    with pytest.raises(
+        ConfigFileError, match=r"\[strategies.staged\]: D_w is not one of .* own parameters \(D_s, omega_s, R_s\)"
+    ):
+        load_parameter_file(path, paper)
+    path.write_text('[strategies.stagd]\nD_s = "20s"\n')
+    with pytest.raises(ConfigFileError, match=r"\[strategies.stagd\]: strategy 'stagd': unknown"):
+        load_parameter_file(path, paper)
 
 
 def test_params_lists_a_registered_strategy_s_symbols(staged: StagedResume, capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,7 +2,9 @@
 
 A file holds parameters as top-level keys, by paper symbol or descriptive
 name, with units where they help (``D_w = "59s"``, ``T_vmm = "28 days"``),
-registered strategies' own parameters among them, and optionally the Table 1
+registered strategies' own parameters among them (or grouped in a section of
+their own, ``[strategies.<key>]``, which holds only that strategy's own
+parameters), and optionally the Table 1
 curves of each migration strategy under ``[migration.<its profile section>]``
 (``[migration.stop_and_copy]``, ``[migration.live]``,
 ``[migration.live_rate_control]``). A user's file
@@ -24,7 +26,7 @@ from typing import Any
 from rejuv.errors import ConfigFileError, ParameterError, RejuvError
 from rejuv.model.migration import MigrationProfile
 from rejuv.model.parameters import NUMERIC_FIELDS, Parameters
-from rejuv.model.strategies import STRATEGIES, MigrationStrategy
+from rejuv.model.strategies import STRATEGIES, MigrationStrategy, strategy
 from rejuv.model.symbols import Kind, describe, lookup
 from rejuv.model.units import parse_duration, parse_number, parse_rate
 
@@ -48,7 +50,7 @@ def _profile_sections() -> dict[str, MigrationStrategy]:
     return {item.profile_section: item for item in STRATEGIES.values() if isinstance(item, MigrationStrategy)}
 
 
-_SECTIONS = {"preset", "reported", "migration"}
+_SECTIONS = {"preset", "reported", "migration", "strategies"}
 
 
 @dataclass(frozen=True)
@@ -103,19 +105,51 @@ def _read_toml(path: Path | str, text: str) -> dict[str, Any]:
         raise ConfigFileError(where, f"not valid TOML ({err})") from err
 
 
+def _read_value(path: Path | str, text: str, key: str, value: Any) -> tuple[str, float]:
+    """:func:`parse_value`, failing with a :class:`ConfigFileError` that names the file and line."""
+    try:
+        return parse_value(key, value)
+    except RejuvError as err:
+        line = _line_of(text, key)
+        where = f"{path}, line {line}" if line else str(path)
+        raise ConfigFileError(where, str(err)) from err
+
+
+def _strategy_sections(path: Path | str, text: str, data: Mapping[str, Any]) -> dict[str, float]:
+    """The values of ``[strategies.<key>]`` sections; each holds only that strategy's own parameters."""
+    tables = data.get("strategies", {})
+    if not isinstance(tables, Mapping):
+        raise ConfigFileError(
+            str(path), f"strategies: expected a table of [strategies.KEY] sections, got {tables!r:.60}"
+        )
+    values: dict[str, float] = {}
+    for key, table in tables.items():
+        try:
+            item = strategy(key)
+        except ParameterError as err:
+            raise ConfigFileError(str(path), f"[strategies.{key}]: {err}") from err
+        if not isinstance(table, Mapping):
+            raise ConfigFileError(str(path), f"strategies.{key}: expected a table of its parameters, got {table!r:.60}")
+        own = {entry.name for entry in item.symbols}
+        for symbol, value in table.items():
+            name, number = _read_value(path, text, symbol, value)
+            if name not in own:
+                mine = ", ".join(entry.symbol for entry in item.symbols) or "none"
+                raise ConfigFileError(
+                    str(path), f"[strategies.{key}]: {symbol} is not one of {item.label}'s own parameters ({mine})"
+                )
+            values[name] = number
+    return values
+
+
 def _apply_document(path: Path | str, text: str, data: Mapping[str, Any], base: Parameters | None) -> Parameters:
     """Turn a parsed file into parameters, on top of ``base`` (None: the file must be complete)."""
     values: dict[str, Any] = {}
     for key, value in data.items():
-        if key in _SECTIONS:
-            continue
-        try:
-            name, number = parse_value(key, value)
-        except RejuvError as err:
-            line = _line_of(text, key)
-            where = f"{path}, line {line}" if line else str(path)
-            raise ConfigFileError(where, str(err)) from err
-        values[name] = number
+        if key not in _SECTIONS:
+            name, number = _read_value(path, text, key, value)
+            values[name] = number
+    values |= _strategy_sections(path, text, data)
     migration = data.get("migration", {})
     if not isinstance(migration, Mapping):
         raise ConfigFileError(

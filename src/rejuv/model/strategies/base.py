@@ -1,16 +1,15 @@
-"""The shared base of the five rejuvenation strategies.
+"""The shared base of the rejuvenation strategies.
 
 A strategy states only its own terms, per VMM rejuvenation interval T_vmm:
 
 - ``vmm_downtime``: D, the downtime of one VMM rejuvenation;
-- ``os_rejuvenations``: N, the number of OS rejuvenations per T_vmm;
 - ``vmm_degraded_loss``: the throughput lost to degradation after (or
   during) the VMM rejuvenation, in host-seconds (ω R, or γ (n-1) D_m, ...);
 - ``needs_spare_host``: whether one of the m hosts is held back as a spare;
 - ``occupancy``: what one VMM rejuvenation takes of T_vmm, for the checks
   that combine parameters (:class:`~rejuv.model.parameters.Occupancy`);
 - ``os_rule``: what the VMM rejuvenation does to the OS rejuvenation clocks
-  (:class:`OsRule`);
+  (:class:`OsRule`), which gives N, the OS rejuvenations per T_vmm;
 - ``symbols``: the parameters it brings that the paper has not (none for the
   paper's five), added to the symbol table when it is registered.
 
@@ -161,9 +160,16 @@ class Strategy(ABC):
     def vmm_downtime(self, params: Parameters) -> Array:
         """D: downtime of one VMM rejuvenation, s."""
 
-    @abstractmethod
     def os_rejuvenations(self, params: Parameters) -> Array:
-        """N: OS rejuvenations per T_vmm."""
+        """N: OS rejuvenations per T_vmm, as :attr:`os_rule` counts them."""
+        if self.os_rule is OsRule.RUNNING:
+            return params.vmm_interval / params.os_interval
+        left = (params.vmm_interval - self.vmm_downtime(params)) / params.os_interval
+        if self.os_rule is OsRule.PAUSED:
+            return left
+        # RESET: none when T_vmm <= T_os, even with D = 0 and T_vmm = T_os, where the floor alone gives 1.
+        result: Array = np.where(params.vmm_interval <= params.os_interval, 0.0, np.floor(left))
+        return result
 
     @abstractmethod
     def vmm_degraded_loss(self, params: Parameters) -> Array:
@@ -205,11 +211,18 @@ class Strategy(ABC):
     def limit(self, params: Parameters, shared: SharedTerms | None = None) -> Array:
         """P / (m p) as m grows without bound (:attr:`Evaluation.limit`), from the shared terms.
 
-        This form holds where the OS rejuvenations keep their schedule,
-        N = (T_vmm - D) / T_os; a strategy that counts them otherwise
-        overrides it. Runs no :meth:`check`.
+        Where the OS rejuvenations keep their schedule (OsRule.PAUSED,
+        N = (T_vmm - D) / T_os) this is w - (D w + vmm_degraded_loss) / T_vmm;
+        otherwise 1 - (D + vmm_degraded_loss + N (D_os + δ R_os)) / T_vmm, N
+        kept whole (⌊N⌋ with RESET). Runs no :meth:`check`.
         """
         terms = SharedTerms.of(params) if shared is None else shared
+        if self.os_rule is not OsRule.PAUSED:
+            lost = self.os_rejuvenations(params) * terms.os_cost + (
+                self.vmm_downtime(params) + self.vmm_degraded_loss(params)
+            )
+            whole: Array = 1.0 - lost * terms.inverse_interval
+            return whole
         free = terms.os_free_share
         lost = self.vmm_downtime(params) * free + self.vmm_degraded_loss(params)
         result: Array = free - lost * terms.inverse_interval

@@ -41,9 +41,6 @@ class LiveMigration(MigrationStrategy):
     def vmm_downtime(self, params: Parameters) -> Array:
         return np.zeros_like(params.vmm_interval)
 
-    def os_rejuvenations(self, params: Parameters) -> Array:
-        return params.vmm_interval / params.os_interval
-
     def vmm_degraded_loss(self, params: Parameters) -> Array:
         return self.degradation_rate(params) * self.migration_time(params)
 

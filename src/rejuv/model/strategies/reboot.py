@@ -20,10 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-import numpy as np
-
 from rejuv.model.parameters import Occupancy, Parameters, ScalarParameters
-from rejuv.model.strategies.base import Array, OsRule, SharedTerms, Strategy
+from rejuv.model.strategies.base import Array, Strategy
 from rejuv.model.symbols import lookup
 
 __all__ = ["RebootStrategy", "RebootTerms"]
@@ -52,27 +50,8 @@ class RebootStrategy(Strategy):
     def vmm_downtime(self, params: Parameters) -> Array:
         return params.required(self.downtime_symbol)
 
-    def os_rejuvenations(self, params: Parameters) -> Array:
-        left = (params.vmm_interval - self.vmm_downtime(params)) / params.os_interval
-        if self.os_rule is not OsRule.RESET:
-            return left
-        # None when T_vmm <= T_os, even with D = 0 and T_vmm = T_os, where the floor alone gives 1.
-        result: Array = np.where(params.vmm_interval <= params.os_interval, 0.0, np.floor(left))
-        return result
-
     def vmm_degraded_loss(self, params: Parameters) -> Array:
         return params.required(self.degradation_symbol) * params.required(self.degraded_period_symbol)
-
-    def limit(self, params: Parameters, shared: SharedTerms | None = None) -> Array:
-        """The shared form, or with RESET 1 - (D + ω R + ⌊N⌋ (D_os + δ R_os)) / T_vmm: the floor keeps N out of it."""
-        if self.os_rule is not OsRule.RESET:
-            return super().limit(params, shared)
-        terms = SharedTerms.of(params) if shared is None else shared
-        lost = self.os_rejuvenations(params) * terms.os_cost + (
-            self.vmm_downtime(params) + self.vmm_degraded_loss(params)
-        )
-        result: Array = 1.0 - lost * terms.inverse_interval
-        return result
 
     def occupancy(self, params: Parameters) -> Occupancy | None:
         """D must stay below T_vmm; D + R is what the reboot occupies."""

@@ -62,9 +62,6 @@ class StopAndCopyMigration(MigrationStrategy):
     def vmm_downtime(self, params: Parameters) -> Array:
         return params.migration_downtime
 
-    def os_rejuvenations(self, params: Parameters) -> Array:
-        return (params.vmm_interval - params.migration_downtime) / params.os_interval
-
     def vmm_degraded_loss(self, params: Parameters) -> Array:
         return self.degradation_rate(params) * (params.vms_per_host - 1) * params.migration_downtime
 
