@@ -19,7 +19,17 @@ from dataclasses import dataclass
 
 from rejuv.errors import UnknownParameterError
 
-__all__ = ["SYMBOLS", "Kind", "Symbol", "all_symbols", "describe", "lookup", "register_symbols", "unregister_symbols"]
+__all__ = [
+    "SYMBOLS",
+    "Kind",
+    "Symbol",
+    "all_symbols",
+    "describe",
+    "is_registered",
+    "lookup",
+    "register_symbols",
+    "unregister_symbols",
+]
 
 
 class Kind(enum.Enum):
