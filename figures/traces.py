@@ -17,9 +17,18 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from rejuv.model import Parameters, degradation_rates, load_preset
+from rejuv.model import STRATEGIES, MigrationStrategy, Parameters, degradation_rates, load_preset
 from rejuv.report import plot_trace, write_figure, write_json
-from rejuv.trace import KINDS, Migration, Settings, combine, event_from_parameters, fit_migration, measure, synthesize
+from rejuv.trace import (
+    Migration,
+    Settings,
+    combine,
+    event_from_parameters,
+    event_kinds,
+    fit_migration,
+    measure,
+    synthesize,
+)
 
 PRESET = "kourai2008"
 VMS = 11  #: n in the paper's measurements
@@ -32,11 +41,11 @@ DPI = 90  #: six figures: kept small enough to commit
 HERE = Path(__file__).resolve().parent
 #: figure file stem -> event kind; host-wide events and the OS rejuvenation of VM 0
 EVENTS = {"figure3-warm": "warm", "figure3-cold": "cold", "figure4-os": "os"}
-#: figure file stem -> migration strategy and the parameter holding its Table 1 profile
+#: figure file stem -> migration strategy (each holds its Table 1 profile)
 MIGRATIONS = {
-    "figure5-stop-and-copy": ("migration", "stop_and_copy_profile"),
-    "figure5-live": ("live", "live_migration_profile"),
-    "figure6-live-rate-control": ("live_rate_control", "live_migration_profile_rate_control"),
+    "figure5-stop-and-copy": "migration",
+    "figure5-live": "live",
+    "figure6-live-rate-control": "live_rate_control",
 }
 
 
@@ -56,21 +65,18 @@ def _event_figure(params: Parameters, stem: str, kind: str, out: Path) -> dict[s
     found = combine(measured)
     return {
         symbol: {
-            "preset": float(getattr(params, name)),
+            "preset": params.scalar()[symbol],
             "measured": found[symbol].value,
             "uncertainty": found[symbol].uncertainty,
         }
-        for symbol, name in zip(KINDS[kind], _field_names(kind), strict=True)
+        for symbol in event_kinds()[kind]
     }
 
 
-def _field_names(kind: str) -> tuple[str, ...]:
-    prefix = {"warm": "warm_reboot", "cold": "cold_reboot", "os": "os"}[kind]
-    return (f"{prefix}_downtime", f"{prefix}_degradation", f"{prefix}_degraded_period")
-
-
-def _migration_figure(params: Parameters, stem: str, strategy: str, profile_field: str, out: Path) -> dict[str, object]:
-    profile = getattr(params, profile_field)
+def _migration_figure(params: Parameters, stem: str, key: str, out: Path) -> dict[str, object]:
+    item = STRATEGIES[key]
+    assert isinstance(item, MigrationStrategy)
+    profile = item.profile(params)
     duration = BEFORE + profile.total_time(VMS) + AFTER
     trace = synthesize(duration, vms=VMS, load=_load(params), migrations=[Migration(BEFORE, profile)], seed=SEED)
     trace = replace(trace, source=f"{stem} ({PRESET})")
@@ -78,7 +84,7 @@ def _migration_figure(params: Parameters, stem: str, strategy: str, profile_fiel
     fit = fit_migration([trace])
     model = params.replace(vms_per_host=VMS)
     return {
-        "degradation_rate": {"preset": float(degradation_rates(model)[strategy]), "measured": fit.degradation},
+        "degradation_rate": {"preset": float(degradation_rates(model)[key]), "measured": fit.degradation},
         "time_to_move_all_vms": {"preset": float(profile.total_time(VMS)), "measured": fit.total_time},
         "forms": {column: item.form for column, item in fit.fits.items()},
     }
@@ -94,8 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     for stem, kind in EVENTS.items():
         document[stem] = _event_figure(params, stem, kind, args.out)
         print(f"wrote {args.out / stem}.png")
-    for stem, (strategy, field) in MIGRATIONS.items():
-        document[stem] = _migration_figure(params, stem, strategy, field, args.out)
+    for stem, key in MIGRATIONS.items():
+        document[stem] = _migration_figure(params, stem, key, args.out)
         print(f"wrote {args.out / stem}.png")
     print(f"wrote {write_json(args.out / 'traces.json', document)}")
     return 0

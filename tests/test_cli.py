@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from rejuv.cli import main
-from rejuv.model import STRATEGIES
+from rejuv.model import STRATEGIES, Parameters, compare_strategies
 
 PAPER_HOSTS = [2, 50, 20000]
 
@@ -34,6 +34,13 @@ def test_compare_json_has_the_documented_shape(capsys: pytest.CaptureFixture[str
     assert set(result["degradation_rates"]) == {"migration", "live", "live_rate_control"}  # type: ignore[arg-type]
     for crossover in result["crossovers"]:  # type: ignore[attr-defined]
         assert set(crossover) == {"strategy", "overtakes", "hosts"}
+
+
+def test_compare_json_holds_the_library_comparison(capsys: pytest.CaptureFixture[str], paper: Parameters) -> None:
+    """compare --json prints every key of rejuv.model.compare_strategies' result with the same value: the CLI computes nothing."""
+    result = run_json(capsys, "compare", "--hosts", "2,50,20000", "--json")
+    library = json.loads(json.dumps(compare_strategies(paper, PAPER_HOSTS)))
+    assert {key: result[key] for key in library} == library
 
 
 def test_compare_json_reports_the_paper_crossovers(capsys: pytest.CaptureFixture[str]) -> None:

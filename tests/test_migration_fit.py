@@ -9,10 +9,11 @@ import pytest
 
 from rejuv.cli import main
 from rejuv.errors import RejuvWarning, TraceError
-from rejuv.model import degradation_rates, load_preset, migration_degradation
+from rejuv.model import STRATEGIES, MigrationStrategy, degradation_rates, load_preset, migration_degradation
 from rejuv.trace import Migration, Trace, synthesize, write_trace
 from rejuv.trace.curve_fit import fit_curve
-from rejuv.trace.migration_fit import fit_migration
+from rejuv.trace.migration_fit import fit_migration, migration_parameters
+from rejuv.trace.segment import Estimate
 
 PARAMS = load_preset()
 PROFILES = {
@@ -112,3 +113,14 @@ def test_fit_writes_table_1_curves_that_compare_reads(tmp_path: Path, capsys: py
     capsys.readouterr()
     assert main(["params", "--params", str(out), "--json"]) == 0
     assert main(["compare", "--params", str(out), "--json"]) == 0
+
+
+@pytest.mark.parametrize(("key", "symbol"), [("migration", "D_m"), ("live", "M_l"), ("live_rate_control", "M_l_rc")])
+def test_a_fitted_migration_gives_its_strategy_s_time_parameter(key: str, symbol: str) -> None:
+    """Stop-and-copy gives D_m = M_t / n (mean downtime per VM); live migration gives M_l = M_t; each within a step."""
+    fitted = fit_migration([migration_trace(key, seed=1)])
+    item = STRATEGIES[key]
+    assert isinstance(item, MigrationStrategy)
+    (found,) = migration_parameters(fitted, item, 1.0).items()
+    per_vm = fitted.total_time / VMS if key == "migration" else fitted.total_time
+    assert found == (symbol, Estimate(per_vm, 1.0, "s"))

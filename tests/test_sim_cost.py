@@ -8,7 +8,7 @@ import pytest
 
 from rejuv.errors import ResourceLimitError
 from rejuv.model import Parameters
-from rejuv.sim import AgingModel, DurationModel, SimConfig, SimCost, compare, simulate
+from rejuv.sim import AgingModel, DurationModel, SimConfig, SimCost, simulate, validate_against_model
 from rejuv.sim.cost import EVENT_LIMIT_VARIABLE, event_limit
 from rejuv.sim.sweep import SweepPoint, check_sweep
 
@@ -39,17 +39,17 @@ def test_the_estimate_is_never_below_what_a_run_does_and_close_to_it(paper: Para
     assert cost.memory >= peak
 
 
-def test_compare_refuses_work_past_the_event_limit_before_simulating(paper: Parameters) -> None:
-    """compare names the host counts and the estimate when they alone are past the limit, at once."""
+def test_validation_refuses_work_past_the_event_limit_before_simulating(paper: Parameters) -> None:
+    """validate_against_model names the host counts and the estimate when they alone are past the limit, at once."""
     with pytest.raises(ResourceLimitError, match=r"^hosts: about 1\.\d+e\+07 simulated events") as caught:
-        compare(paper, [10_000], ["warm"], event_limit=1_000_000)
+        validate_against_model(paper, [10_000], ["warm"], event_limit=1_000_000)
     assert "--max-events" in str(caught.value)
 
 
 def test_a_tiny_tolerance_is_blamed_for_the_horizon_it_needs(paper: Parameters) -> None:
     """With the default hosts, a tolerance of 1e-12 needs millions of periods: the error names the tolerance."""
     with pytest.raises(ResourceLimitError, match=r"^tolerance: .*--tolerance"):
-        compare(paper, [10], ["warm"], tolerance=1e-12)
+        validate_against_model(paper, [10], ["warm"], tolerance=1e-12)
 
 
 def test_a_sweep_of_many_replications_is_blamed_on_them(paper: Parameters) -> None:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from rejuv.model import Parameters
 from rejuv.sim import SimConfig
 from rejuv.sim.engine import HostSweep, sweep_hosts
-from rejuv.sim.events import EventRows, phase_events
+from rejuv.sim.event_rows import EventRows, phase_events
 from rejuv.sim.phases import vmm_profile
 from rejuv.sim.schedule import build_schedule, os_events
 

@@ -9,7 +9,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from rejuv.model import STRATEGIES, Parameters
-from rejuv.sim import SimConfig, compare, periods_for, simulate
+from rejuv.sim import SimConfig, periods_for, simulate, validate_against_model
 from rejuv.sim.phases import vmm_profile
 from strategies import parameter_sets
 
@@ -22,7 +22,7 @@ def test_paper_preset_loss_matches_closed_form_within_a_tenth_of_a_percent(
     paper: Parameters, strategy: str, hosts: int
 ) -> None:
     """On the paper's parameters every strategy's simulated loss is the model's to within 0.1 % relative."""
-    (comparison,) = compare(paper, [hosts], [strategy])
+    (comparison,) = validate_against_model(paper, [hosts], [strategy])
     assert comparison.reasons == ()
     assert comparison.sim_loss == pytest.approx(comparison.model_loss, rel=TOLERANCE)
 
@@ -38,13 +38,13 @@ def test_serving_hosts_loss_matches_the_model_limit(paper: Parameters, strategy:
 def test_live_migration_and_cold_reboot_match_to_rounding(paper: Parameters) -> None:
     """Where the model counts whole events (cold: ⌊N_c⌋; live: the whole migration), the match is exact to 1e-9."""
     for strategy in ("cold", "live"):
-        (comparison,) = compare(paper, [100], [strategy])
+        (comparison,) = validate_against_model(paper, [100], [strategy])
         assert abs(comparison.relative_difference) < 1e-9
 
 
 def test_warm_reboot_whole_os_rejuvenations_approximate_the_fractional_average(paper: Parameters) -> None:
     """Warm-VM Reboot's N_w is fractional; whole OS rejuvenations over 13 periods differ from it by < 1e-4 relative, not 0."""
-    (comparison,) = compare(paper, [100], ["warm"], periods=13)
+    (comparison,) = validate_against_model(paper, [100], ["warm"], periods=13)
     assert 0 < abs(comparison.relative_difference) < 1e-4
 
 
@@ -81,7 +81,7 @@ def test_random_valid_parameters_match_where_the_assumptions_hold(
     hosts = draw.draw(st.integers(2, serving_most + 1 if config.uses_spares else serving_most), label="hosts")
     periods = periods_for(params, strategy, hosts, TOLERANCE)
     assume(_events_estimate(params, hosts, periods) < 400_000)
-    (comparison,) = compare(params, [hosts], [strategy], config, TOLERANCE, periods)
+    (comparison,) = validate_against_model(params, [hosts], [strategy], config, TOLERANCE, periods)
     assume(comparison.reasons == ())
     result = comparison.result
     simulated = result.lost_host_seconds / (result.config.serving_hosts * result.horizon)

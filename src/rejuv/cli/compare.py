@@ -8,7 +8,7 @@ from rejuv.cli.comparison import Comparison, compare
 from rejuv.cli.format import table
 from rejuv.cli.options import add_parameter_options, parameters_from, parse_hosts, preset_label
 from rejuv.jsontext import to_json
-from rejuv.model import STRATEGIES
+from rejuv.model import STRATEGIES, MigrationStrategy
 from rejuv.provenance import stamp
 
 HELP = "compare the five strategies' total throughput on clusters of the given sizes"
@@ -47,8 +47,12 @@ def render_rates_and_crossovers(result: Comparison) -> str:
     """Degradation rates and crossovers as tables for people."""
     rates = result["degradation_rates"]
     lines = ["degradation rates while migrating"]
-    names = {"migration": "γ   stop-and-copy", "live": "γ'  live", "live_rate_control": "γ'  live, rate control"}
-    lines += [table(["rate", "value"], [[names[key], f"{value:.4f}"] for key, value in rates.items()])]
+    rows = [
+        [f"{item.rate_symbol():<4}{item.rate_caption}", f"{rates[key]:.4f}"]
+        for key, item in STRATEGIES.items()
+        if isinstance(item, MigrationStrategy) and key in rates
+    ]
+    lines += [table(["rate", "value"], rows)]
     lines.append("\ncrossovers: the smallest m at which a strategy behind at m = 2 overtakes another")
     rows = []
     for item in result["crossovers"]:

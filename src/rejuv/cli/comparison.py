@@ -1,42 +1,19 @@
-"""The comparison of all strategies on given host counts, as plain data (for JSON and tables)."""
+"""``rejuv compare``'s JSON document: the model's comparison with the version and parameters that made it."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any, TypedDict
 
-import numpy as np
-from numpy.typing import NDArray
-
 from rejuv import __version__
-from rejuv.model import STRATEGIES, Parameters, best_strategy, crossovers, degradation_rates, evaluate_all
+from rejuv.model import CrossoverResult, Parameters, StrategyResult, compare_strategies
 
-__all__ = ["Comparison", "StrategyResult", "CrossoverResult", "compare"]
-
-
-class StrategyResult(TypedDict):
-    """One strategy; lists are aligned with the host counts."""
-
-    label: str
-    symbol: str
-    needs_spare_host: bool
-    normalized_throughput: list[float]  # P / (m p)
-    availability: list[float]  # A
-    vmm_degradation: list[float]  # VMM degradation term, fraction of T_vmm
-    os_degradation: list[float]  # OS degradation term, fraction of T_vmm
-    total_throughput: list[float]  # P, req/s
-    lost_requests_per_interval: list[float]  # per T_vmm
-    lost_requests_per_year: list[float]
-    limit: float  # P / (m p) as m grows without bound
-
-
-class CrossoverResult(TypedDict):
-    strategy: str
-    overtakes: str
-    hosts: int | None  # None: never
+__all__ = ["Comparison", "compare"]
 
 
 class Comparison(TypedDict):
+    """:class:`~rejuv.model.StrategyComparison` after the version and parameters, in that key order."""
+
     rejuv_version: str
     parameters: dict[str, Any]
     hosts: list[int]
@@ -47,44 +24,14 @@ class Comparison(TypedDict):
 
 
 def compare(params: Parameters, hosts: Sequence[int], source: str) -> Comparison:
-    """Everything ``rejuv compare`` reports, as JSON-ready data.
-
-    Raises :class:`~rejuv.errors.ParameterError` for host counts a strategy cannot use.
-    """
-    with np.errstate(over="ignore"):  # a result past a float (p = 1e308 req/s) is inf: printed, null in JSON
-        return _compare(params, hosts, source)
-
-
-def _compare(params: Parameters, hosts: Sequence[int], source: str) -> Comparison:
-    m = np.asarray(hosts, dtype=np.float64)
-    keys = tuple(STRATEGIES)
-
-    def aligned(values: NDArray[np.float64]) -> list[float]:
-        return [float(v) for v in np.broadcast_to(values, m.shape)]
-
-    strategies: dict[str, StrategyResult] = {}
-    for key, result in evaluate_all(params, m, keys).items():
-        strategies[key] = StrategyResult(
-            label=STRATEGIES[key].label,
-            symbol=STRATEGIES[key].symbol,
-            needs_spare_host=STRATEGIES[key].needs_spare_host,
-            normalized_throughput=aligned(result.normalized_throughput),
-            availability=aligned(result.availability),
-            vmm_degradation=aligned(result.vmm_degradation),
-            os_degradation=aligned(result.os_degradation),
-            total_throughput=aligned(result.total_throughput),
-            lost_requests_per_interval=aligned(result.lost_requests_per_interval),
-            lost_requests_per_year=aligned(result.lost_requests_per_year),
-            limit=float(result.limit),
-        )
+    """:func:`~rejuv.model.compare_strategies` as ``rejuv compare --json`` prints it."""
+    result = compare_strategies(params, hosts)
     return Comparison(
         rejuv_version=__version__,
         parameters={"source": source, "values": params.as_dict()},
-        hosts=[int(h) for h in hosts],
-        strategies=strategies,
-        best=[keys[int(i)] for i in best_strategy(params, m, keys)],
-        degradation_rates={key: float(rate) for key, rate in degradation_rates(params).items()},
-        crossovers=[
-            CrossoverResult(strategy=c.strategy, overtakes=c.overtakes, hosts=c.hosts) for c in crossovers(params, keys)
-        ],
+        hosts=result["hosts"],
+        strategies=result["strategies"],
+        best=result["best"],
+        degradation_rates=result["degradation_rates"],
+        crossovers=result["crossovers"],
     )

@@ -7,29 +7,27 @@ from pathlib import Path
 
 from rejuv.cli.format import table
 from rejuv.cli.trace_options import announce, not_an_input, open_fraction, positive_duration
-from rejuv.model import MigrationProfile, lookup
+from rejuv.model import STRATEGIES, MigrationProfile, MigrationStrategy, lookup
 from rejuv.trace.data import Trace
-from rejuv.trace.events import KINDS, combine, measure
-from rejuv.trace.migration_fit import fit_migration
+from rejuv.trace.events import combine, event_kinds, measure
+from rejuv.trace.migration_fit import fit_migration, migration_parameters
 from rejuv.trace.params_file import write_parameter_file
 from rejuv.trace.readers import read_any
 from rejuv.trace.segment import Estimate, Settings
 
-#: Migration kinds: the preset section they fit, and the symbol of their total time.
-MIGRATIONS = {
-    "migration": ("stop_and_copy", "D_m"),
-    "live": ("live", "M_l"),
-    "live_rate_control": ("live_rate_control", "M_l_rc"),
-}
-
 HELP = "measure downtimes, degraded periods and degradation rates in throughput traces"
+
+
+def _migrations() -> dict[str, MigrationStrategy]:
+    """The migration strategies, whose traces are fitted as Table 1, by key."""
+    return {key: item for key, item in STRATEGIES.items() if isinstance(item, MigrationStrategy)}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("traces", nargs="+", type=Path, metavar="TRACE", help=".trace, .csv or Prometheus .json files")
     parser.add_argument(
         "--kind",
-        choices=[*KINDS, *MIGRATIONS],
+        choices=[*event_kinds(), *_migrations()],
         help="the kind of event: needed for traces without markers, and to fit migrations (Table 1)",
     )
     parser.add_argument("--markers", type=Path, help="markers CSV (time,kind,subject) for a CSV trace")
@@ -51,9 +49,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _fit_migration(
     args: argparse.Namespace, settings: Settings
 ) -> tuple[dict[str, Estimate], dict[str, MigrationProfile]]:
-    section, symbol = MIGRATIONS[args.kind]
+    item = _migrations()[args.kind]
     traces = [_read(path, args.markers) for path in args.traces]
-    fitted = fit_migration(traces, live=args.kind != "migration", settings=settings)
+    fitted = fit_migration(traces, live=item.live, settings=settings)
     step = max(trace.step for trace in traces)
     print(f"Table 1 measured from {len(traces)} run(s) of {fitted.vms} VMs (p = {fitted.host_throughput:.1f} req/s):")
     columns = list(fitted.fits)
@@ -61,16 +59,14 @@ def _fit_migration(
     print(table(["i", *columns], rows))
     for column, result in fitted.fits.items():
         print(f"  {column}: {result}")
-    rate = "γ" if args.kind == "migration" else "γ'"
-    print(f"{rate} = {fitted.degradation:.4f}")
-    total = fitted.total_time / fitted.vms if args.kind == "migration" else fitted.total_time
-    return {symbol: Estimate(total, step, "s")}, {section: fitted.profile}
+    print(f"{item.rate_symbol()} = {fitted.degradation:.4f}")
+    return migration_parameters(fitted, item, step), {item.profile_section: fitted.profile}
 
 
 def run(args: argparse.Namespace) -> int:
     not_an_input(args.out, [*args.traces, *([args.markers] if args.markers else [])])
     settings = Settings(baseline_window=args.baseline, tolerance=args.tolerance)
-    if args.kind in MIGRATIONS:
+    if args.kind in _migrations():
         estimates, profiles = _fit_migration(args, settings)
     else:
         estimates, profiles = _fit_events(args, settings), {}
@@ -89,7 +85,7 @@ def _fit_events(args: argparse.Namespace, settings: Settings) -> dict[str, Estim
     measured = []
     for path in args.traces:
         measured += measure(_read(path, args.markers), args.kind, settings)
-    counts = {kind: sum(1 for m in measured if m.kind == kind) for kind in KINDS}
+    counts = {kind: sum(1 for m in measured if m.kind == kind) for kind in event_kinds()}
     print("events: " + ", ".join(f"{count} {kind}" for kind, count in counts.items() if count))
     for item in measured:
         if not item.segment.recovered:

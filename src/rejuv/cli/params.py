@@ -7,7 +7,7 @@ import argparse
 from rejuv.cli.format import table
 from rejuv.cli.options import add_parameter_options, parameters_from, preset_label
 from rejuv.jsontext import to_json
-from rejuv.model import SYMBOLS, Kind, degradation_rates, format_duration
+from rejuv.model import STRATEGIES, Kind, MigrationStrategy, all_symbols, degradation_rates, format_duration
 from rejuv.provenance import stamp
 
 HELP = "show the parameters in use, with their paper symbols, units and meanings"
@@ -24,16 +24,14 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(to_json(stamp({"source": preset_label(args), "values": values})))
         return 0
-    computed = {
-        "migration_degradation": "migration",
-        "live_migration_degradation": "live",
-        "live_migration_degradation_rate_control": "live_rate_control",
-    }
+    computed = {item.rate_field: key for key, item in STRATEGIES.items() if isinstance(item, MigrationStrategy)}
     rates = degradation_rates(params)
     rows = []
-    for entry in SYMBOLS:
-        value = values[entry.name]
-        if value is None:
+    for entry in all_symbols():
+        value = values.get(entry.name)
+        if value is None and entry.name not in computed:
+            shown = "unset"
+        elif value is None:
             shown = f"{float(rates[computed[entry.name]]):.4f} (computed)"
         elif entry.kind is Kind.DURATION:
             shown = format_duration(value)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rejuv.cli.trace_options import announce, not_an_input, positive_duration
 from rejuv.trace.data import check_trace_memory
-from rejuv.trace.events import KINDS, measure
+from rejuv.trace.events import event_kinds, measure
 from rejuv.trace.readers import read_any
 from rejuv.trace.segment import Settings
 
@@ -21,7 +21,7 @@ HELP = "draw a throughput trace, host and per-VM, with each event's downtime and
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("trace", type=Path, metavar="TRACE", help=".trace, .csv or Prometheus .json file")
-    parser.add_argument("--kind", choices=list(KINDS), help="the kind of event, for traces without markers")
+    parser.add_argument("--kind", choices=list(event_kinds()), help="the kind of event, for traces without markers")
     parser.add_argument("--markers", type=Path, help="markers CSV (time,kind,subject) for a CSV trace")
     parser.add_argument(
         "--baseline",

@@ -8,7 +8,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from rejuv.errors import ParameterError
-from rejuv.model import STRATEGIES, parse_duration
+from rejuv.model import STRATEGIES, canonical_key, parse_duration
 from rejuv.sim import AgingModel, DurationModel, SimConfig, SparePolicy, Stagger, WaitPolicy
 from rejuv.sim.cost import DEFAULT_EVENT_LIMIT, EVENT_LIMIT_VARIABLE, EVENTS_PER_SECOND
 
@@ -88,18 +88,21 @@ def config_from(args: argparse.Namespace) -> SimConfig:
 
 
 def parse_strategies(text: str) -> list[str]:
-    """``"warm,cold"`` (or ``all``) as strategy keys; raises ParameterError for an unknown one."""
+    """``"warm,cold"`` (or ``all``) as strategy keys, aliases made canonical; raises ParameterError for an unknown one."""
     if text == "all":
         return list(STRATEGIES)
     keys = [item.strip() for item in text.split(",") if item.strip()]
     if not keys:
         raise ParameterError("--strategies", f"expected all or some of {', '.join(STRATEGIES)}, got {text!r}")
+    canonical = []
     for key in keys:
-        if key not in STRATEGIES:
+        try:
+            canonical.append(canonical_key(key))
+        except ParameterError:
             raise ParameterError(
                 "--strategies", f"unknown strategy {key!r}; expected all or some of {', '.join(STRATEGIES)}"
-            )
-    return keys
+            ) from None
+    return canonical
 
 
 def event_count(text: str) -> int:

@@ -13,15 +13,10 @@ from rejuv.cli.options import add_parameter_options, parameters_from
 from rejuv.cli.trace_options import bounded, nonnegative_duration, positive_duration, positive_number, whole
 from rejuv.errors import ParameterError
 from rejuv.limits import check_memory
+from rejuv.model import STRATEGIES, MigrationStrategy
+from rejuv.trace.events import event_kinds
 from rejuv.trace.store import write_trace
 from rejuv.trace.synth import Migration, event_from_parameters, synthesis_memory, synthesize
-
-#: Migration kinds and the parameter field holding their Table 1 profile.
-PROFILES = {
-    "migration": "stop_and_copy_profile",
-    "live": "live_migration_profile",
-    "live_rate_control": "live_migration_profile_rate_control",
-}
 
 #: Samples times VMs from which synthesis takes more than a few seconds: about 4 s per 10^7 on
 #: a busy 2-core machine, and compressing the file as long again.
@@ -34,8 +29,9 @@ HELP = "make a synthetic throughput trace of a rejuvenation or a migration, from
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    migrations = [key for key, item in STRATEGIES.items() if isinstance(item, MigrationStrategy)]
     parser.add_argument(
-        "--kind", choices=("warm", "cold", "os", *PROFILES), default="warm", help="the event (default: %(default)s)"
+        "--kind", choices=(*event_kinds(), *migrations), default="warm", help="the event (default: %(default)s)"
     )
     parser.add_argument("--vms", type=whole(1), help="VMs on the host (default: the parameters' n)")
     parser.add_argument(
@@ -66,11 +62,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     params = parameters_from(args)
+    point = params.scalar("a synthetic trace")
     # Table 1's throughputs are absolute: a migration trace is consistent only with the parameters' n and p.
     if args.vms is None:
-        args.vms = round(float(params.vms_per_host))
+        args.vms = round(point.vms_per_host)
     if args.load is None:
-        args.load = float(params.host_throughput) / args.vms
+        args.load = point.host_throughput / args.vms
     if args.vms < 1 or (args.kind == "os" and args.vms < 2):
         raise ParameterError(
             "--vms", f"needs at least {2 if args.kind == 'os' else 1} VMs for {args.kind}, got {args.vms}"
@@ -85,8 +82,9 @@ def run(args: argparse.Namespace) -> int:
         "jitter": args.jitter,
         "seed": args.seed,
     }
-    if args.kind in PROFILES:
-        profile = getattr(params, PROFILES[args.kind])
+    item = STRATEGIES.get(args.kind)
+    if isinstance(item, MigrationStrategy):
+        profile = item.profile(params)
         length = args.before + profile.total_time(args.vms) + args.after
         plan: dict[str, Any] = {"migrations": [Migration(args.before, profile)]}
     else:
@@ -97,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         raise ParameterError("--step", f"must be at most the trace's length ({length:g} s), got {args.step:g} s")
     samples = length / args.step
     check_memory(
-        _culprit(args, length, float(params.vms_per_host)),
+        _culprit(args, length, point.vms_per_host),
         synthesis_memory(samples, args.vms),
         f"{length:g} s at a {args.step:g} s step is {samples:,.0f} samples of {args.vms} VMs; "
         "use a coarser --step, a shorter --before or --after, fewer --vms, or shorter events",

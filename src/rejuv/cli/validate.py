@@ -10,7 +10,7 @@ from rejuv.cli.sim_options import Progress, add_sim_options, config_from, parse_
 from rejuv.jsontext import to_json
 from rejuv.model import STRATEGIES
 from rejuv.provenance import stamp
-from rejuv.sim import DEFAULT_TOLERANCE, Comparison, compare
+from rejuv.sim import DEFAULT_TOLERANCE, ModelCheck, validate_against_model
 
 HELP = "simulate the cluster event by event and compare its throughput loss with the closed form"
 
@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
 
 
-def render(comparisons: list[Comparison]) -> str:
+def render(comparisons: list[ModelCheck]) -> str:
     """The comparison table, then the reasons for each difference."""
     header = ["strategy", "m", "periods", "model loss", "simulated loss", "rel. diff", "agrees"]
     rows = []
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     params = parameters_from(args)
     progress = Progress(args.no_progress)
     try:
-        comparisons = compare(
+        comparisons = validate_against_model(
             params,
             parse_hosts(args.hosts),
             parse_strategies(args.strategies),

@@ -20,9 +20,10 @@ from rejuv.model.analysis import (
     normalized_throughputs,
     overtaking_hosts,
 )
+from rejuv.model.comparison import CrossoverResult, StrategyComparison, StrategyResult, compare_strategies
 from rejuv.model.curves import Curve, Form, Piece
 from rejuv.model.migration import MigrationProfile, migration_degradation
-from rejuv.model.parameters import NUMERIC_FIELDS, Parameters
+from rejuv.model.parameters import NUMERIC_FIELDS, Occupancy, Parameters, ScalarParameters
 from rejuv.model.phase_map import Axis, PhaseMap, phase_map
 from rejuv.model.presets import (
     DEFAULT_PRESET,
@@ -41,17 +42,25 @@ from rejuv.model.strategies import (
     Evaluation,
     LiveMigration,
     LiveMigrationRateControl,
+    MigrationStrategy,
+    OsRule,
+    RebootStrategy,
+    RebootTerms,
     StopAndCopyMigration,
     Strategy,
     WarmReboot,
+    canonical_key,
+    register,
     strategy,
+    unregister,
 )
-from rejuv.model.symbols import SYMBOLS, Kind, Symbol, lookup
+from rejuv.model.symbols import SYMBOLS, Kind, Symbol, all_symbols, lookup
 from rejuv.model.units import format_duration, parse_duration, parse_rate
 
 __all__ = [
     # parameters
     "Parameters",
+    "ScalarParameters",
     "load_preset",
     "read_preset",
     "Preset",
@@ -64,6 +73,7 @@ __all__ = [
     # strategies and their evaluation
     "STRATEGIES",
     "strategy",
+    "canonical_key",
     "Strategy",
     "Evaluation",
     "WarmReboot",
@@ -71,7 +81,19 @@ __all__ = [
     "StopAndCopyMigration",
     "LiveMigration",
     "LiveMigrationRateControl",
+    # adding a strategy
+    "register",
+    "unregister",
+    "RebootStrategy",
+    "RebootTerms",
+    "MigrationStrategy",
+    "OsRule",
+    "Occupancy",
     # conclusions
+    "compare_strategies",
+    "StrategyComparison",
+    "StrategyResult",
+    "CrossoverResult",
     "crossovers",
     "Crossover",
     "overtaking_hosts",
@@ -94,6 +116,7 @@ __all__ = [
     "Symbol",
     "Kind",
     "lookup",
+    "all_symbols",
     "NUMERIC_FIELDS",
     "parse_duration",
     "parse_rate",

@@ -5,6 +5,9 @@ scales as (m - 1) / m, the others not at all, so where one strategy overtakes
 another follows in closed form from the two limits (P / (m p) as m grows):
 a spare-host strategy with limit a overtakes a strategy with limit b < a at
 the smallest whole m > a / (a - b).
+
+Where a function takes strategy ``keys``, None means every registered
+strategy (:data:`~rejuv.model.STRATEGIES`, as it is at the call).
 """
 
 from __future__ import annotations
@@ -16,11 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from rejuv.model.parameters import NUMERIC_FIELDS, Parameters
-from rejuv.model.strategies import STRATEGIES, Evaluation, Strategy, check_hosts, strategy
+from rejuv.model.parameters import Parameters
+from rejuv.model.strategies import STRATEGIES, Evaluation, MigrationStrategy, Strategy, check_hosts, strategy
 from rejuv.model.strategies.base import SharedTerms
-from rejuv.model.strategies.live import LiveMigration
-from rejuv.model.strategies.stop_and_copy import StopAndCopyMigration
 from rejuv.model.symbols import lookup
 
 __all__ = [
@@ -42,16 +43,13 @@ SMALLEST_CLUSTER = 2  # every strategy applies from two hosts on
 BLOCK_POINTS = 1 << 14
 
 
-def evaluate_all(
-    params: Parameters, hosts: ArrayLike, keys: Sequence[str] = tuple(STRATEGIES)
-) -> dict[str, Evaluation]:
+def evaluate_all(params: Parameters, hosts: ArrayLike, keys: Sequence[str] | None = None) -> dict[str, Evaluation]:
     """Every strategy in ``keys`` evaluated on ``params`` and ``hosts``."""
+    keys = tuple(STRATEGIES) if keys is None else keys
     return {key: strategy(key).evaluate(params, hosts) for key in keys}
 
 
-def normalized_throughputs(
-    params: Parameters, hosts: ArrayLike, keys: Sequence[str] = tuple(STRATEGIES)
-) -> dict[str, Array]:
+def normalized_throughputs(params: Parameters, hosts: ArrayLike, keys: Sequence[str] | None = None) -> dict[str, Array]:
     """P / (m p) of every strategy in ``keys``: ``evaluate(params, hosts).normalized_throughput``, faster.
 
     Equal to the :meth:`Strategy.evaluate` path up to rounding (a relative
@@ -61,6 +59,7 @@ def normalized_throughputs(
     walked in blocks of ``BLOCK_POINTS``. Raises :class:`ParameterError` as
     :meth:`Strategy.evaluate` does.
     """
+    keys = tuple(STRATEGIES) if keys is None else keys
     items = {key: strategy(key) for key in keys}
     for item in items.values():
         item.check_hosts(hosts)
@@ -72,12 +71,10 @@ def normalized_throughputs(
         return {key: item.normalized_throughput(params, m, shared) for key, item in items.items()}
     # γ, γ' once for the whole set, not once per block.
     rates = {
-        item.rate_field: item.degradation_rate(params)
-        for item in items.values()
-        if isinstance(item, StopAndCopyMigration | LiveMigration)
+        item.rate_field: item.degradation_rate(params) for item in items.values() if isinstance(item, MigrationStrategy)
     }
     resolved = params._with_checked_values(**rates)
-    fields = {name: getattr(resolved, name) for name in NUMERIC_FIELDS if getattr(resolved, name) is not None}
+    fields = dict(resolved._numeric())
     cut = [name for name, value in fields.items() if value.ndim]
     spare = (m - 1.0) / m
     results = {key: np.empty(shape) for key in items}
@@ -97,7 +94,7 @@ def degradation_rates(params: Parameters) -> dict[str, Array]:
     """γ, γ' and γ' with rate control, keyed by the strategy they belong to."""
     rates: dict[str, Array] = {}
     for key, item in STRATEGIES.items():
-        if isinstance(item, StopAndCopyMigration | LiveMigration):
+        if isinstance(item, MigrationStrategy):
             rates[key] = item.degradation_rate(params)
     return rates
 
@@ -150,13 +147,13 @@ class Crossover:
     hosts: int | None
 
 
-def crossovers(params: Parameters, keys: Sequence[str] = tuple(STRATEGIES)) -> list[Crossover]:
+def crossovers(params: Parameters, keys: Sequence[str] | None = None) -> list[Crossover]:
     """For one parameter set: each pair where a strategy starts behind another at m = 2, and where it overtakes.
 
-    Raises ValueError if ``params`` is a grid rather than one set.
+    Raises :class:`~rejuv.errors.ParameterError` (a ValueError) if ``params`` is a grid rather than one set.
     """
-    if params.shape != ():
-        raise ValueError("crossovers() takes one parameter set; use overtaking_hosts() for grids")
+    keys = tuple(STRATEGIES) if keys is None else keys
+    params.scalar("crossovers()", "; use overtaking_hosts() for grids")
     result = []
     at_two = {
         key: float(value.normalized_throughput) for key, value in evaluate_all(params, SMALLEST_CLUSTER, keys).items()
@@ -170,8 +167,9 @@ def crossovers(params: Parameters, keys: Sequence[str] = tuple(STRATEGIES)) -> l
     return result
 
 
-def best_strategy(params: Parameters, hosts: ArrayLike, keys: Sequence[str] = tuple(STRATEGIES)) -> NDArray[np.intp]:
+def best_strategy(params: Parameters, hosts: ArrayLike, keys: Sequence[str] | None = None) -> NDArray[np.intp]:
     """Index into ``keys`` of the strategy with the highest P / (m p); ties go to the earlier key."""
+    keys = tuple(STRATEGIES) if keys is None else keys
     m = check_hosts(hosts, SMALLEST_CLUSTER)
     values = list(normalized_throughputs(params, m, keys).values())
     shape = np.broadcast_shapes(*(np.shape(value) for value in values))

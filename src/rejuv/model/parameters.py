@@ -3,13 +3,18 @@
 Every numeric field is a read-only float64 numpy array (0-d for a scalar), so
 a parameter set can stand for one cluster or for a whole grid of them: fields
 broadcast against each other and against host counts. Field names, units and
-paper symbols come from :mod:`rejuv.model.symbols`.
+paper symbols come from :mod:`rejuv.model.symbols`. The paper's parameters
+are typed fields; a registered strategy's own parameters (symbols it brings)
+live in :attr:`Parameters.extra`, by descriptive name, and every method here
+(:meth:`~Parameters.replace`, validation, :meth:`~Parameters.point`,
+:meth:`~Parameters.as_dict`, :meth:`~Parameters.scalar`) treats them alike.
 
 Checks made when a set is built (each failure names the field):
 
 - every value is finite; n is a whole number >= 1; p > 0; intervals > 0;
   other times >= 0; rates (ω, ω', δ, γ, γ') in [0, 1];
-- each downtime lies below its interval (D_w, D_c, n D_m, M_l < T_vmm; D_os < T_os);
+- each downtime lies below its interval (D_w, D_c, n D_m, M_l < T_vmm; D_os < T_os),
+  as each strategy states it (:class:`Occupancy`);
 - a VMM rejuvenation and the OS rejuvenations fit in the time they share:
   (VMM downtime + degraded period) / T_vmm + (D_os + R_os) / T_os <= 1.
   The model never lets them overlap, and this keeps 0 <= P / (m p) <= 1.
@@ -23,8 +28,8 @@ when each axis value passes on its own and the corners pass
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -32,21 +37,54 @@ from numpy.typing import NDArray
 
 from rejuv.errors import ParameterError
 from rejuv.model.migration import MigrationProfile
-from rejuv.model.symbols import SYMBOLS, Kind, describe, lookup
+from rejuv.model.symbols import SYMBOLS, Kind, describe, is_registered, lookup
 from rejuv.model.units import format_duration
 
-__all__ = ["NUMERIC_FIELDS", "Parameters"]
+__all__ = [
+    "NUMERIC_FIELDS",
+    "Occupancy",
+    "Parameters",
+    "ScalarParameters",
+    "add_occupancy_rule",
+    "remove_occupancy_rule",
+]
 
 Array = NDArray[np.float64]
 
 #: Names of the numeric fields, in symbol-table order.
 NUMERIC_FIELDS: tuple[str, ...] = tuple(symbol.name for symbol in SYMBOLS)
-#: Names of the Table 1 profile fields (not in the symbol table: they are curves, not numbers).
-PROFILE_FIELDS: tuple[str, ...] = (
-    "stop_and_copy_profile",
-    "live_migration_profile",
-    "live_migration_profile_rate_control",
-)
+
+
+@dataclass(frozen=True)
+class Occupancy:
+    """What one VMM rejuvenation of a strategy takes of T_vmm, for the rules that combine fields.
+
+    ``length`` (blamed on ``length_field``) must stay below T_vmm; where it is
+    a multiple of that field (n D_m), ``length_label`` names it and
+    ``length_rule`` says how. ``busy`` (downtime + degraded period, blamed on
+    ``busy_field``) over T_vmm plus (D_os + R_os) / T_os must stay <= 1.
+    """
+
+    length_field: str
+    length: Array
+    busy_field: str
+    busy: Array
+    length_label: str = ""  #: ``n D_m``: how ``length`` is made from its field, if not the field itself
+    length_rule: str = ""  #: what that means, before "must stay below T_vmm"
+
+
+#: Each registered strategy's occupancy rule, by strategy key (None: a value it needs is unset).
+_OCCUPANCY_RULES: dict[str, Callable[[Parameters], Occupancy | None]] = {}
+
+
+def add_occupancy_rule(key: str, rule: Callable[[Parameters], Occupancy | None]) -> None:
+    """Check every parameter set built from now on against strategy ``key``'s occupancy."""
+    _OCCUPANCY_RULES[key] = rule
+
+
+def remove_occupancy_rule(key: str) -> None:
+    """Stop checking strategy ``key``'s occupancy (it is no longer registered)."""
+    _OCCUPANCY_RULES.pop(key, None)
 
 
 def _show(name: str, value: float) -> str:
@@ -76,6 +114,16 @@ def _check_field(name: str, value: Array) -> None:
         _fail_where(name, (value < 1) | (value != np.round(value)), value, "must be a whole number >= 1")
     elif name in ("host_throughput", "vmm_interval", "os_interval"):
         _fail_where(name, value <= 0, value, "must be > 0")
+
+
+def _as_value(name: str, raw: Any) -> Array:
+    """``raw`` as a read-only float64 array; raise :class:`ParameterError` naming ``name`` if it is not a number."""
+    try:
+        value = np.array(raw, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ParameterError(describe(name), f"must be a number, got {raw!r}") from err
+    value.flags.writeable = False
+    return value
 
 
 @dataclass(frozen=True, eq=False)
@@ -110,6 +158,8 @@ class Parameters:
     migration_degradation: Array | None = None
     live_migration_degradation: Array | None = None
     live_migration_degradation_rate_control: Array | None = None
+    #: registered strategies' own parameters, by descriptive name (see :func:`rejuv.model.register`)
+    extra: Mapping[str, Array] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in NUMERIC_FIELDS:
@@ -118,43 +168,70 @@ class Parameters:
                 if not lookup(name).optional:
                     raise ParameterError(describe(name), "missing")
                 continue
-            try:
-                value = np.array(raw, dtype=np.float64)
-            except (TypeError, ValueError) as err:
-                raise ParameterError(describe(name), f"must be a number, got {raw!r}") from err
-            value.flags.writeable = False
-            object.__setattr__(self, name, value)
+            object.__setattr__(self, name, _as_value(name, raw))
+        extra: dict[str, Array] = {}
+        for key, raw in self.extra.items():
+            name = lookup(key).name
+            if not is_registered(name):
+                raise ParameterError(describe(name), "a paper parameter goes in its own field, not in extra")
+            extra[name] = _as_value(name, raw)
+        object.__setattr__(self, "extra", extra)
         self._validate()
+
+    def _value(self, name: str) -> Array | None:
+        """The value of the numeric field or registered parameter ``name`` (descriptive), None if unset."""
+        if name in self.extra:
+            return self.extra[name]
+        value: Array | None = getattr(self, name, None) if name in NUMERIC_FIELDS else None
+        return value
+
+    def value(self, key: str) -> Array | None:
+        """A numeric value by paper symbol or descriptive name, the paper's or a registered strategy's (None: unset).
+
+        Raises :class:`~rejuv.errors.UnknownParameterError` for an unknown key.
+        """
+        return self._value(lookup(key).name)
+
+    def required(self, key: str) -> Array:
+        """:meth:`value` for a value that must be set; raises :class:`~rejuv.errors.ParameterError` ``<name>: missing``."""
+        value = self.value(key)
+        if value is None:
+            raise ParameterError(describe(key), "missing")
+        return value
+
+    def _numeric(self) -> Iterator[tuple[str, Array]]:
+        """Every set numeric value, the paper's fields then the registered ones, by descriptive name."""
+        for name in NUMERIC_FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                yield name, value
+        yield from self.extra.items()
 
     # -- checks -------------------------------------------------------------
 
     def _validate(self) -> None:
-        for name in NUMERIC_FIELDS:
-            value = getattr(self, name)
-            if value is not None:
-                _check_field(name, value)
+        for name, value in self._numeric():
+            _check_field(name, value)
         self._check_combinations()
 
     def _check_combinations(self) -> None:
-        """The rules that combine fields; each holds for all values if it holds for the extreme ones."""
-        n = self.vms_per_host
+        """The rules that combine fields; each holds for all values if it holds for the extreme ones.
+
+        What each strategy's VMM rejuvenation occupies comes from the strategy
+        itself (:func:`add_occupancy_rule`), in the order strategies were registered.
+        """
         vmm, os_ = self.vmm_interval, self.os_interval
-        below_vmm = {
-            "warm_reboot_downtime": self.warm_reboot_downtime,
-            "cold_reboot_downtime": self.cold_reboot_downtime,
-            "migration_downtime": self.migration_downtime * n,
-            "live_migration_time": self.live_migration_time,
-            "live_migration_time_rate_control": self.live_migration_time_rate_control,
-        }
-        for name, value in below_vmm.items():
-            bad = value >= vmm
+        occupancies = [o for o in (rule(self) for rule in _OCCUPANCY_RULES.values()) if o is not None]
+        for item in occupancies:
+            bad = item.length >= vmm
             if not np.any(bad):
                 continue
             limit = f"must stay below T_vmm ({_show('vmm_interval', _first(vmm, bad))})"
-            if name == "migration_downtime":
-                whole = f" (n D_m = {_show(name, _first(value, bad))})"
-                _fail_where(name, bad, getattr(self, name), f"times n (M_t, the whole stop-and-copy) {limit}", whole)
-            _fail_where(name, bad, value, limit)
+            if item.length_label:
+                whole = f" ({item.length_label} = {_show(item.length_field, _first(item.length, bad))})"
+                own = self.required(item.length_field)
+                _fail_where(item.length_field, bad, own, f"{item.length_rule}{limit}", whole)
+            _fail_where(item.length_field, bad, item.length, limit)
         bad = self.os_downtime >= os_
         if np.any(bad):
             _fail_where(
@@ -168,21 +245,14 @@ class Parameters:
             _fail_where(
                 "os_degraded_period", bad, self.os_degraded_period, f"D_os + R_os must stay below T_os ({limit})"
             )
-        vmm_activity = {
-            "warm_reboot_degraded_period": self.warm_reboot_downtime + self.warm_reboot_degraded_period,
-            "cold_reboot_degraded_period": self.cold_reboot_downtime + self.cold_reboot_degraded_period,
-            "migration_downtime": self.migration_downtime * n,
-            "live_migration_time": self.live_migration_time,
-            "live_migration_time_rate_control": self.live_migration_time_rate_control,
-        }
-        for name, busy in vmm_activity.items():
-            vmm_share = busy / vmm
+        for item in occupancies:
+            vmm_share = item.busy / vmm
             overlap = vmm_share + os_share > 1
             if np.any(overlap):
                 _fail_where(
-                    name,
+                    item.busy_field,
                     overlap,
-                    getattr(self, name),
+                    self.required(item.busy_field),
                     "the VMM rejuvenation (downtime + degraded period, per T_vmm) and the OS "
                     "rejuvenations ((D_os + R_os) per T_os) add up to more than the whole time "
                     f"({_first(vmm_share, overlap):.2%} + {_first(os_share, overlap):.2%}); "
@@ -193,21 +263,44 @@ class Parameters:
 
     @property
     def shape(self) -> tuple[int, ...]:
-        """The broadcast shape of all numeric fields (``()`` for one cluster)."""
-        arrays = [getattr(self, name) for name in NUMERIC_FIELDS if getattr(self, name) is not None]
-        return tuple(np.broadcast_shapes(*(a.shape for a in arrays)))
+        """The broadcast shape of all numeric values (``()`` for one cluster)."""
+        return tuple(np.broadcast_shapes(*(value.shape for _, value in self._numeric())))
+
+    def scalar(self, purpose: str = "this", hint: str = "") -> ScalarParameters:
+        """This one parameter set as plain floats (:class:`ScalarParameters`).
+
+        Raises :class:`~rejuv.errors.ParameterError` ``parameters: <purpose>
+        takes one parameter set, got a grid of shape (…)<hint>`` for a grid.
+        """
+        if self.shape != ():
+            raise ParameterError(
+                "parameters", f"{purpose} takes one parameter set, got a grid of shape {self.shape}{hint}"
+            )
+        return ScalarParameters(self)
+
+    def _named(self, changes: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """``changes`` split into dataclass fields and registered parameters, by descriptive name."""
+        fields: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
+        for key, value in changes.items():
+            if key in PROFILE_FIELDS:
+                fields[key] = value
+                continue
+            name = lookup(key).name
+            (extra if is_registered(name) else fields)[name] = value
+        return fields, extra
 
     def replace(self, **changes: Any) -> Parameters:
-        """A copy with some fields changed; keys may be names or paper symbols.
+        """A copy with some values changed; keys may be names or paper symbols, the paper's or a registered strategy's.
 
         Values are numbers or arrays in base units (seconds, req/s, fractions);
         use :func:`rejuv.model.apply_overrides` for text such as ``"59s"``.
         Raises :class:`~rejuv.errors.UnknownParameterError` for an unknown key.
         """
-        named: dict[str, Any] = {}
-        for key, value in changes.items():
-            named[key if key in PROFILE_FIELDS else lookup(key).name] = value
-        return dataclasses.replace(self, **named)
+        fields, extra = self._named(changes)
+        if extra:
+            fields["extra"] = {**self.extra, **extra}
+        return dataclasses.replace(self, **fields)
 
     def check_grid(self, axes: Mapping[str, Array]) -> None:
         """Raise :class:`~rejuv.errors.ParameterError` unless every point of the Cartesian product of ``axes`` is valid.
@@ -232,19 +325,24 @@ class Parameters:
         self.replace(**corners)
 
     def _with_checked_values(self, **named: Array) -> Parameters:
-        """A copy with some fields (descriptive names) set to float64 arrays, running no check.
+        """A copy with some values (descriptive names) set to float64 arrays, running no check.
 
         Only for values known to be valid here: cut from this set or from a
         grid that :meth:`check_grid` passed, or computed and checked (γ).
         Everything else goes through :meth:`replace`.
         """
         fields = dict(self.__dict__)
+        extra = dict(self.extra)
         for name, value in named.items():
             array = np.asarray(value, dtype=np.float64)
             if array.flags.writeable:  # a read-only view; the caller's array stays as it was
                 array = array.view()
                 array.flags.writeable = False
-            fields[name] = array
+            if is_registered(name):
+                extra[name] = array
+            else:
+                fields[name] = array
+        fields["extra"] = extra
         copy = object.__new__(Parameters)
         copy.__dict__.update(fields)
         return copy
@@ -252,12 +350,9 @@ class Parameters:
     def point(self, index: tuple[int, ...]) -> Parameters:
         """The single parameter set at ``index`` of the broadcast shape."""
         shape = self.shape
-        picked: dict[str, Any] = {}
-        for name in NUMERIC_FIELDS:
-            value = getattr(self, name)
-            if value is not None:
-                picked[name] = np.broadcast_to(value, shape)[index]
-        return dataclasses.replace(self, **picked)
+        picked = {name: np.broadcast_to(value, shape)[index] for name, value in self._numeric()}
+        fields, extra = self._named(picked)
+        return dataclasses.replace(self, **fields, extra=extra)
 
     def points(self) -> Iterator[tuple[tuple[int, ...], Parameters]]:
         """Every single parameter set of a grid, with its index."""
@@ -265,9 +360,60 @@ class Parameters:
             yield index, self.point(index)
 
     def as_dict(self) -> dict[str, Any]:
-        """Numeric fields as Python floats or lists (None when unset), by descriptive name."""
+        """Numeric values as Python floats or lists (None when unset), by descriptive name; registered ones last."""
         out: dict[str, Any] = {}
         for name in NUMERIC_FIELDS:
             value = getattr(self, name)
             out[name] = None if value is None else value.tolist()
+        out |= {name: value.tolist() for name, value in self.extra.items()}
         return out
+
+
+#: Names of the Table 1 profile fields (not in the symbol table: they are curves, not numbers).
+PROFILE_FIELDS: tuple[str, ...] = tuple(
+    item.name for item in dataclasses.fields(Parameters) if item.name not in NUMERIC_FIELDS and item.name != "extra"
+)
+
+
+class ScalarParameters:
+    """One parameter set as plain floats: ``point.vmm_interval`` is T_vmm in seconds, a ``float``.
+
+    Get one with :meth:`Parameters.scalar`, which refuses a grid. Every
+    numeric value, the paper's and a registered strategy's, reads as an
+    attribute by descriptive name or with ``point["D_w"]`` by symbol or name;
+    an optional value that is unset (γ) reads as None only through
+    :meth:`get`. The Table 1 profiles stay on :attr:`parameters`.
+    """
+
+    __slots__ = ("_values", "parameters")
+
+    def __init__(self, parameters: Parameters) -> None:
+        self.parameters = parameters  #: the parameter set this views
+        self._values = {name: float(value) for name, value in parameters._numeric()}
+
+    def get(self, key: str) -> float | None:
+        """The value of ``key`` (symbol or name) as a float, None if unset.
+
+        Raises :class:`~rejuv.errors.UnknownParameterError` for an unknown key.
+        """
+        return self._values.get(lookup(key).name)
+
+    def __getitem__(self, key: str) -> float:
+        """The value of ``key`` (symbol or name); raises :class:`~rejuv.errors.ParameterError` if it is unset."""
+        value = self.get(key)
+        if value is None:
+            raise ParameterError(describe(key), "missing")
+        return value
+
+    def __getattr__(self, name: str) -> float:
+        if name.startswith("_"):  # not a parameter; also keeps a half-built copy from recursing into _values
+            raise AttributeError(name)
+        try:
+            return self._values[name]
+        except KeyError:
+            if name in NUMERIC_FIELDS or is_registered(name):
+                raise ParameterError(describe(name), "missing") from None
+            raise AttributeError(name) from None
+
+    def __repr__(self) -> str:
+        return f"ScalarParameters({self._values!r})"

@@ -90,14 +90,13 @@ def phase_map_memory(x_points: int, y_points: int, strategies: int) -> int:
     return _FIXED_BYTES + points * (_BYTES_PER_POINT_AND_STRATEGY * max(strategies, 1) + _BYTES_PER_POINT)
 
 
-def phase_map(
-    params: Parameters, x: Axis, y: Axis, hosts: int, strategies: Sequence[str] = tuple(STRATEGIES)
-) -> PhaseMap:
-    """Evaluate ``strategies`` over the grid ``x`` by ``y`` at ``hosts`` hosts.
+def phase_map(params: Parameters, x: Axis, y: Axis, hosts: int, strategies: Sequence[str] | None = None) -> PhaseMap:
+    """Evaluate ``strategies`` (None: every registered one) over the grid ``x`` by ``y`` at ``hosts`` hosts.
 
     Raises :class:`ParameterError` if the axes name the same parameter, or if
     a grid point is not a valid parameter set (the message names the field).
     """
+    strategies = tuple(STRATEGIES) if strategies is None else strategies
     if x.name == y.name:
         raise ParameterError(f"axis {x.symbol}", "x and y must be different parameters")
     if len(strategies) < 2:

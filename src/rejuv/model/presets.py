@@ -2,8 +2,12 @@
 
 A file holds parameters as top-level keys, by paper symbol or descriptive
 name, with units where they help (``D_w = "59s"``, ``T_vmm = "28 days"``),
-and optionally the Table 1 curves under ``[migration.stop_and_copy]``,
-``[migration.live]`` and ``[migration.live_rate_control]``. A user's file
+registered strategies' own parameters among them (or grouped in a section of
+their own, ``[strategies.<key>]``, which holds only that strategy's own
+parameters), and optionally the Table 1
+curves of each migration strategy under ``[migration.<its profile section>]``
+(``[migration.stop_and_copy]``, ``[migration.live]``,
+``[migration.live_rate_control]``). A user's file
 and ``--set`` overrides may change any subset of a preset. Presets also
 carry ``[preset]`` metadata (name, source) and ``[reported]`` values: what
 the source reports for quantities the model derives, kept for comparison.
@@ -22,6 +26,7 @@ from typing import Any
 from rejuv.errors import ConfigFileError, ParameterError, RejuvError
 from rejuv.model.migration import MigrationProfile
 from rejuv.model.parameters import NUMERIC_FIELDS, Parameters
+from rejuv.model.strategies import STRATEGIES, MigrationStrategy, strategy
 from rejuv.model.symbols import Kind, describe, lookup
 from rejuv.model.units import parse_duration, parse_number, parse_rate
 
@@ -39,12 +44,13 @@ __all__ = [
 
 DEFAULT_PRESET = "kourai2008"
 
-PROFILE_SECTIONS = {
-    "stop_and_copy": "stop_and_copy_profile",
-    "live": "live_migration_profile",
-    "live_rate_control": "live_migration_profile_rate_control",
-}
-_SECTIONS = {"preset", "reported", "migration"}
+
+def _profile_sections() -> dict[str, MigrationStrategy]:
+    """Every migration strategy by the name of its Table 1 section (``[migration.<name>]``)."""
+    return {item.profile_section: item for item in STRATEGIES.values() if isinstance(item, MigrationStrategy)}
+
+
+_SECTIONS = {"preset", "reported", "migration", "strategies"}
 
 
 @dataclass(frozen=True)
@@ -99,27 +105,60 @@ def _read_toml(path: Path | str, text: str) -> dict[str, Any]:
         raise ConfigFileError(where, f"not valid TOML ({err})") from err
 
 
+def _read_value(path: Path | str, text: str, key: str, value: Any) -> tuple[str, float]:
+    """:func:`parse_value`, failing with a :class:`ConfigFileError` that names the file and line."""
+    try:
+        return parse_value(key, value)
+    except RejuvError as err:
+        line = _line_of(text, key)
+        where = f"{path}, line {line}" if line else str(path)
+        raise ConfigFileError(where, str(err)) from err
+
+
+def _strategy_sections(path: Path | str, text: str, data: Mapping[str, Any]) -> dict[str, float]:
+    """The values of ``[strategies.<key>]`` sections; each holds only that strategy's own parameters."""
+    tables = data.get("strategies", {})
+    if not isinstance(tables, Mapping):
+        raise ConfigFileError(
+            str(path), f"strategies: expected a table of [strategies.KEY] sections, got {tables!r:.60}"
+        )
+    values: dict[str, float] = {}
+    for key, table in tables.items():
+        try:
+            item = strategy(key)
+        except ParameterError as err:
+            raise ConfigFileError(str(path), f"[strategies.{key}]: {err}") from err
+        if not isinstance(table, Mapping):
+            raise ConfigFileError(str(path), f"strategies.{key}: expected a table of its parameters, got {table!r:.60}")
+        own = {entry.name for entry in item.symbols}
+        for symbol, value in table.items():
+            name, number = _read_value(path, text, symbol, value)
+            if name not in own:
+                mine = ", ".join(entry.symbol for entry in item.symbols) or "none"
+                raise ConfigFileError(
+                    str(path), f"[strategies.{key}]: {symbol} is not one of {item.label}'s own parameters ({mine})"
+                )
+            values[name] = number
+    return values
+
+
 def _apply_document(path: Path | str, text: str, data: Mapping[str, Any], base: Parameters | None) -> Parameters:
     """Turn a parsed file into parameters, on top of ``base`` (None: the file must be complete)."""
     values: dict[str, Any] = {}
     for key, value in data.items():
-        if key in _SECTIONS:
-            continue
-        try:
-            name, number = parse_value(key, value)
-        except RejuvError as err:
-            line = _line_of(text, key)
-            where = f"{path}, line {line}" if line else str(path)
-            raise ConfigFileError(where, str(err)) from err
-        values[name] = number
+        if key not in _SECTIONS:
+            name, number = _read_value(path, text, key, value)
+            values[name] = number
+    values |= _strategy_sections(path, text, data)
     migration = data.get("migration", {})
     if not isinstance(migration, Mapping):
         raise ConfigFileError(
             str(path), f"migration: expected a table of [migration.METHOD] sections, got {migration!r:.60}"
         )
+    sections = _profile_sections()
     for section, table in migration.items():
-        if section not in PROFILE_SECTIONS:
-            known = ", ".join(PROFILE_SECTIONS)
+        if section not in sections:
+            known = ", ".join(sections)
             raise ConfigFileError(str(path), f"[migration.{section}]: unknown method; expected one of {known}")
         if not isinstance(table, Mapping):
             raise ConfigFileError(
@@ -130,13 +169,15 @@ def _apply_document(path: Path | str, text: str, data: Mapping[str, Any], base: 
         except ParameterError as err:
             raise ConfigFileError(str(path), str(err)) from err
         # The moving VM's V_m is what makes a profile live; a stray or missing one would switch the formula.
-        live = section != "stop_and_copy"
+        live = sections[section].live
         if profile.is_live != live:
             why = "belongs to live migration only: stop-and-copy stops the moving VM" if not live else "is missing"
             raise ConfigFileError(str(path), f"[migration.{section}]: moving_throughput (V_m) {why}")
-        values[PROFILE_SECTIONS[section]] = profile
+        values[sections[section].profile_field] = profile
     if base is None:
-        required = [name for name in NUMERIC_FIELDS if not lookup(name).optional] + list(PROFILE_SECTIONS.values())
+        required = [name for name in NUMERIC_FIELDS if not lookup(name).optional] + [
+            item.profile_field for item in sections.values()
+        ]
         missing = [name for name in required if name not in values]
         if missing:
             what = describe(missing[0]) if missing[0] in NUMERIC_FIELDS else missing[0]

@@ -4,6 +4,11 @@ Code, parameter files, error messages and reports all take names from here,
 so ``D_w`` in the paper, ``warm_reboot_downtime`` in code and ``D_w`` on the
 command line are the same thing. Symbols follow K. Kourai, "Comparison of
 cluster performance under VMM software rejuvenation" (Section 3 and 4).
+
+:data:`SYMBOLS` holds the paper's. A strategy beyond the paper brings its own
+rows (:attr:`rejuv.model.Strategy.symbols`), added with :func:`register_symbols`
+when the strategy is registered; :func:`lookup` and :func:`all_symbols` see
+them from then on.
 """
 
 from __future__ import annotations
@@ -14,7 +19,17 @@ from dataclasses import dataclass
 
 from rejuv.errors import UnknownParameterError
 
-__all__ = ["SYMBOLS", "Kind", "Symbol", "describe", "lookup"]
+__all__ = [
+    "SYMBOLS",
+    "Kind",
+    "Symbol",
+    "all_symbols",
+    "describe",
+    "is_registered",
+    "lookup",
+    "register_symbols",
+    "unregister_symbols",
+]
 
 
 class Kind(enum.Enum):
@@ -96,6 +111,37 @@ SYMBOLS: tuple[Symbol, ...] = (
 _BY_KEY: dict[str, Symbol] = {s.symbol: s for s in SYMBOLS} | {s.name: s for s in SYMBOLS}
 # The paper's primes, as people tend to type them.
 _BY_KEY |= {"omega'": _BY_KEY["omega_c"], "R'_vmm": _BY_KEY["R_vmm_c"], "gamma'": _BY_KEY["gamma_l"]}
+_REGISTERED: dict[str, Symbol] = {}  # symbols that registered strategies brought, by descriptive name
+
+
+def register_symbols(symbols: tuple[Symbol, ...]) -> None:
+    """Add a strategy's own rows to the table.
+
+    Raises :class:`UnknownParameterError` naming a symbol or name that is already taken.
+    """
+    for entry in symbols:
+        for key in (entry.symbol, entry.name):
+            if key in _BY_KEY:
+                raise UnknownParameterError(key, "already in the symbol table; a strategy's symbols must be new")
+    for entry in symbols:
+        _BY_KEY[entry.symbol] = _BY_KEY[entry.name] = _REGISTERED[entry.name] = entry
+
+
+def unregister_symbols(symbols: tuple[Symbol, ...]) -> None:
+    """Remove rows that :func:`register_symbols` added (the paper's stay)."""
+    for entry in symbols:
+        if _REGISTERED.pop(entry.name, None) is not None:
+            del _BY_KEY[entry.symbol], _BY_KEY[entry.name]
+
+
+def all_symbols() -> tuple[Symbol, ...]:
+    """The paper's symbols, then those of registered strategies, in the order they came."""
+    return SYMBOLS + tuple(_REGISTERED.values())
+
+
+def is_registered(name: str) -> bool:
+    """Whether ``name`` (descriptive) is a registered strategy's own parameter, not the paper's."""
+    return name in _REGISTERED
 
 
 def lookup(key: str) -> Symbol:

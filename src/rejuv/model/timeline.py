@@ -20,6 +20,10 @@ and none when T_vmm <= T_os. If the last one would still be running at the
 next cold reboot, that reboot cuts it short (the model still counts it
 whole).
 
+Any reboot strategy (:class:`~rejuv.model.RebootStrategy`) has a timeline:
+its own downtime and degraded period, and the OS schedule of its
+:class:`~rejuv.model.OsRule` (PAUSED as warm, RESET as cold).
+
 Every rejuvenation keeps to its own track: VMM intervals never overlap each
 other, OS intervals never overlap each other, and no OS interval overlaps a
 VMM downtime. Degraded periods on the two tracks may overlap: the model adds
@@ -34,12 +38,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from rejuv.errors import ParameterError
-from rejuv.model.parameters import Parameters
+from rejuv.model.parameters import Parameters, ScalarParameters
+from rejuv.model.strategies import STRATEGIES, OsRule, RebootStrategy, strategy
 
-__all__ = ["TIMELINE_STRATEGIES", "Interval", "IntervalKind", "Timeline", "rejuvenation_timeline"]
+__all__ = ["Interval", "IntervalKind", "Timeline", "rejuvenation_timeline", "timeline_strategies"]
 
-#: The strategies a timeline can be drawn for: the two without a spare host.
-TIMELINE_STRATEGIES = ("warm", "cold")
+
+def timeline_strategies() -> tuple[str, ...]:
+    """The strategies a timeline can be drawn for: the reboots (no spare host, no migration)."""
+    return tuple(key for key, item in STRATEGIES.items() if isinstance(item, RebootStrategy))
 
 
 class IntervalKind(enum.Enum):
@@ -81,7 +88,7 @@ class Timeline:
     only intervals of positive length, sorted by start time.
     """
 
-    strategy: str  #: "warm" or "cold"
+    strategy: str  #: the key of a reboot strategy ("warm", "cold")
     vmm_interval: float  #: T_vmm, s
     os_interval: float  #: T_os, s
     periods: int
@@ -113,17 +120,10 @@ class Timeline:
         return self.total(IntervalKind.VMM_DOWNTIME) + self.total(IntervalKind.OS_DOWNTIME)
 
 
-def _vmm_terms(params: Parameters, strategy: str) -> tuple[float, float]:
-    if strategy == "warm":
-        return float(params.warm_reboot_downtime), float(params.warm_reboot_degraded_period)
-    return float(params.cold_reboot_downtime), float(params.cold_reboot_degraded_period)
-
-
-def _warm_os(params: Parameters, periods: int) -> Iterator[tuple[float, list[Interval]]]:
-    """OS rejuvenations on the OS's own clock, which stops while the VMM is down."""
-    vmm, downtime = float(params.vmm_interval), float(params.warm_reboot_downtime)
-    every = float(params.os_interval)
-    os_down, os_degraded = float(params.os_downtime), float(params.os_degraded_period)
+def _paused_os(point: ScalarParameters, downtime: float, periods: int) -> Iterator[tuple[float, list[Interval]]]:
+    """OS rejuvenations on the OS's own clock, which stops while the VMM is down (warm)."""
+    vmm, every = point.vmm_interval, point.os_interval
+    os_down, os_degraded = point.os_downtime, point.os_degraded_period
     up = vmm - downtime  # clock time per period
     end_of_clock = periods * up
 
@@ -151,11 +151,10 @@ def _warm_os(params: Parameters, periods: int) -> Iterator[tuple[float, list[Int
         i += 1
 
 
-def _cold_os(params: Parameters, periods: int) -> Iterator[tuple[float, list[Interval]]]:
-    """OS rejuvenations T_os, 2 T_os, ... after each cold reboot, as long as they start by the next reboot."""
-    vmm, downtime = float(params.vmm_interval), float(params.cold_reboot_downtime)
-    every = float(params.os_interval)
-    os_down, os_degraded = float(params.os_downtime), float(params.os_degraded_period)
+def _reset_os(point: ScalarParameters, downtime: float, periods: int) -> Iterator[tuple[float, list[Interval]]]:
+    """OS rejuvenations T_os, 2 T_os, ... after each reboot that resets them (cold), as long as they start by the next."""
+    vmm, every = point.vmm_interval, point.os_interval
+    os_down, os_degraded = point.os_downtime, point.os_degraded_period
     if vmm <= every:  # the paper: no OS rejuvenation at all, even where D_c = 0 and T_vmm = T_os
         return
     for k in range(periods):
@@ -171,38 +170,39 @@ def _cold_os(params: Parameters, periods: int) -> Iterator[tuple[float, list[Int
             j += 1
 
 
-def rejuvenation_timeline(params: Parameters, strategy: str, periods: int) -> Timeline:
+def rejuvenation_timeline(params: Parameters, key: str, periods: int) -> Timeline:
     """The VMM and OS rejuvenations of one host over ``periods`` VMM intervals (see the module docstring).
 
-    ``strategy`` is ``"warm"`` or ``"cold"``. Raises
-    :class:`~rejuv.errors.ParameterError` for another strategy, for
-    ``periods`` below 1, or for a grid of parameters rather than one set.
+    ``key`` names a reboot strategy (:func:`timeline_strategies`: ``"warm"``,
+    ``"cold"``). Raises :class:`~rejuv.errors.ParameterError` for another
+    strategy, for ``periods`` below 1, or for a grid of parameters rather
+    than one set.
     """
-    if strategy not in TIMELINE_STRATEGIES:
-        raise ParameterError(
-            f"strategy {strategy!r}", f"a timeline is drawn for one of {', '.join(TIMELINE_STRATEGIES)}"
-        )
+    item = strategy(key)
+    if not isinstance(item, RebootStrategy):
+        raise ParameterError(f"strategy {key!r}", f"a timeline is drawn for one of {', '.join(timeline_strategies())}")
     if isinstance(periods, bool) or not isinstance(periods, int) or periods < 1:
         raise ParameterError("periods", f"must be a whole number >= 1, got {periods!r}")
-    if params.shape != ():
-        raise ParameterError("params", f"a timeline takes one parameter set, got a grid of shape {params.shape}")
-    vmm = float(params.vmm_interval)
-    downtime, degraded = _vmm_terms(params, strategy)
+    point = params.scalar("a timeline")
+    vmm = point.vmm_interval
+    terms = item.terms(point)
+    downtime, degraded = terms.downtime, terms.degraded_period
     intervals: list[Interval] = []
     for k in range(periods):
         start = k * vmm
         intervals.append(Interval(IntervalKind.VMM_DOWNTIME, start, start + downtime))
         intervals.append(Interval(IntervalKind.VMM_DEGRADED, start + downtime, start + downtime + degraded))
-    schedule = _warm_os(params, periods) if strategy == "warm" else _cold_os(params, periods)
+    reset = item.os_rule is OsRule.RESET
+    schedule = (_reset_os if reset else _paused_os)(point, downtime, periods)
     starts = []
     for start, found in schedule:
         starts.append(start)
         intervals.extend(found)
-    resets = tuple(k * vmm + downtime for k in range(periods)) if strategy == "cold" else ()
+    resets = tuple(k * vmm + downtime for k in range(periods)) if reset else ()
     return Timeline(
-        strategy=strategy,
+        strategy=item.key,
         vmm_interval=vmm,
-        os_interval=float(params.os_interval),
+        os_interval=point.os_interval,
         periods=periods,
         intervals=tuple(sorted((item for item in intervals if item.duration > 0), key=lambda item: item.start)),
         os_rejuvenations=tuple(starts),

@@ -19,9 +19,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from numpy.typing import NDArray
 
-from rejuv.errors import ParameterError
 from rejuv.model import STRATEGIES, Crossover, Parameters, crossovers, evaluate_all
-from rejuv.report.style import STYLES
+from rejuv.report.style import strategy_style
 
 __all__ = ["HOSTS_MAX", "HOSTS_MIN", "Figure7Data", "figure7_data", "plot_figure7", "zoom_range"]
 
@@ -115,8 +114,7 @@ def figure7_data(params: Parameters, keys: Sequence[str] = tuple(STRATEGIES)) ->
     Raises :class:`~rejuv.errors.ParameterError` if ``params`` is a grid or
     not valid for a strategy.
     """
-    if params.shape != ():
-        raise ParameterError("params", f"Figure 7 takes one parameter set, got a grid of shape {params.shape}")
+    params.scalar("Figure 7")
     hosts = host_grid()
     evaluations = evaluate_all(params, hosts, keys)
     curves = {key: np.asarray(value.normalized_throughput, dtype=np.float64) for key, value in evaluations.items()}
@@ -137,7 +135,7 @@ def figure7_data(params: Parameters, keys: Sequence[str] = tuple(STRATEGIES)) ->
 
 def _draw_curves(axes: Axes, data: Figure7Data) -> None:
     for key, values in data.curves.items():
-        look = STYLES[key]
+        look = strategy_style(key)
         axes.plot(data.hosts, values, color=look.color, ls=look.linestyle, lw=1.8, label=look.label)
     axes.set_xscale("log")
     axes.set_xlim(HOSTS_MIN, data.hosts[-1])
@@ -161,7 +159,7 @@ def _mark_crossovers(axes: Axes, data: Figure7Data) -> None:
     ordered = sorted(data.marked, key=lambda c: -(c.hosts or 0))
     for row, item in enumerate(ordered):
         m, y = _crossover_point(data, item)
-        look = STYLES[item.strategy]
+        look = strategy_style(item.strategy)
         axes.plot([m], [y], marker="o", ms=7, mfc="none", mec=look.color, mew=1.6, zorder=4)
         text = f"{look.label}\novertakes {STRATEGIES[item.overtakes].label} at m = {m:,.0f}"
         axes.annotate(
@@ -196,11 +194,11 @@ def _inset(axes: Axes, data: Figure7Data, zoom: tuple[float, float]) -> None:
         return
     inset = axes.inset_axes((0.08, 0.08, width, 0.40))
     for key, values in data.detail_curves.items():
-        look = STYLES[key]
+        look = strategy_style(key)
         inset.plot(data.detail_hosts, values, color=look.color, ls=look.linestyle, lw=1.6)
     for item in data.close:
         m, y = _crossover_point(data, item)
-        look = STYLES[item.strategy]
+        look = strategy_style(item.strategy)
         inset.plot([m], [y], marker="o", ms=6, mfc="none", mec=look.color, mew=1.4)
         inset.axvline(m, color=look.color, lw=0.6, ls=":")
     inset.set_xlim(data.detail_hosts[0], data.detail_hosts[-1])
@@ -256,7 +254,7 @@ def plot_figure7(data: Figure7Data, zoom: tuple[float, float] | None = None) -> 
             ha="right",
             va="top",
             fontsize=9,
-            color=STYLES[key].color,
+            color=strategy_style(key).color,
         )
     main.set_ylabel("P / (m p)")
     main.set_title(f"zoomed on P / (m p) from {zoom[0]:g} to {zoom[1]:g}", fontsize=9)

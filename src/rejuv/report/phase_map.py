@@ -18,7 +18,7 @@ from matplotlib.patches import Patch
 from numpy.typing import NDArray
 
 from rejuv.model import STRATEGIES, Axis, Kind, Parameters, PhaseMap, lookup
-from rejuv.report.style import STYLES
+from rejuv.report.style import strategy_style
 
 __all__ = ["axis_label", "axis_unit", "lead_shade", "phase_map_table", "plot_phase_map"]
 
@@ -112,7 +112,7 @@ def plot_phase_map(pm: PhaseMap, reference: Parameters | None = None, reference_
     _, x_size = axis_unit(pm.x)
     _, y_size = axis_unit(pm.y)
     x, y = pm.x.values / x_size, pm.y.values / y_size
-    base = np.array([to_rgb(STYLES[key].color) for key in pm.strategies])[pm.winner]
+    base = np.array([to_rgb(strategy_style(key).color) for key in pm.strategies])[pm.winner]
     strength, norm = lead_shade(pm.lead)
     rgb = 1.0 - strength[..., np.newaxis] * (1.0 - base)  # blend with white
     figure = Figure(figsize=(7.6, 6.6), layout="constrained")
@@ -132,7 +132,7 @@ def plot_phase_map(pm: PhaseMap, reference: Parameters | None = None, reference_
     axes.set_xlabel(axis_label(pm.x))
     axes.set_ylabel(axis_label(pm.y))
     handles = [
-        Patch(color=STYLES[key].color, label=f"{STRATEGIES[key].label}: {100 * pm.share(key):.1f}%")
+        Patch(color=strategy_style(key).color, label=f"{STRATEGIES[key].label}: {100 * pm.share(key):.1f}%")
         for key in pm.strategies
     ]
     figure.legend(

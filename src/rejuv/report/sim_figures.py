@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from numpy.typing import NDArray
 
-from rejuv.report.style import STYLES
+from rejuv.report.style import strategy_style
 
 __all__ = ["plot_sim_figure7", "plot_sim_timeline"]
 
@@ -30,7 +30,7 @@ def plot_sim_timeline(days: Array, served: Mapping[str, Array], failures: Mappin
     figure = Figure(figsize=(8.0, 1.9 * len(served) + 0.8), layout="constrained")
     panels = figure.subplots(len(served), 1, sharex=True, squeeze=False)[:, 0]
     for axes, (key, share) in zip(panels, served.items(), strict=True):
-        style = STYLES[key]
+        style = strategy_style(key)
         axes.plot(days, 100 * share, color=style.color, lw=0.9)
         axes.set_title(f"{style.label}: {failures[key]} aging failure(s)", fontsize="medium", loc="left")
         axes.set_ylabel("P / (m p), %")
@@ -57,7 +57,7 @@ def plot_sim_figure7(
     figure = Figure(figsize=(11.0, 4.6), layout="constrained")
     left, right = figure.subplots(1, 2)
     for key, curve in model.items():
-        style = STYLES[key]
+        style = strategy_style(key)
         mean, half = simulated[key]
         for axes, as_loss in ((left, False), (right, True)):
             axes.plot(

@@ -37,8 +37,10 @@ _LOOKS = {
     "live_rate_control": ("#E69F00", ":", "D"),
 }
 
-#: Every strategy's style, by key, in the paper's order.
-STYLES: dict[str, StrategyStyle] = {key: StrategyStyle(key, STRATEGIES[key].label, *_LOOKS[key]) for key in STRATEGIES}
+#: The paper's strategies' styles, by key, in the paper's order (others: :func:`strategy_style`).
+STYLES: dict[str, StrategyStyle] = {
+    key: StrategyStyle(key, STRATEGIES[key].label, *look) for key, look in _LOOKS.items()
+}
 
 #: Colours of the timeline intervals: downtimes dark, degraded periods light.
 INTERVAL_COLORS: dict[IntervalKind, str] = {
@@ -49,6 +51,11 @@ INTERVAL_COLORS: dict[IntervalKind, str] = {
 }
 
 
+#: How a strategy beyond the paper's five is drawn (grey, dotted, crosses) until it is given a look of its own.
+_OTHER_LOOK = ("#555555", ":", "x")
+
+
 def strategy_style(key: str) -> StrategyStyle:
     """The style of the strategy ``key``; raise :class:`~rejuv.errors.ParameterError` for an unknown key."""
-    return STYLES[strategy(key).key]
+    item = strategy(key)
+    return STYLES.get(item.key) or StrategyStyle(item.key, item.label, *_OTHER_LOOK)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from rejuv.report.style import STYLES
+from rejuv.report.style import strategy_style
 from rejuv.sim.sweep import SweepRow
 
 __all__ = ["SWEEP_HEADER", "plot_sweep", "sweep_table"]
@@ -58,7 +58,7 @@ def plot_sweep(rows: Sequence[SweepRow]) -> Figure:
     spare_counts = sorted({k for _, k in groups if k > 0})
     for (key, spares), members in groups.items():
         members = sorted(members, key=lambda r: r.point.hosts)
-        style = STYLES[key]
+        style = strategy_style(key)
         hosts = np.array([r.point.hosts for r in members], dtype=np.float64)
         error = np.array([100 * r.relative_difference for r in members])
         bars = np.array([100 * r.loss.half_width / r.model_loss for r in members])

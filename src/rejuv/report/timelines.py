@@ -19,8 +19,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import MultipleLocator
 
-from rejuv.model import STRATEGIES, Parameters, format_duration
-from rejuv.model.timeline import TIMELINE_STRATEGIES, IntervalKind, Timeline, rejuvenation_timeline
+from rejuv.model import OsRule, Parameters, RebootStrategy, format_duration, lookup, strategy
+from rejuv.model.timeline import IntervalKind, Timeline, rejuvenation_timeline
 from rejuv.report.style import INTERVAL_COLORS
 
 __all__ = [
@@ -37,6 +37,8 @@ DAY = 86400.0  #: seconds per day
 MIN_WIDTH = 0.004  #: the narrowest a downtime or degraded period is drawn, as a fraction of the time axis
 _TRACKS = {"VMM": 1.0, "OS": 0.0}  # y of each track
 _BAR = 0.5  # bar height, in track units
+#: The strategies the paper's Figures 1 and 2 set one above the other.
+FIGURE_STRATEGIES = ("warm", "cold")
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ class TimelineData:
 
     def os_per_period(self, key: str) -> float:
         """N: OS rejuvenations per T_vmm in the model (N_w, or ⌊N_c⌋)."""
-        return float(STRATEGIES[key].os_rejuvenations(self.params))
+        return float(strategy(key).os_rejuvenations(self.params))
 
     def table(self) -> tuple[list[str], list[list[object]]]:
         """Every interval (and each OS timer reset, zero length) as a CSV table; times in seconds."""
@@ -86,7 +88,7 @@ def timeline_data(params: Parameters, schematic: Schematic) -> TimelineData:
     do not fit ``params`` (a downtime longer than T_vmm, say).
     """
     params = params.replace(vmm_interval=schematic.vmm_interval, os_interval=schematic.os_interval)
-    timelines = {key: rejuvenation_timeline(params, key, schematic.periods) for key in TIMELINE_STRATEGIES}
+    timelines = {key: rejuvenation_timeline(params, key, schematic.periods) for key in FIGURE_STRATEGIES}
     return TimelineData(schematic, params, timelines)
 
 
@@ -124,7 +126,7 @@ def _annotate_os_timer(axes: Axes, timeline: Timeline) -> None:
     """T_os spans between the events that start the OS timer and the rejuvenations it triggers."""
     y = _TRACKS["OS"] + 0.42
     os_interval = timeline.os_interval / DAY
-    if timeline.strategy == "warm":
+    if strategy(timeline.strategy).os_rule is not OsRule.RESET:
         previous = 0.0
         for start in timeline.os_rejuvenations:
             _span(axes, previous, start / DAY, y, "T_os")
@@ -166,31 +168,31 @@ def _draw_panel(axes: Axes, timeline: Timeline, data: TimelineData) -> None:
     axes.xaxis.set_major_locator(MultipleLocator(timeline.vmm_interval / DAY))
     axes.xaxis.set_minor_locator(MultipleLocator(1.0))
     count = len(timeline.os_rejuvenations)
-    if key == "warm":
-        how = "the OS is only suspended; its timer keeps running (paused during the VMM downtime)"
-        model = f"N_w = {data.os_per_period(key):.2f}"
-    else:
+    item = strategy(key)
+    count_symbol = "N" + item.symbol.removeprefix("P")  # N_w for P_w
+    if item.os_rule is OsRule.RESET:
         how = "every VMM reboot reboots the OS and resets its timer (▼)"
-        model = f"⌊N_c⌋ = {data.os_per_period(key):.0f}"
+        model = f"⌊{count_symbol}⌋ = {data.os_per_period(key):.0f}"
+    else:
+        how = "the OS is only suspended; its timer keeps running (paused during the VMM downtime)"
+        model = f"{count_symbol} = {data.os_per_period(key):.2f}"
     axes.set_title(
-        f"{STRATEGIES[key].label}: {how}\n{count} OS rejuvenations in {timeline.periods} T_vmm ({model} per T_vmm)",
+        f"{item.label}: {how}\n{count} OS rejuvenations in {timeline.periods} T_vmm ({model} per T_vmm)",
         fontsize=9,
         loc="left",
     )
 
 
 def _caption(data: TimelineData) -> str:
-    params = data.params
+    point = data.params.scalar("a timing diagram")
+    symbols = []
+    for key in data.timelines:
+        item = strategy(key)
+        if isinstance(item, RebootStrategy):
+            symbols += [item.downtime_symbol, item.degraded_period_symbol]
     shown = ", ".join(
-        f"{name} = {format_duration(float(value))}"
-        for name, value in (
-            ("D_w", params.warm_reboot_downtime),
-            ("R_vmm", params.warm_reboot_degraded_period),
-            ("D_c", params.cold_reboot_downtime),
-            ("R'_vmm", params.cold_reboot_degraded_period),
-            ("D_os", params.os_downtime),
-            ("R_os", params.os_degraded_period),
-        )
+        f"{lookup(symbol).paper.removesuffix('(n)')} = {format_duration(point[symbol])}"
+        for symbol in (*symbols, "D_os", "R_os")
     )
     return (
         f"Not to scale: downtimes and degraded periods last seconds to minutes ({shown}),\n"

@@ -3,7 +3,7 @@
 Build a :class:`SimConfig` (strategy, hosts, horizon, stagger, spare hosts and
 their policies, offered load), run :func:`simulate` with the model's
 :class:`~rejuv.model.Parameters`, and read a :class:`SimResult`. Or set the
-simulator beside the closed form with :func:`compare`, which also says why
+simulator beside the closed form with :func:`validate_against_model`, which also says why
 the two differ where they do. Beyond the closed form, a config can draw
 phase durations at random (:class:`DurationModel`), add software-aging
 failures (:class:`AgingModel`) and move several VMs at once; then
@@ -31,7 +31,7 @@ from rejuv.sim.sweep import (
     sweep_points,
     task_seed,
 )
-from rejuv.sim.validation import DEFAULT_TOLERANCE, Comparison, compare, periods_for, reasons
+from rejuv.sim.validation import DEFAULT_TOLERANCE, ModelCheck, periods_for, reasons, validate_against_model
 
 __all__ = [
     # running
@@ -64,8 +64,8 @@ __all__ = [
     "model_loss",
     "task_seed",
     # checking the model
-    "compare",
-    "Comparison",
+    "validate_against_model",
+    "ModelCheck",
     "reasons",
     "periods_for",
     "DEFAULT_TOLERANCE",

@@ -75,8 +75,9 @@ class SimCost:
         """The cost of simulating ``config`` with ``params``; raises :class:`ParameterError` as ``simulate`` would."""
         phases = vmm_profile(params, config).durations.size
         slots, periods = config.serving_hosts, config.periods
-        os_per_period = float(params.vmm_interval) / float(params.os_interval)
-        n = int(params.vms_per_host)
+        point = params.scalar("the simulator")
+        os_per_period = point.vmm_interval / point.os_interval
+        n = int(point.vms_per_host)
         per_host = periods * (phases + 3) + 3 * n * (periods * os_per_period + 2)
         rejuvenations = slots * periods
         memory = float(_BYTES_PER_REJUVENATION * rejuvenations)
@@ -85,7 +86,7 @@ class SimCost:
         aging = config.aging
         if aging is not None:
             # each interval fails about T_vmm / (MTTF + downtime) times, four events each (down, degraded)
-            rounds = min(MOST_ROUNDS, 1.0 + float(params.vmm_interval) / (aging.mean_time_to_failure + aging.downtime))
+            rounds = min(MOST_ROUNDS, 1.0 + point.vmm_interval / (aging.mean_time_to_failure + aging.downtime))
             per_host += 4 * (periods + 1) * rounds
             memory += _BYTES_PER_FAILURE_SLOT * slots * (periods + 1) * math.ceil(2 * rounds)
         events = slots * per_host

@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 
 from rejuv.model import Parameters
 from rejuv.sim.config import SimConfig
-from rejuv.sim.events import EventRows
+from rejuv.sim.event_rows import EventRows
 
 __all__ = ["HostSweep", "sweep_hosts", "served_with_load"]
 
@@ -99,8 +99,9 @@ def served_with_load(sweep: HostSweep, serving: int, offered: float, horizon: fl
 
 def chunk_hosts(params: Parameters, config: SimConfig, phases: int, budget: int = 250_000) -> int:
     """How many hosts to sweep at once so that a chunk holds about ``budget`` events."""
-    per_period = float(params.vmm_interval) / float(params.os_interval)
-    per_host = config.periods * (phases + 2) + 3 * int(params.vms_per_host) * (config.periods * per_period + 2)
+    point = params.scalar("the simulator")
+    per_period = point.vmm_interval / point.os_interval
+    per_host = config.periods * (phases + 2) + 3 * int(point.vms_per_host) * (config.periods * per_period + 2)
     return max(1, min(config.serving_hosts, int(budget / max(per_host, 1.0))))
 
 

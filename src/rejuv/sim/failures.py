@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from rejuv.sim.events import EventRows, phase_events
+from rejuv.sim.event_rows import EventRows, phase_events
 from rejuv.sim.schedule import Schedule
 from rejuv.sim.stochastic import AgingModel
 

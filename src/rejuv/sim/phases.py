@@ -4,11 +4,14 @@ A host's capacity is p less its loss rate, a fraction of p. A VMM
 rejuvenation is a short sequence of phases, each with a duration and a loss
 rate (the paper's Section 3):
 
-- Warm-VM Reboot: D_w at loss 1, then R_vmm at ω;
-- Cold-VM Reboot: D_c at loss 1, then R'_vmm at ω' (and every OS timer restarts);
-- stop-and-copy: one phase per moving VM i = 1..n, of length M(i), at loss
+- a reboot (:class:`~rejuv.model.RebootStrategy`: Warm-VM Reboot D_w then
+  R_vmm at ω, Cold-VM Reboot D_c then R'_vmm at ω'): its downtime at loss 1,
+  then its degraded period at its rate (with OsRule.RESET every OS timer
+  restarts);
+- a migration (:class:`~rejuv.model.MigrationStrategy`), stop-and-copy: one
+  phase per moving VM i = 1..n, of length M(i), at loss
   1 - ((n - i) V_s(i) + (i - 1) V_d(i)) / p;
-- live migration (with or without rate control): the same with the moving
+- a live migration (with or without rate control): the same with the moving
   VM's V_m(i) added;
 - parallel migrations (``SimConfig.parallel_moves`` = c > 1): the VMs move c
   at a time over the same link, so a batch i..j takes M(i) + ... + M(j) (the
@@ -37,7 +40,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rejuv.errors import ParameterError
-from rejuv.model import STRATEGIES, MigrationProfile, Parameters
+from rejuv.model import STRATEGIES, ColdReboot, MigrationStrategy, OsRule, Parameters, RebootStrategy, ScalarParameters
 from rejuv.sim.config import SimConfig, SparePolicy
 
 __all__ = ["VmmProfile", "vmm_profile"]
@@ -75,41 +78,25 @@ class VmmProfile:
         return float(np.dot(self.durations, self.losses))
 
 
-def _scalar(params: Parameters, name: str) -> float:
-    return float(getattr(params, name))
-
-
-def _migration_phases(params: Parameters, key: str, parallel: int = 1) -> tuple[Array, Array, float]:
+def _migration_phases(
+    point: ScalarParameters, item: MigrationStrategy, parallel: int = 1
+) -> tuple[Array, Array, float]:
     """Durations, loss rates and the capped loss of one migration of all n VMs, ``parallel`` at a time."""
-    n = int(params.vms_per_host)
-    p = _scalar(params, "host_throughput")
-    live = key != "migration"
-    profile: MigrationProfile
-    if key == "live":
-        total, rate, profile = (
-            _scalar(params, "live_migration_time"),
-            params.live_migration_degradation,
-            params.live_migration_profile,
-        )
-    elif key == "live_rate_control":
-        total = _scalar(params, "live_migration_time_rate_control")
-        rate, profile = params.live_migration_degradation_rate_control, params.live_migration_profile_rate_control
-    else:
-        total, rate, profile = (
-            n * _scalar(params, "migration_downtime"),
-            params.migration_degradation,
-            params.stop_and_copy_profile,
-        )
+    params = point.parameters
+    n = int(point.vms_per_host)
+    p = point.host_throughput
+    total = float(item.migration_time(params))
+    rate = point.get(item.rate_field)
     if rate is not None:
-        served = (1.0 - float(rate)) * (p if live else p * (n - 1) / n)
+        served = item.served_throughput(rate, n, p)
         return np.array([total]), np.array([1.0 - served / p]), 0.0
-    table = profile.table(n)
+    table = item.profile(params).table(n)
     index = table["i"]
     first = np.arange(0, n, parallel)  # the first VM of each batch, 0-based
     last = np.minimum(first + parallel, n) - 1
     moves = np.add.reduceat(table["move_time"], first) / table["move_time"].sum() * total
     source = (n - index[last]) * table["source_throughput"][last]
-    if live:
+    if item.live:
         source = source + np.add.reduceat(table["moving_throughput"], first)
     destination = (index[first] - 1) * np.nan_to_num(table["destination_throughput"][first])
     raw = source + destination
@@ -118,42 +105,50 @@ def _migration_phases(params: Parameters, key: str, parallel: int = 1) -> tuple[
     return moves, 1.0 - served / p, capped
 
 
-def vmm_profile(params: Parameters, config: SimConfig) -> VmmProfile:
-    """The phases of one VMM rejuvenation with ``config.strategy``.
+def _reboot_profile(point: ScalarParameters, item: RebootStrategy) -> VmmProfile:
+    """D at loss 1, then R at loss ω; the OS clocks pause for D, or restart after it (RESET)."""
+    n = int(point.vms_per_host)
+    terms = item.terms(point)
+    reset = item.os_rule is OsRule.RESET
+    return VmmProfile(
+        durations=np.array([terms.downtime, terms.degraded_period]),
+        losses=np.array([1.0, terms.degradation]),
+        os_pause_start=np.zeros(n),
+        os_pause_length=np.full(n, 0.0 if reset else terms.downtime),
+        os_reset=reset,
+        spare_hold=0.0,
+        capped_loss=0.0,
+    )
 
-    Raises :class:`ParameterError` if ``params`` is a grid (one cluster at a time).
+
+def vmm_profile(params: Parameters, config: SimConfig) -> VmmProfile:
+    """The phases of one VMM rejuvenation with ``config.strategy``, as the strategy declares them.
+
+    Raises :class:`ParameterError` if ``params`` is a grid (one cluster at a time)
+    or the strategy is neither a reboot nor a migration.
     """
-    if params.shape != ():
-        raise ParameterError("parameters", f"the simulator takes one parameter set, got a grid of shape {params.shape}")
-    n = int(params.vms_per_host)
-    STRATEGIES[config.strategy].check(params)
+    point = params.scalar("the simulator")
+    n = int(point.vms_per_host)
+    item = STRATEGIES[config.strategy]
+    item.check(params)
+    if isinstance(item, RebootStrategy):
+        return _reboot_profile(point, item)
+    if not isinstance(item, MigrationStrategy):
+        raise ParameterError(f"strategy {item.key!r}", "the simulator plays reboots and migrations only")
     zeros = np.zeros(n)
-    if config.strategy in ("warm", "cold"):
-        warm = config.strategy == "warm"
-        downtime = _scalar(params, "warm_reboot_downtime" if warm else "cold_reboot_downtime")
-        degraded = _scalar(params, "warm_reboot_degraded_period" if warm else "cold_reboot_degraded_period")
-        rate = _scalar(params, "warm_reboot_degradation" if warm else "cold_reboot_degradation")
-        return VmmProfile(
-            durations=np.array([downtime, degraded]),
-            losses=np.array([1.0, rate]),
-            os_pause_start=zeros,
-            os_pause_length=np.full(n, downtime if warm else 0.0),
-            os_reset=not warm,
-            spare_hold=0.0,
-            capped_loss=0.0,
-        )
-    moves, losses, capped = _migration_phases(params, config.strategy, config.parallel_moves)
-    if config.strategy == "migration":
-        if params.migration_degradation is None:  # Table 1 phases, one per batch of VMs
-            batch = np.arange(n) // config.parallel_moves
-            pause_start = np.concatenate(([0.0], np.cumsum(moves)[:-1]))[batch]
-            pause_length = moves[batch]
-        else:  # one constant phase: VM j is down for D_m, one after another
-            step = moves[0] / n
-            pause_start, pause_length = np.arange(n) * step, np.full(n, step)
-    else:
+    moves, losses, capped = _migration_phases(point, item, config.parallel_moves)
+    if item.live:
         pause_start, pause_length = zeros, zeros
-    reboot = _scalar(params, "cold_reboot_downtime") if config.spare_reboot_time is None else config.spare_reboot_time
+    elif point.get(item.rate_field) is None:  # Table 1 phases, one per batch of VMs
+        batch = np.arange(n) // config.parallel_moves
+        pause_start = np.concatenate(([0.0], np.cumsum(moves)[:-1]))[batch]
+        pause_length = moves[batch]
+    else:  # one constant phase: VM j is down for its share, one after another
+        step = moves[0] / n
+        pause_start, pause_length = np.arange(n) * step, np.full(n, step)
+    # the emptied host holds no VM to keep, so it reboots as a Cold-VM Reboot does, unless told otherwise
+    cold = ColdReboot().terms(point).downtime
+    reboot = cold if config.spare_reboot_time is None else config.spare_reboot_time
     migration = float(moves.sum())
     if config.spare_policy is SparePolicy.RETURN:
         moves = np.concatenate((moves, [reboot], moves))

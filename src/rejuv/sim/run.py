@@ -9,10 +9,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rejuv.errors import ParameterError
-from rejuv.model import Parameters
+from rejuv.model import STRATEGIES, ColdReboot, Parameters, RebootStrategy
 from rejuv.sim.config import SimConfig, WaitPolicy
 from rejuv.sim.engine import HostSweep, chunk_hosts, served_with_load, sweep_hosts, wall_clock
-from rejuv.sim.events import EventRows
+from rejuv.sim.event_rows import EventRows
 from rejuv.sim.failures import Failures, draw_failures
 from rejuv.sim.phases import VmmProfile, vmm_profile
 from rejuv.sim.schedule import Schedule, build_schedule, os_events, vmm_events
@@ -24,12 +24,11 @@ Array = NDArray[np.float64]
 
 def check_horizon(params: Parameters, vmm_length: float, horizon: float, periods: int) -> None:
     """Raise :class:`ParameterError` unless every rejuvenation fits in the horizon (the circle needs it)."""
-    pause = vmm_length if float(params.os_downtime) > 0 else 0.0
+    point = params.scalar("the simulator")
+    pause = vmm_length if point.os_downtime > 0 else 0.0
     # an OS downtime can span every VMM pause it meets: bound its length by the VMM's share of the time
-    stretch = (
-        float(params.os_downtime) * float(params.vmm_interval) / max(float(params.vmm_interval) - vmm_length, 1e-300)
-    )
-    longest = max(vmm_length, stretch + pause + float(params.os_degraded_period))
+    stretch = point.os_downtime * point.vmm_interval / max(point.vmm_interval - vmm_length, 1e-300)
+    longest = max(vmm_length, stretch + pause + point.os_degraded_period)
     if longest >= horizon:
         raise ParameterError(
             "periods",
@@ -112,7 +111,8 @@ def _failures(
     aging = config.aging
     if aging is None:
         return None
-    recovery = (float(params.cold_reboot_degraded_period), float(params.cold_reboot_degradation))
+    cold = ColdReboot().terms(params.scalar("the simulator"))  # a failure recovers like a Cold-VM Reboot
+    recovery = (cold.degraded_period, cold.degradation)
     if aging.downtime + recovery[0] >= schedule.horizon:
         raise ParameterError(
             "aging.downtime",
@@ -120,7 +120,8 @@ def _failures(
         )
     shaped = np.broadcast_to(durations, (*schedule.start.shape, durations.shape[-1]))
     # a reboot renews the VMM when its downtime ends; a migration once the VMs run on a rebooted VMM
-    renewal = shaped[..., 0] if config.strategy in ("warm", "cold") else shaped.sum(axis=-1)
+    rebooted = isinstance(STRATEGIES[config.strategy], RebootStrategy)
+    renewal = shaped[..., 0] if rebooted else shaped.sum(axis=-1)
     return draw_failures(aging, schedule, renewal, recovery, rng)
 
 
@@ -145,7 +146,8 @@ def simulate(
     """
     began = wall_clock()
     profile = vmm_profile(params, config)
-    vmm_interval = float(params.vmm_interval)
+    point = params.scalar("the simulator")
+    vmm_interval = point.vmm_interval
     seeds = seed if seed is not None else np.random.SeedSequence(config.seed)
     durations, hold, longest = _drawn_durations(profile, config, _stream(seeds, 0))
     schedule = build_schedule(config, vmm_interval, hold, np.random.default_rng(seeds))
@@ -174,7 +176,7 @@ def simulate(
     timeline = np.zeros(0)
     if global_load:
         served, timeline = served_with_load(sweep, slots, offered, schedule.horizon, timeline_bins)
-        timeline = timeline * float(params.host_throughput)
+        timeline = timeline * point.host_throughput
     else:
         served = nominal
     within = schedule.start < schedule.horizon
@@ -183,7 +185,7 @@ def simulate(
     return SimResult(
         config=config,
         horizon=schedule.horizon,
-        host_throughput=float(params.host_throughput),
+        host_throughput=point.host_throughput,
         served_host_seconds=served,
         lost_host_seconds=sweep.lost,
         overlap_host_seconds=sweep.overlap,

@@ -38,7 +38,7 @@ from numpy.typing import NDArray
 
 from rejuv.model import STRATEGIES, Parameters
 from rejuv.sim.config import SimConfig, Stagger, WaitPolicy
-from rejuv.sim.events import EventRows, phase_events
+from rejuv.sim.event_rows import EventRows, phase_events
 from rejuv.sim.phases import VmmProfile
 from rejuv.sim.spares import spare_starts
 
@@ -126,13 +126,14 @@ def os_events(
     params: Parameters, config: SimConfig, profile: VmmProfile, schedule: Schedule, hosts: slice
 ) -> EventRows:
     """The state changes of every OS rejuvenation of the VMs of ``hosts``: down, degraded, normal."""
-    n = int(params.vms_per_host)
-    vmm_interval, os_interval = schedule.vmm_interval, float(params.os_interval)
-    downtime, degraded = float(params.os_downtime), float(params.os_degraded_period)
+    point = params.scalar("the simulator")
+    n = int(point.vms_per_host)
+    vmm_interval, os_interval = schedule.vmm_interval, point.os_interval
+    downtime, degraded = point.os_downtime, point.os_degraded_period
     index = np.arange(schedule.offsets.size)[hosts]
     offsets = schedule.offsets[hosts]
     if profile.os_reset:
-        count = int(STRATEGIES["cold"].os_rejuvenations(params))
+        count = int(STRATEGIES[config.strategy].os_rejuvenations(params))
         first = profile.durations[0] + os_interval * np.arange(1, count + 1)
         local = (np.arange(config.periods)[:, None] * vmm_interval + first[None, :]).ravel()
         begin = np.broadcast_to(offsets[:, None, None] + local[None, None, :], (index.size, n, local.size))
@@ -151,7 +152,7 @@ def os_events(
         begin = offsets[:, None, None] + _clock_to_time(clock, vmm_interval, pause_start, pause_length)
         down_end = offsets[:, None, None] + _clock_to_time(clock + downtime, vmm_interval, pause_start, pause_length)
     bounds = np.stack((begin, down_end, down_end + degraded), axis=-1).reshape(index.size, -1, 3)
-    losses = np.array([1.0 / n, float(params.os_degradation) / n])
+    losses = np.array([1.0 / n, point.os_degradation / n])
     rows = phase_events(bounds, losses, valid.reshape(index.size, -1), schedule.horizon, circular=True)
     if profile.os_reset or not profile.os_pause_length.any() or downtime == 0:
         return rows

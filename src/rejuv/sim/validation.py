@@ -25,14 +25,14 @@ from rejuv.sim.cost import PARAMETERS_REMEDY, SimCost, check_cost, parameters_to
 from rejuv.sim.cost import event_limit as default_event_limit
 from rejuv.sim.run import SimResult, simulate
 
-__all__ = ["DEFAULT_TOLERANCE", "Comparison", "compare", "periods_for", "reasons"]
+__all__ = ["DEFAULT_TOLERANCE", "ModelCheck", "periods_for", "validate_against_model", "reasons"]
 
 #: Relative tolerance on the loss 1 - P / (m p).
 DEFAULT_TOLERANCE = 1e-3
 
 
 @dataclass(frozen=True)
-class Comparison:
+class ModelCheck:
     """One strategy on one cluster: the model's loss, the simulator's, and why they differ."""
 
     strategy: str
@@ -56,7 +56,8 @@ class Comparison:
 
 def _os_event_loss(params: Parameters) -> float:
     """Host-seconds one OS rejuvenation of every VM of a host costs: D_os + δ R_os."""
-    return float(params.os_downtime + params.os_degradation * params.os_degraded_period)
+    point = params.scalar("the simulator")
+    return point.os_downtime + point.os_degradation * point.os_degraded_period
 
 
 def periods_for(
@@ -72,11 +73,12 @@ def periods_for(
     check_tolerance(tolerance)
     model = STRATEGIES[strategy].evaluate(params, hosts)
     serving = hosts - 1 if STRATEGIES[strategy].needs_spare_host else hosts
-    per_period = serving * float(params.vmm_interval) * float(1.0 - model.limit)
+    point = params.scalar("the simulator")
+    per_period = serving * point.vmm_interval * float(1.0 - model.limit)
     most = 10**7  # a horizon past this is no simulation to run; the caller sees the count and decides
     needed = _os_event_loss(params) / (0.25 * tolerance * per_period) if per_period > 0 else 1.0
     needed = min(needed, most)
-    span = float(params.os_interval + params.os_degraded_period) / float(params.vmm_interval)
+    span = (point.os_interval + point.os_degraded_period) / point.vmm_interval
     return max(least, math.ceil(needed), math.ceil(2 * span) + 2)
 
 
@@ -143,17 +145,17 @@ def _offset(progress: Callable[[int, int], None], done: int, total: int) -> Call
     return lambda events: progress(done + events, total)
 
 
-def compare(
+def validate_against_model(
     params: Parameters,
     hosts: Sequence[int],
-    strategies: Sequence[str] = tuple(STRATEGIES),
+    strategies: Sequence[str] | None = None,
     template: SimConfig | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
     periods: int | None = None,
     event_limit: int | None = None,
     progress: Callable[[int, int], None] | None = None,
-) -> list[Comparison]:
-    """Simulate every strategy on every host count and set it beside the closed form.
+) -> list[ModelCheck]:
+    """Simulate every strategy in ``strategies`` (None: every registered one) on every host count, beside the closed form.
 
     ``template`` gives the simulator's other settings (stagger, spares,
     policies, load, seed); ``periods`` fixes the horizon, else
@@ -165,6 +167,7 @@ def compare(
     Raises :class:`ParameterError` for a tolerance outside (0, 1].
     """
     check_tolerance(tolerance)
+    strategies = tuple(STRATEGIES) if strategies is None else strategies
     if not strategies or not hosts:
         raise ParameterError("strategies" if not strategies else "hosts", "nothing to simulate: the list is empty")
     base = template if template is not None else SimConfig()
@@ -198,5 +201,5 @@ def compare(
             progress(done, total)
         key, m = config.strategy, config.hosts
         model = 1.0 - float(STRATEGIES[key].evaluate(params, m).normalized_throughput)
-        out.append(Comparison(key, m, model, result.loss, reasons(params, result, tolerance), tolerance, result))
+        out.append(ModelCheck(key, m, model, result.loss, reasons(params, result, tolerance), tolerance, result))
     return out

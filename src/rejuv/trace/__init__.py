@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from rejuv.trace.curve_fit import POOR_FIT, CurveFit, fit_curve
 from rejuv.trace.data import Trace
-from rejuv.trace.events import KINDS, Measured, combine, find_events, measure
+from rejuv.trace.events import OS_SYMBOLS, Measured, combine, event_kinds, find_events, measure
 from rejuv.trace.markers import EVENT_STARTS, Marker, MarkerKind
-from rejuv.trace.migration_fit import MigrationFit, fit_migration, migration_table
+from rejuv.trace.migration_fit import MigrationFit, fit_migration, migration_parameters, migration_table
 from rejuv.trace.params_file import parameter_file_text, write_parameter_file
 from rejuv.trace.readers import read_any, read_csv, read_markers_csv, read_prometheus
 from rejuv.trace.segment import Estimate, Segment, Settings, detect_events, segment_event
@@ -44,7 +44,8 @@ __all__ = [
     "combine",
     "find_events",
     "Measured",
-    "KINDS",
+    "event_kinds",
+    "OS_SYMBOLS",
     # segmentation
     "segment_event",
     "detect_events",
@@ -58,6 +59,7 @@ __all__ = [
     "event_from_parameters",
     # Table 1 from migrations
     "fit_migration",
+    "migration_parameters",
     "migration_table",
     "MigrationFit",
     "fit_curve",

@@ -3,10 +3,11 @@
 Where a trace has markers, each ``suspend-started`` (warm), ``shutdown-started``
 (cold) or ``os-reboot-started`` (OS) marker opens an event; without markers,
 events are detected where throughput falls to near zero, and the caller says
-what kind they are. What each kind measures:
+what kind they are. What each kind measures (:func:`event_kinds`):
 
-- warm: the host series gives D_w, ω and R_vmm;
-- cold: the host series gives D_c, ω' and R'_vmm;
+- a reboot strategy (:class:`~rejuv.model.RebootStrategy`): the host series
+  gives the three symbols it declares (warm: D_w, ω and R_vmm; cold: D_c, ω'
+  and R'_vmm);
 - os: the rebooting VM's own series gives D_os, and the other VMs' total gives
   δ and R_os (the paper's OS degradation is the others slowing down while it
   reboots).
@@ -23,18 +24,24 @@ from dataclasses import dataclass
 import numpy as np
 
 from rejuv.errors import TraceError
+from rejuv.model import STRATEGIES, RebootStrategy
 from rejuv.trace.data import Trace
 from rejuv.trace.markers import EVENT_STARTS
 from rejuv.trace.segment import DEFAULT_SETTINGS, Estimate, Segment, Settings, detect_events, segment_event
 
-__all__ = ["Measured", "KINDS", "find_events", "measure", "combine"]
+__all__ = ["Measured", "OS_SYMBOLS", "event_kinds", "find_events", "measure", "combine"]
 
-#: Event kinds and the paper symbols of (downtime, degradation rate, degraded period) they measure.
-KINDS: dict[str, tuple[str, str, str]] = {
-    "warm": ("D_w", "omega", "R_vmm"),
-    "cold": ("D_c", "omega_c", "R_vmm_c"),
-    "os": ("D_os", "delta", "R_os"),
-}
+#: What an OS rejuvenation's event measures: (downtime, degradation rate, degraded period).
+OS_SYMBOLS = ("D_os", "delta", "R_os")
+
+
+def event_kinds() -> dict[str, tuple[str, str, str]]:
+    """Event kinds and the symbols of (downtime, degradation rate, degraded period) they measure.
+
+    Every registered reboot strategy, by key, as it declares them, then ``os``.
+    """
+    kinds = {key: item.measured_symbols() for key, item in STRATEGIES.items() if isinstance(item, RebootStrategy)}
+    return kinds | {"os": OS_SYMBOLS}
 
 
 @dataclass(frozen=True)
@@ -56,7 +63,7 @@ def find_events(trace: Trace, kind: str | None) -> list[tuple[str, float, str | 
     marked = [
         (EVENT_STARTS[m.kind], m.time, m.subject)
         for m in trace.markers
-        if m.kind in EVENT_STARTS and EVENT_STARTS[m.kind] in KINDS
+        if m.kind in EVENT_STARTS and EVENT_STARTS[m.kind] in event_kinds()
     ]
     if marked:
         for what, time, _ in marked:
@@ -113,7 +120,7 @@ def _pool(estimates: Sequence[Estimate]) -> Estimate:
 def combine(measured: Sequence[Measured]) -> dict[str, Estimate]:
     """Parameter estimates by paper symbol, pooled over the events of each kind."""
     result: dict[str, Estimate] = {}
-    for kind, (downtime, rate, period) in KINDS.items():
+    for kind, (downtime, rate, period) in event_kinds().items():
         events = [m for m in measured if m.kind == kind]
         if not events:
             continue

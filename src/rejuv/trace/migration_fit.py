@@ -23,13 +23,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rejuv.errors import TraceError
-from rejuv.model import MigrationProfile, migration_degradation
+from rejuv.model import MigrationProfile, MigrationStrategy, migration_degradation
 from rejuv.trace.curve_fit import CurveFit, fit_curve
 from rejuv.trace.data import Trace
 from rejuv.trace.markers import MarkerKind
-from rejuv.trace.segment import DEFAULT_SETTINGS, Settings
+from rejuv.trace.segment import DEFAULT_SETTINGS, Estimate, Settings
 
-__all__ = ["MigrationFit", "migration_table", "fit_migration"]
+__all__ = ["MigrationFit", "migration_table", "fit_migration", "migration_parameters"]
 
 Array = NDArray[np.float64]
 COLUMNS = ("source_throughput", "moving_throughput", "destination_throughput", "move_time")
@@ -139,3 +139,14 @@ def fit_migration(
     rate = float(migration_degradation(profile, n, host))
     total = float(table["move_time"].sum()) / len(tables)
     return MigrationFit(live, n, table, fits, profile, host, rate, total)
+
+
+def migration_parameters(fitted: MigrationFit, strategy: MigrationStrategy, step: float) -> dict[str, Estimate]:
+    """What a fitted migration gives the model: the strategy's time parameter, within one sampling ``step``.
+
+    Stop-and-copy gives D_m = M_t / n, the mean downtime per VM; live
+    migration gives M_l = M_t (each strategy says which:
+    :meth:`~rejuv.model.MigrationStrategy.time_parameter`).
+    """
+    value = strategy.time_parameter(fitted.total_time, fitted.vms)
+    return {strategy.time_symbol: Estimate(value, step, "s")}

@@ -20,8 +20,9 @@ from numpy.typing import NDArray
 
 from rejuv.errors import ParameterError
 from rejuv.limits import check_memory
-from rejuv.model import MigrationProfile, Parameters
+from rejuv.model import STRATEGIES, MigrationProfile, Parameters, RebootStrategy
 from rejuv.trace.data import Trace
+from rejuv.trace.events import event_kinds
 from rejuv.trace.markers import EVENT_STARTS, Marker, MarkerKind
 
 __all__ = ["Event", "Migration", "synthesize", "event_from_parameters", "synthesis_memory"]
@@ -42,6 +43,7 @@ def synthesis_memory(samples: float, vms: int) -> float:
     return 8.0 * samples * (_WORDS_PER_SAMPLE_AND_VM * vms + _WORDS_PER_SAMPLE) + _BYTES_PER_VM * vms
 
 
+# The markers of the lab's procedures; an event of another kind is written without markers.
 _ENDS = {
     "warm": MarkerKind.ALL_RESUMED,
     "cold": MarkerKind.ALL_BOOTED,
@@ -61,7 +63,7 @@ class Event:
     load for ``degraded_period`` s from the start, as in the paper's Section 4.
     """
 
-    kind: str  #: "warm", "cold" or "os"
+    kind: str  #: a reboot strategy's key ("warm", "cold") or "os"
     start: float
     downtime: float
     degradation: float
@@ -78,19 +80,18 @@ class Migration:
 
 
 def event_from_parameters(params: Parameters, kind: str, start: float) -> Event:
-    """The event the model's parameters describe: ``warm``, ``cold`` or ``os`` (on VM 0)."""
-    if params.shape != ():
-        raise ParameterError("parameters", "a synthetic trace needs one parameter set, not a grid")
-    if kind == "warm":
-        values = (params.warm_reboot_downtime, params.warm_reboot_degradation, params.warm_reboot_degraded_period)
-    elif kind == "cold":
-        values = (params.cold_reboot_downtime, params.cold_reboot_degradation, params.cold_reboot_degraded_period)
-    elif kind == "os":
-        values = (params.os_downtime, params.os_degradation, params.os_degraded_period)
-    else:
-        raise ParameterError("kind", f"expected warm, cold or os, got {kind!r}")
-    downtime, degradation, period = (float(v) for v in values)
-    return Event(kind, start, downtime, degradation, period, subject=0 if kind == "os" else None)
+    """The event the model's parameters describe, of a kind in :func:`~rejuv.trace.event_kinds` (``os``: on VM 0).
+
+    Raises :class:`~rejuv.errors.ParameterError` for another kind or a grid of parameters.
+    """
+    point = params.scalar("a synthetic trace")
+    item = STRATEGIES.get(kind)
+    if isinstance(item, RebootStrategy):
+        terms = item.terms(point)
+        return Event(kind, start, terms.downtime, terms.degradation, terms.degraded_period)
+    if kind != "os":
+        raise ParameterError("kind", f"expected one of {', '.join(event_kinds())}, got {kind!r}")
+    return Event(kind, start, point.os_downtime, point.os_degradation, point.os_degraded_period, subject=0)
 
 
 def _rate_edges(
@@ -111,7 +112,8 @@ def _rate_edges(
             else:
                 points[vm] += [(event.start, slowed), (event.start + event.degraded_period, load)]
         subject = None if event.subject is None else names[event.subject]
-        markers += [Marker(event.start, _STARTS[event.kind], subject), Marker(up, _ENDS[event.kind], subject)]
+        if event.kind in _STARTS and event.kind in _ENDS:
+            markers += [Marker(event.start, _STARTS[event.kind], subject), Marker(up, _ENDS[event.kind], subject)]
     for migration in migrations:
         table = migration.profile.table(vms_per_host)
         clock = migration.start

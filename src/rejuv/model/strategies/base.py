@@ -1,12 +1,23 @@
-"""The shared base of the five rejuvenation strategies.
+"""The shared base of the rejuvenation strategies.
 
 A strategy states only its own terms, per VMM rejuvenation interval T_vmm:
 
 - ``vmm_downtime``: D, the downtime of one VMM rejuvenation;
-- ``os_rejuvenations``: N, the number of OS rejuvenations per T_vmm;
 - ``vmm_degraded_loss``: the throughput lost to degradation after (or
   during) the VMM rejuvenation, in host-seconds (ω R, or γ (n-1) D_m, ...);
-- ``needs_spare_host``: whether one of the m hosts is held back as a spare.
+- ``needs_spare_host``: whether one of the m hosts is held back as a spare;
+- ``occupancy``: what one VMM rejuvenation takes of T_vmm, for the checks
+  that combine parameters (:class:`~rejuv.model.parameters.Occupancy`);
+- ``os_rule``: what the VMM rejuvenation does to the OS rejuvenation clocks
+  (:class:`OsRule`), which gives N, the OS rejuvenations per T_vmm;
+- ``symbols``: the parameters it brings that the paper has not (none for the
+  paper's five), added to the symbol table when it is registered.
+
+Two shared kinds derive even these from a few declared names:
+:class:`~rejuv.model.strategies.reboot.RebootStrategy` (a downtime, then a
+degraded period at a rate) and
+:class:`~rejuv.model.strategies.migrating.MigrationStrategy` (VMs move to a
+spare host, one by one, following a Table 1 profile).
 
 The base class turns these into the paper's quantities::
 
@@ -30,6 +41,7 @@ with w = 1 - (D_os + δ R_os) / T_os the share of time they leave::
 
 from __future__ import annotations
 
+import enum
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import ClassVar
@@ -38,10 +50,11 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from rejuv.errors import ParameterError
-from rejuv.model.parameters import Parameters
+from rejuv.model.parameters import Occupancy, Parameters
+from rejuv.model.symbols import Symbol
 from rejuv.model.units import SECONDS_PER_UNIT
 
-__all__ = ["Evaluation", "SharedTerms", "Strategy", "check_hosts"]
+__all__ = ["Evaluation", "OsRule", "SharedTerms", "Strategy", "check_hosts"]
 
 Array = NDArray[np.float64]
 SECONDS_PER_YEAR = SECONDS_PER_UNIT["year"]
@@ -117,6 +130,17 @@ class SharedTerms:
         return cls(1.0 / params.vmm_interval, os_cost, 1.0 - os_cost / params.os_interval)
 
 
+class OsRule(enum.Enum):
+    """What a VMM rejuvenation does to the OS rejuvenation clocks of its VMs."""
+
+    #: the OS is only stopped while its VM is down; its clock pauses then: N = (T_vmm - D) / T_os
+    PAUSED = "paused"
+    #: every OS reboots with the VMM, which restarts its clock: N = ⌊(T_vmm - D) / T_os⌋, 0 if T_vmm <= T_os
+    RESET = "reset"
+    #: the VMs never stop; the clock runs on: N = T_vmm / T_os
+    RUNNING = "running"
+
+
 class Strategy(ABC):
     """One way of rejuvenating the VMMs of a cluster; subclasses state only their own terms."""
 
@@ -124,14 +148,28 @@ class Strategy(ABC):
     label: ClassVar[str]  #: name for people (``Warm-VM Reboot``)
     symbol: ClassVar[str]  #: the paper's symbol for its throughput (``P_w``)
     needs_spare_host: ClassVar[bool] = False
+    os_rule: ClassVar[OsRule] = OsRule.PAUSED
+    symbols: ClassVar[tuple[Symbol, ...]] = ()  #: parameters of its own, beyond the paper's
+    aliases: ClassVar[tuple[str, ...]] = ()  #: other keys accepted for it on input
+
+    @abstractmethod
+    def occupancy(self, params: Parameters) -> Occupancy | None:
+        """What one VMM rejuvenation takes of T_vmm; None when a value it needs is unset."""
 
     @abstractmethod
     def vmm_downtime(self, params: Parameters) -> Array:
         """D: downtime of one VMM rejuvenation, s."""
 
-    @abstractmethod
     def os_rejuvenations(self, params: Parameters) -> Array:
-        """N: OS rejuvenations per T_vmm."""
+        """N: OS rejuvenations per T_vmm, as :attr:`os_rule` counts them."""
+        if self.os_rule is OsRule.RUNNING:
+            return params.vmm_interval / params.os_interval
+        left = (params.vmm_interval - self.vmm_downtime(params)) / params.os_interval
+        if self.os_rule is OsRule.PAUSED:
+            return left
+        # RESET: none when T_vmm <= T_os, even with D = 0 and T_vmm = T_os, where the floor alone gives 1.
+        result: Array = np.where(params.vmm_interval <= params.os_interval, 0.0, np.floor(left))
+        return result
 
     @abstractmethod
     def vmm_degraded_loss(self, params: Parameters) -> Array:
@@ -173,11 +211,18 @@ class Strategy(ABC):
     def limit(self, params: Parameters, shared: SharedTerms | None = None) -> Array:
         """P / (m p) as m grows without bound (:attr:`Evaluation.limit`), from the shared terms.
 
-        This form holds where the OS rejuvenations keep their schedule,
-        N = (T_vmm - D) / T_os; a strategy that counts them otherwise
-        overrides it. Runs no :meth:`check`.
+        Where the OS rejuvenations keep their schedule (OsRule.PAUSED,
+        N = (T_vmm - D) / T_os) this is w - (D w + vmm_degraded_loss) / T_vmm;
+        otherwise 1 - (D + vmm_degraded_loss + N (D_os + δ R_os)) / T_vmm, N
+        kept whole (⌊N⌋ with RESET). Runs no :meth:`check`.
         """
         terms = SharedTerms.of(params) if shared is None else shared
+        if self.os_rule is not OsRule.PAUSED:
+            lost = self.os_rejuvenations(params) * terms.os_cost + (
+                self.vmm_downtime(params) + self.vmm_degraded_loss(params)
+            )
+            whole: Array = 1.0 - lost * terms.inverse_interval
+            return whole
         free = terms.os_free_share
         lost = self.vmm_downtime(params) * free + self.vmm_degraded_loss(params)
         result: Array = free - lost * terms.inverse_interval

@@ -13,38 +13,19 @@ and so raise P_c: the one place where more downtime helps in this model.
 
 from __future__ import annotations
 
-import numpy as np
-
-from rejuv.model.parameters import Parameters
-from rejuv.model.strategies.base import Array, SharedTerms, Strategy
+from rejuv.model.strategies.base import OsRule
+from rejuv.model.strategies.reboot import RebootStrategy
 
 __all__ = ["ColdReboot"]
 
 
-class ColdReboot(Strategy):
+class ColdReboot(RebootStrategy):
     """Cold-VM Reboot, P_c: equations (3) and (4), with ⌊N_c⌋."""
 
     key = "cold"
     label = "Cold-VM Reboot"
     symbol = "P_c"
-
-    def vmm_downtime(self, params: Parameters) -> Array:
-        return params.cold_reboot_downtime
-
-    def os_rejuvenations(self, params: Parameters) -> Array:
-        count = np.floor((params.vmm_interval - params.cold_reboot_downtime) / params.os_interval)
-        # None when T_vmm <= T_os, even with D_c = 0 and T_vmm = T_os, where the floor alone gives 1.
-        result: Array = np.where(params.vmm_interval <= params.os_interval, 0.0, count)
-        return result
-
-    def vmm_degraded_loss(self, params: Parameters) -> Array:
-        return params.cold_reboot_degradation * params.cold_reboot_degraded_period
-
-    def limit(self, params: Parameters, shared: SharedTerms | None = None) -> Array:
-        """1 - (D_c + ω' R'_vmm + ⌊N_c⌋ (D_os + δ R_os)) / T_vmm: the floor keeps N_c out of the shared form."""
-        terms = SharedTerms.of(params) if shared is None else shared
-        lost = self.os_rejuvenations(params) * terms.os_cost + (
-            self.vmm_downtime(params) + self.vmm_degraded_loss(params)
-        )
-        result: Array = 1.0 - lost * terms.inverse_interval
-        return result
+    os_rule = OsRule.RESET
+    downtime_symbol = "D_c"
+    degradation_symbol = "omega_c"
+    degraded_period_symbol = "R_vmm_c"

@@ -14,45 +14,32 @@ With Xen's adaptive rate control migration disturbs the other VMs far less
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import numpy as np
 
-from rejuv.model.migration import MigrationProfile, migration_degradation
-from rejuv.model.parameters import Parameters
-from rejuv.model.strategies.base import Array, SharedTerms, Strategy
+from rejuv.model.parameters import Occupancy, Parameters
+from rejuv.model.strategies.base import Array, OsRule, SharedTerms
+from rejuv.model.strategies.migrating import MigrationStrategy
+from rejuv.model.symbols import lookup
 
 __all__ = ["LiveMigration", "LiveMigrationRateControl"]
 
 
-class LiveMigration(Strategy):
+class LiveMigration(MigrationStrategy):
     """Live migration to a spare host, P_l: equation (6)."""
 
     key = "live"
     label = "Live migration"
     symbol = "P_l"
-    needs_spare_host = True
-    rate_field: ClassVar[str] = "live_migration_degradation"  #: the parameter that sets γ'
-
-    def _profile(self, params: Parameters) -> MigrationProfile:
-        return params.live_migration_profile
-
-    def migration_time(self, params: Parameters) -> Array:
-        """M_l: time to move all n VMs, s."""
-        return params.live_migration_time
-
-    def degradation_rate(self, params: Parameters) -> Array:
-        """γ': the set value, or else computed from the Table 1 curves."""
-        rate: Array | None = getattr(params, self.rate_field)
-        if rate is not None:
-            return rate
-        return migration_degradation(self._profile(params), params.vms_per_host, params.host_throughput)
+    os_rule = OsRule.RUNNING
+    live = True
+    profile_section = "live"
+    profile_field = "live_migration_profile"
+    rate_field = "live_migration_degradation"
+    time_symbol = "M_l"
+    rate_caption = "live"
 
     def vmm_downtime(self, params: Parameters) -> Array:
         return np.zeros_like(params.vmm_interval)
-
-    def os_rejuvenations(self, params: Parameters) -> Array:
-        return params.vmm_interval / params.os_interval
 
     def vmm_degraded_loss(self, params: Parameters) -> Array:
         return self.degradation_rate(params) * self.migration_time(params)
@@ -63,6 +50,12 @@ class LiveMigration(Strategy):
         result: Array = terms.os_free_share - self.vmm_degraded_loss(params) * terms.inverse_interval
         return result
 
+    def occupancy(self, params: Parameters) -> Occupancy:
+        """M_l must stay below T_vmm and is what the migration occupies."""
+        name = lookup(self.time_symbol).name
+        time = self.migration_time(params)
+        return Occupancy(name, time, name, time)
+
 
 class LiveMigrationRateControl(LiveMigration):
     """Live migration with adaptive rate control: equation (6) with γ'_rc and M_l,rc."""
@@ -70,10 +63,8 @@ class LiveMigrationRateControl(LiveMigration):
     key = "live_rate_control"
     label = "Live migration, rate control"
     symbol = "P_l (rate control)"
+    profile_section = "live_rate_control"
+    profile_field = "live_migration_profile_rate_control"
     rate_field = "live_migration_degradation_rate_control"
-
-    def _profile(self, params: Parameters) -> MigrationProfile:
-        return params.live_migration_profile_rate_control
-
-    def migration_time(self, params: Parameters) -> Array:
-        return params.live_migration_time_rate_control
+    time_symbol = "M_l_rc"
+    rate_caption = "live, rate control"

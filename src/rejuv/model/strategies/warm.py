@@ -9,24 +9,19 @@ The OS is only suspended, so OS rejuvenations keep their own schedule::
 
 from __future__ import annotations
 
-from rejuv.model.parameters import Parameters
-from rejuv.model.strategies.base import Array, Strategy
+from rejuv.model.strategies.base import OsRule
+from rejuv.model.strategies.reboot import RebootStrategy
 
 __all__ = ["WarmReboot"]
 
 
-class WarmReboot(Strategy):
+class WarmReboot(RebootStrategy):
     """Warm-VM Reboot, P_w: equations (1) and (2)."""
 
     key = "warm"
     label = "Warm-VM Reboot"
     symbol = "P_w"
-
-    def vmm_downtime(self, params: Parameters) -> Array:
-        return params.warm_reboot_downtime
-
-    def os_rejuvenations(self, params: Parameters) -> Array:
-        return (params.vmm_interval - params.warm_reboot_downtime) / params.os_interval
-
-    def vmm_degraded_loss(self, params: Parameters) -> Array:
-        return params.warm_reboot_degradation * params.warm_reboot_degraded_period
+    os_rule = OsRule.PAUSED
+    downtime_symbol = "D_w"
+    degradation_symbol = "omega"
+    degraded_period_symbol = "R_vmm"
