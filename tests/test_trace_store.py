@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from rejuv.errors import TraceError
-from rejuv.trace import EVENT_STARTS, FORMAT_VERSION, Marker, MarkerKind, Trace, read_trace, write_trace
+from rejuv.trace import FORMAT_VERSION, Marker, MarkerKind, Trace, read_trace, write_trace
+from rejuv.trace.events import event_markers
 from rejuv.trace.store import FORMAT_NAME
 
 
@@ -195,7 +196,8 @@ def test_the_format_document_lists_every_marker_kind_and_the_version() -> None:
     text = (Path(__file__).resolve().parent.parent / "docs" / "trace-format.md").read_text()
     assert f"## The `.trace` file (format version {FORMAT_VERSION})" in text
     assert f'"format": "{FORMAT_NAME}", "version": {FORMAT_VERSION}' in text
+    opens = {start: event for event, (start, _) in event_markers().items()}
     for kind in MarkerKind:
         row = re.search(rf"^\| `{kind.value}` \|\s*(\w*)\s*\|", text, flags=re.MULTILINE)
         assert row is not None, kind
-        assert row.group(1) == EVENT_STARTS.get(kind, ""), kind
+        assert row.group(1) == opens.get(kind, ""), kind

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from rejuv.trace.curve_fit import POOR_FIT, CurveFit, fit_curve
 from rejuv.trace.data import Trace
-from rejuv.trace.events import OS_SYMBOLS, Measured, combine, event_kinds, find_events, measure
-from rejuv.trace.markers import EVENT_STARTS, Marker, MarkerKind
+from rejuv.trace.events import OS_SYMBOLS, Measured, combine, event_kinds, event_markers, find_events, measure
+from rejuv.trace.markers import Marker, MarkerKind
 from rejuv.trace.migration_fit import MigrationFit, fit_migration, migration_parameters, migration_table
 from rejuv.trace.params_file import parameter_file_text, write_parameter_file
 from rejuv.trace.readers import read_any, read_csv, read_markers_csv, read_prometheus
@@ -31,7 +31,6 @@ __all__ = [
     "Trace",
     "Marker",
     "MarkerKind",
-    "EVENT_STARTS",
     "read_trace",
     "write_trace",
     "FORMAT_VERSION",
@@ -45,6 +44,7 @@ __all__ = [
     "find_events",
     "Measured",
     "event_kinds",
+    "event_markers",
     "OS_SYMBOLS",
     # segmentation
     "segment_event",

@@ -26,10 +26,10 @@ import numpy as np
 from rejuv.errors import TraceError
 from rejuv.model import STRATEGIES, RebootStrategy
 from rejuv.trace.data import Trace
-from rejuv.trace.markers import EVENT_STARTS
+from rejuv.trace.markers import MarkerKind
 from rejuv.trace.segment import DEFAULT_SETTINGS, Estimate, Segment, Settings, detect_events, segment_event
 
-__all__ = ["Measured", "OS_SYMBOLS", "event_kinds", "find_events", "measure", "combine"]
+__all__ = ["Measured", "OS_SYMBOLS", "event_kinds", "event_markers", "find_events", "measure", "combine"]
 
 #: What an OS rejuvenation's event measures: (downtime, degradation rate, degraded period).
 OS_SYMBOLS = ("D_os", "delta", "R_os")
@@ -42,6 +42,19 @@ def event_kinds() -> dict[str, tuple[str, str, str]]:
     """
     kinds = {key: item.measured_symbols() for key, item in STRATEGIES.items() if isinstance(item, RebootStrategy)}
     return kinds | {"os": OS_SYMBOLS}
+
+
+def event_markers() -> dict[str, tuple[MarkerKind, MarkerKind]]:
+    """The markers that open and close each event kind in a measured trace.
+
+    Every registered reboot strategy that declares them, by key, then ``os``.
+    """
+    pairs = {
+        key: (MarkerKind.parse(item.markers[0]), MarkerKind.parse(item.markers[1]))
+        for key, item in STRATEGIES.items()
+        if isinstance(item, RebootStrategy) and item.markers is not None
+    }
+    return pairs | {"os": (MarkerKind.OS_REBOOT_STARTED, MarkerKind.OS_REBOOT_ENDED)}
 
 
 @dataclass(frozen=True)
@@ -60,11 +73,8 @@ def find_events(trace: Trace, kind: str | None) -> list[tuple[str, float, str | 
     Raises :class:`TraceError` when detection is needed but ``kind`` is not given, when a
     marker lies past the end of the trace, or when there is nothing to detect in.
     """
-    marked = [
-        (EVENT_STARTS[m.kind], m.time, m.subject)
-        for m in trace.markers
-        if m.kind in EVENT_STARTS and EVENT_STARTS[m.kind] in event_kinds()
-    ]
+    opens = {start: event for event, (start, _) in event_markers().items()}
+    marked = [(opens[m.kind], m.time, m.subject) for m in trace.markers if m.kind in opens]
     if marked:
         for what, time, _ in marked:
             if time >= trace.duration:

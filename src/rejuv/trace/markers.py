@@ -2,7 +2,9 @@
 
 A marker's ``kind`` is one of :class:`MarkerKind`; its ``subject`` is the VM it
 concerns, or None for the whole host. Procedures write them in pairs (started /
-ended), and segmentation uses them where a trace has them.
+ended), and segmentation uses them where a trace has them: which pair opens and
+closes which kind of event is declared by each strategy
+(:func:`rejuv.trace.events.event_markers`).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-__all__ = ["MarkerKind", "Marker", "EVENT_STARTS"]
+__all__ = ["MarkerKind", "Marker"]
 
 
 class MarkerKind(enum.Enum):
@@ -43,15 +45,6 @@ class MarkerKind(enum.Enum):
         except ValueError:
             known = ", ".join(kind.value for kind in cls)
             raise ValueError(f"unknown marker {text!r}; known markers: {known}") from None
-
-
-#: Markers that open a rejuvenation event, and the kind of event each opens.
-EVENT_STARTS: dict[MarkerKind, str] = {
-    MarkerKind.SUSPEND_STARTED: "warm",
-    MarkerKind.SHUTDOWN_STARTED: "cold",
-    MarkerKind.OS_REBOOT_STARTED: "os",
-    MarkerKind.MIGRATION_STARTED: "migration",
-}
 
 
 @dataclass(frozen=True)

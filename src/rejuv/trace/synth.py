@@ -22,8 +22,8 @@ from rejuv.errors import ParameterError
 from rejuv.limits import check_memory
 from rejuv.model import STRATEGIES, MigrationProfile, Parameters, RebootStrategy
 from rejuv.trace.data import Trace
-from rejuv.trace.events import event_kinds
-from rejuv.trace.markers import EVENT_STARTS, Marker, MarkerKind
+from rejuv.trace.events import event_kinds, event_markers
+from rejuv.trace.markers import Marker, MarkerKind
 
 __all__ = ["Event", "Migration", "synthesize", "event_from_parameters", "synthesis_memory"]
 
@@ -41,15 +41,6 @@ _BYTES_PER_VM = 4096.0
 def synthesis_memory(samples: float, vms: int) -> float:
     """Bytes that :func:`synthesize` takes at its peak for ``samples`` samples of ``vms`` VMs."""
     return 8.0 * samples * (_WORDS_PER_SAMPLE_AND_VM * vms + _WORDS_PER_SAMPLE) + _BYTES_PER_VM * vms
-
-
-# The markers of the lab's procedures; an event of another kind is written without markers.
-_ENDS = {
-    "warm": MarkerKind.ALL_RESUMED,
-    "cold": MarkerKind.ALL_BOOTED,
-    "os": MarkerKind.OS_REBOOT_ENDED,
-}
-_STARTS = {kind: marker for marker, kind in EVENT_STARTS.items()}
 
 
 @dataclass(frozen=True)
@@ -101,6 +92,7 @@ def _rate_edges(
     points: list[list[tuple[float, float]]] = [[(0.0, load)] for _ in range(vms)]
     markers: list[Marker] = []
     names = [f"vm{i}" for i in range(vms)]
+    pairs = event_markers()
     for event in events:
         up = event.start + event.downtime
         slowed = load * (1 - event.degradation)
@@ -112,8 +104,9 @@ def _rate_edges(
             else:
                 points[vm] += [(event.start, slowed), (event.start + event.degraded_period, load)]
         subject = None if event.subject is None else names[event.subject]
-        if event.kind in _STARTS and event.kind in _ENDS:
-            markers += [Marker(event.start, _STARTS[event.kind], subject), Marker(up, _ENDS[event.kind], subject)]
+        if event.kind in pairs:  # a kind without the lab's markers is found by detection
+            opening, closing = pairs[event.kind]
+            markers += [Marker(event.start, opening, subject), Marker(up, closing, subject)]
     for migration in migrations:
         table = migration.profile.table(vms_per_host)
         clock = migration.start

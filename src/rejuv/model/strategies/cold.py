@@ -26,6 +26,7 @@ class ColdReboot(RebootStrategy):
     label = "Cold-VM Reboot"
     symbol = "P_c"
     os_rule = OsRule.RESET
+    markers = ("shutdown-started", "all-booted")
     downtime_symbol = "D_c"
     degradation_symbol = "omega_c"
     degraded_period_symbol = "R_vmm_c"

@@ -39,6 +39,10 @@ class RebootTerms:
 class RebootStrategy(Strategy):
     """A VMM rebooted in place: D at no service, then R at 1 - ω; subclasses name the three symbols."""
 
+    #: The markers (as trace files write them) that open and close one reboot in a measured run, if the lab has a
+    #: procedure for it (``("suspend-started", "all-resumed")``); a trace of a strategy without them is segmented by
+    #: detection, with ``--kind``.
+    markers: ClassVar[tuple[str, str] | None] = None
     downtime_symbol: ClassVar[str]  #: D (``D_w``)
     degradation_symbol: ClassVar[str]  #: ω (``omega``)
     degraded_period_symbol: ClassVar[str]  #: R (``R_vmm``)

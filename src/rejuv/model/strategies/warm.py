@@ -22,6 +22,7 @@ class WarmReboot(RebootStrategy):
     label = "Warm-VM Reboot"
     symbol = "P_w"
     os_rule = OsRule.PAUSED
+    markers = ("suspend-started", "all-resumed")
     downtime_symbol = "D_w"
     degradation_symbol = "omega"
     degraded_period_symbol = "R_vmm"
