@@ -1,0 +1,194 @@
+"""Segmentation of noise-free traces with known boundaries: the exact downtime, period and rate.
+
+Each trace is a baseline of 64 req/s, a downtime at 0 req/s, a degraded period at
+(1 - ω) 64 req/s and a recovery back at 64 req/s; the levels are binary fractions,
+so every mean is exact and the results are compared with ``==``. Without noise the
+only uncertainty is quantisation: one step per edge, plus one per missing sample at
+the downtime's edges (docs/trace-format.md, "Segmentation").
+
+A missing sample at an edge goes where the documented rules put it: the downtime
+starts at its first valid sample below the line and ends at the first valid sample
+back above it (a gap at its end is inside it), and the degraded period ends after
+its last valid degraded sample (a gap there is already recovery). Detection reads a
+missing sample as part of the run before it.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from rejuv.trace import Settings, detect_events, segment_event
+
+BASE = 64.0  #: req/s before and after the event
+RATES = (0.25, 0.5, 0.75)  #: ω; (1 - ω) 64 req/s is exact in binary
+DOWNTIMES = (0, 1, 2, 7, 60)  #: samples
+PERIODS = (0, 1, 2, 5, 24, 100)  #: samples
+LEAD = 10  #: samples before the baseline window, at another level that the baseline must not see
+WINDOW = 40  #: baseline window, samples
+TAIL = 40  #: samples after the degraded period, more than the 4 windows of 5 that "back for good" reads
+START = LEAD + WINDOW  #: the event's first sample
+# Where one sample is missing; each edge needs a downtime or period long enough to have two sides.
+EDGES = ("none", "last baseline", "first down", "last down", "first degraded", "last degraded", "first recovered")
+
+
+def event_series(downtime: int, rate: float, period: int) -> np.ndarray:
+    """Lead at 2 b, baseline b, ``downtime`` samples at 0, ``period`` at (1 - ω) b, then b again."""
+    return np.concatenate(
+        [
+            np.full(LEAD, 2 * BASE),
+            np.full(WINDOW, BASE),
+            np.zeros(downtime),
+            np.full(period, (1 - rate) * BASE),
+            np.full(TAIL, BASE),
+        ]
+    )
+
+
+def missing_index(edge: str, downtime: int, period: int) -> int | None:
+    """The sample left out at ``edge``; None where the event has no such edge with two distinct sides."""
+    down_end, period_end = START + downtime, START + downtime + period
+    where = {
+        "none": None,
+        "last baseline": START - 1,
+        "first down": START if downtime >= 2 else None,
+        "last down": down_end - 1 if downtime >= 2 else None,
+        "first degraded": down_end if period >= 2 else None,
+        "last degraded": period_end - 1 if period >= 2 else None,
+        "first recovered": period_end if period >= 1 else None,
+    }
+    return where[edge]
+
+
+def expected(edge: str, downtime: int, period: int) -> tuple[int, int, int, int]:
+    """Downtime and period in samples, and the missing samples that widen each one's uncertainty, by the rules above."""
+    if edge == "last baseline":
+        return downtime, period, int(downtime > 0), 0
+    if edge == "first down":
+        return downtime - 1, period, 1, 0
+    if edge == "last down":
+        return downtime, period, 1, 1
+    if edge == "first degraded" and downtime > 0:
+        return downtime + 1, period - 1, 1, 1
+    if edge == "last degraded":
+        return downtime, period - 1, 0, 0
+    return downtime, period, 0, 0
+
+
+CASES = [
+    (edge, downtime, rate, period)
+    for edge, downtime, rate, period in itertools.product(EDGES, DOWNTIMES, RATES, PERIODS)
+    if edge == "none" or missing_index(edge, downtime, period) is not None
+]
+
+
+@pytest.mark.parametrize("step", [0.5, 1.0, 5.0])
+def test_a_noise_free_event_segments_exactly(step: float) -> None:
+    """Every downtime, period, rate and missing edge gives the exact downtime, period and rate, by the documented edge rules."""
+    settings = Settings(baseline_window=WINDOW * step)
+    for edge, downtime, rate, period in CASES:
+        values = event_series(downtime, rate, period)
+        gap = missing_index(edge, downtime, period)
+        if gap is not None:
+            values[gap] = np.nan
+        found = segment_event(values, START, len(values), step, settings)
+        down, degraded, _, _ = expected(edge, downtime, period)
+        case = (edge, downtime, rate, period)
+        assert found.start == START * step, case
+        assert found.baseline.value == BASE, case
+        assert found.downtime.value == down * step, case
+        assert found.degraded_period.value == degraded * step, case
+        assert found.degradation.value == (rate if degraded else 0.0), case
+        assert found.recovered, case
+
+
+@pytest.mark.parametrize("step", [0.5, 1.0, 5.0])
+def test_without_noise_the_uncertainties_are_quantisation_alone(step: float) -> None:
+    """Noise-free: baseline and rate exact (uncertainty 0); downtime and period one step, plus one per missing edge sample."""
+    settings = Settings(baseline_window=WINDOW * step)
+    for edge, downtime, rate, period in CASES:
+        values = event_series(downtime, rate, period)
+        gap = missing_index(edge, downtime, period)
+        if gap is not None:
+            values[gap] = np.nan
+        found = segment_event(values, START, len(values), step, settings)
+        _, _, down_missing, period_missing = expected(edge, downtime, period)
+        case = (edge, downtime, rate, period)
+        assert found.baseline.uncertainty == 0.0, case
+        assert found.degradation.uncertainty == 0.0, case
+        assert found.downtime.uncertainty == (1 + down_missing) * step, case
+        assert found.degraded_period.uncertainty == (1 + period_missing) * step, case
+
+
+def test_segmentation_stops_at_the_next_event() -> None:
+    """Samples from ``stop`` on belong to the next event: a period that runs into it ends there, unrecovered."""
+    values = event_series(5, 0.5, 24)
+    found = segment_event(values, START, START + 5 + 10, 1.0, Settings(baseline_window=WINDOW))
+    assert found.downtime.value == 5.0
+    assert found.degraded_period.value == 10.0
+    assert found.degradation.value == 0.5
+    assert not found.recovered
+
+
+def test_a_downtime_that_starts_late_counts_only_if_it_lasts_a_window() -> None:
+    """A run below the line from sample s + 2 is downtime if it is a window (5 samples) long, and noise if shorter."""
+    settings = Settings(baseline_window=WINDOW)
+    for length, downtime in ((5, 5.0), (4, 0.0)):
+        values = event_series(0, 0.5, 30)
+        values[START + 2 : START + 2 + length] = 0.0
+        assert segment_event(values, START, len(values), 1.0, settings).downtime.value == downtime, length
+
+
+def runs_series(*runs: tuple[int, int], length: int = 200) -> np.ndarray:
+    """``length`` samples at b, with each (first sample, count) run at 0."""
+    values = np.full(length, BASE)
+    for first, count in runs:
+        values[first : first + count] = 0.0
+    return values
+
+
+@pytest.mark.parametrize("min_gap", [1, 2, 10, 30])
+def test_runs_exactly_min_gap_apart_are_two_events(min_gap: int) -> None:
+    """min_gap samples above the line between two runs make two events; min_gap - 1 make one."""
+    for gap, starts in ((min_gap, [50, 55 + min_gap]), (min_gap - 1, [50])):
+        values = runs_series((50, 5), (55 + gap, 5))
+        assert detect_events(values, min_gap=min_gap) == starts, gap
+
+
+@pytest.mark.parametrize("min_gap", [2, 10, 30])
+def test_a_missing_sample_belongs_to_the_run_before_it(min_gap: int) -> None:
+    """A gap of min_gap samples whose first is missing joins the two runs; one whose last is missing keeps them apart."""
+    values = runs_series((50, 5), (55 + min_gap, 5))
+    values[55] = np.nan
+    assert detect_events(values, min_gap=min_gap) == [50]
+    values = runs_series((50, 5), (55 + min_gap, 5))
+    values[55 + min_gap - 1] = np.nan
+    assert detect_events(values, min_gap=min_gap) == [50, 55 + min_gap]
+
+
+def test_a_run_starts_at_its_first_valid_sample_below_the_line() -> None:
+    """Detection gives each run's first sample below the down line, after any missing samples before it."""
+    values = runs_series((50, 5), (100, 5), (150, 1))
+    values[99] = np.nan
+    values[100] = np.nan
+    assert detect_events(values) == [50, 101, 150]
+
+
+def test_a_series_that_starts_down_has_an_event_at_sample_0() -> None:
+    """A run below the line from the first sample is an event at 0; one from the first valid sample is at that sample."""
+    assert detect_events(runs_series((0, 5), (100, 5))) == [0, 100]
+    values = runs_series((0, 5), (100, 5))
+    values[0] = np.nan
+    assert detect_events(values) == [1, 100]
+
+
+def test_detection_reads_the_down_line_against_the_series_median() -> None:
+    """A sample just under down_fraction of the median is down, one exactly on it is not."""
+    line = Settings().down_fraction * BASE
+    values = runs_series()
+    values[50] = np.nextafter(line, 0.0)
+    values[100] = line
+    assert detect_events(values) == [50]
+    assert detect_events(runs_series()) == []
