@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from rejuv.trace import Settings, detect_events, segment_event
+from rejuv.trace.segment import Estimate
 
 BASE = 64.0  #: req/s before and after the event
 RATES = (0.25, 0.5, 0.75)  #: ω; (1 - ω) 64 req/s is exact in binary
@@ -157,6 +158,12 @@ def test_runs_exactly_min_gap_apart_are_two_events(min_gap: int) -> None:
         assert detect_events(values, min_gap=min_gap) == starts, gap
 
 
+def test_by_default_runs_10_samples_apart_are_two_events() -> None:
+    """Without a min_gap, runs less than 10 samples apart are one event (docs/trace-format.md, "Detection")."""
+    assert detect_events(runs_series((50, 5), (65, 5))) == [50, 65]
+    assert detect_events(runs_series((50, 5), (64, 5))) == [50]
+
+
 @pytest.mark.parametrize("min_gap", [2, 10, 30])
 def test_a_missing_sample_belongs_to_the_run_before_it(min_gap: int) -> None:
     """A gap of min_gap samples whose first is missing joins the two runs; one whose last is missing keeps them apart."""
@@ -179,6 +186,8 @@ def test_a_run_starts_at_its_first_valid_sample_below_the_line() -> None:
 def test_a_series_that_starts_down_has_an_event_at_sample_0() -> None:
     """A run below the line from the first sample is an event at 0; one from the first valid sample is at that sample."""
     assert detect_events(runs_series((0, 5), (100, 5))) == [0, 100]
+    assert detect_events(runs_series((0, 1), (100, 5))) == [0, 100]
+    assert detect_events(runs_series((1, 5), (100, 5))) == [1, 100]
     values = runs_series((0, 5), (100, 5))
     values[0] = np.nan
     assert detect_events(values) == [1, 100]
@@ -192,3 +201,9 @@ def test_detection_reads_the_down_line_against_the_series_median() -> None:
     values[100] = line
     assert detect_events(values) == [50]
     assert detect_events(runs_series()) == []
+
+
+def test_an_estimate_prints_as_value_plus_minus_uncertainty_and_unit() -> None:
+    """Four significant digits for the value, two for the uncertainty, then the unit; no trailing space without one."""
+    assert str(Estimate(59.04, 1.0, "s")) == "59.04 ± 1 s"
+    assert str(Estimate(0.61234, 0.0123, "")) == "0.6123 ± 0.012"
