@@ -1,0 +1,102 @@
+"""Edges of the model that the mutation check found untested (docs/mutation.md): axis text, curve text, file lines, reboot times."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rejuv.errors import ConfigFileError, ParameterError
+from rejuv.model import Parameters, load_parameter_file
+from rejuv.model.curves import Curve, Form, Piece
+from rejuv.model.phase_map import Axis
+from rejuv.model.timeline import IntervalKind, rejuvenation_timeline
+
+DAY = 86400.0
+
+
+def test_an_axis_has_61_points_by_default_and_may_have_just_2() -> None:
+    """``NAME=START:STOP`` splits into 61 values unless told otherwise; 2 is the fewest, and a log axis says so."""
+    assert len(Axis.parse("T_vmm=1d:90d").values) == 61
+    assert Axis.parse("T_vmm=1d:2d", points=2).values.tolist() == [DAY, 2 * DAY]
+    assert not Axis.parse("T_vmm=1d:90d").log
+    assert Axis.parse("T_vmm=1d:90d", log=True).log
+    with pytest.raises(ParameterError, match=r"^axis T_vmm: needs at least 2 points, got 1$"):
+        Axis.parse("T_vmm=1d:2d", points=1)
+
+
+@pytest.mark.parametrize("text", ["T_vmm=:90d", "T_vmm=1d:", "T_vmm=1d", "T_vmm 1d:90d"])
+def test_an_axis_without_both_ends_is_malformed(text: str) -> None:
+    """A missing '=', ':', START or STOP is reported as the expected form, naming the text."""
+    with pytest.raises(ParameterError) as caught:
+        Axis.parse(text)
+    assert str(caught.value) == f"axis {text!r}: expected NAME=START:STOP, for example T_vmm=1d:90d"
+
+
+@pytest.mark.parametrize(("text", "bad"), [("T_vmm=1d:2d=3d", "2d=3d"), ("T_vmm=1d:2d:3d", "2d:3d")])
+def test_an_axis_splits_at_its_first_equals_sign_and_first_colon(text: str, bad: str) -> None:
+    """Everything after the first ':' is STOP, so a second '=' or ':' makes STOP unreadable, and the error quotes it."""
+    with pytest.raises(ParameterError, match=rf"^vmm_interval \(T_vmm\): cannot read '{bad}' as a number"):
+        Axis.parse(text)
+
+
+def test_an_axis_must_rise() -> None:
+    """START equal to STOP is refused like START above it."""
+    with pytest.raises(ParameterError, match=r"^axis T_vmm: START must be below STOP, got 1d:1d$"):
+        Axis.parse("T_vmm=1d:1d")
+
+
+def test_a_curve_piece_prints_its_formula_with_the_intercepts_sign() -> None:
+    """A negative intercept prints as '- |b|', zero and positive ones as '+ b', for linear and exponential pieces."""
+    assert str(Piece(Form.LINEAR, slope=2.0, intercept=-3.0)) == "2 i - 3"
+    assert str(Piece(Form.LINEAR, slope=2.0, intercept=0.0)) == "2 i + 0"
+    assert str(Piece(Form.LINEAR, slope=2.0, intercept=0.5)) == "2 i + 0.5"
+    assert str(Piece(Form.EXPONENTIAL, slope=-0.5, intercept=-1.5)) == "exp(-0.5 i - 1.5)"
+    assert str(Piece(Form.EXPONENTIAL, slope=-0.5, intercept=0.25)) == "exp(-0.5 i + 0.25)"
+
+
+def test_a_curve_writes_first_only_where_it_is_not_1() -> None:
+    """to_data leaves out first = 1 (the default) and keeps any other first index, so from_data reads it back."""
+    curve = Curve((Piece(Form.CONSTANT, value=1.0, last=1), Piece(Form.CONSTANT, value=2.0, first=2)))
+    data = curve.to_data()
+    assert "first" not in data[0]
+    assert data[1]["first"] == 2
+    assert Curve.from_data("curve", data) == curve
+
+
+def test_a_bad_value_in_a_parameter_file_names_its_line_counting_blank_first_lines(tmp_path: Path, paper: Parameters) -> None:
+    """Lines count from 1 at the file's first character, a leading blank line included."""
+    path = tmp_path / "params.toml"
+    path.write_text('\n# a comment\nD_w = "fast"\n', encoding="utf-8")
+    with pytest.raises(ConfigFileError, match=r", line 3: "):
+        load_parameter_file(path, paper)
+
+
+def test_a_bad_value_whose_key_has_no_line_of_its_own_names_the_file(tmp_path: Path, paper: Parameters) -> None:
+    """A key spelt with an escape (``"D\\u005fw"`` is D_w) has no 'D_w =' line: the error names the file alone."""
+    path = tmp_path / "params.toml"
+    path.write_text('"D\\u005fw" = "fast"\n', encoding="utf-8")
+    with pytest.raises(ConfigFileError) as caught:
+        load_parameter_file(path, paper)
+    assert str(caught.value).startswith(f"{path}: ")
+
+
+@pytest.mark.xfail(strict=True, raises=TypeError, reason="bug: a table where a number belongs escapes as TypeError")
+def test_a_table_where_a_parameter_value_belongs_is_a_config_file_error(tmp_path: Path, paper: Parameters) -> None:
+    """``D_w.x = 1`` makes D_w a table: the error names the file, like any other bad value, not a TypeError."""
+    path = tmp_path / "params.toml"
+    path.write_text("D_w.x = 1\n", encoding="utf-8")
+    with pytest.raises(ConfigFileError):
+        load_parameter_file(path, paper)
+
+
+def test_an_os_rejuvenation_frozen_by_a_warm_reboot_ends_exactly_at_the_reboot(paper: Parameters) -> None:
+    """The frozen part ends at 2 T_vmm bit for bit, where T_vmm + D_w + (2 up - up) would be off by an ulp (up = T_vmm - D_w)."""
+    vmm, down = 262003.6, 166.3  # (2 up - up) rounds: D_w + that != T_vmm in binary
+    up = vmm - down
+    assert vmm + down + (2 * up - up) != 2 * vmm
+    params = paper.replace(T_vmm=vmm, D_w=down, T_os=2 * up - 20.0)  # due 20 s of OS clock before the 2nd reboot
+    timeline = rejuvenation_timeline(params, "warm", 3)
+    frozen = timeline.of(IntervalKind.OS_DOWNTIME)[0]
+    assert frozen.end == 2 * vmm
+    assert timeline.of(IntervalKind.VMM_DOWNTIME)[2].start == frozen.end
