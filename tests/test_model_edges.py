@@ -64,7 +64,9 @@ def test_a_curve_writes_first_only_where_it_is_not_1() -> None:
     assert Curve.from_data("curve", data) == curve
 
 
-def test_a_bad_value_in_a_parameter_file_names_its_line_counting_blank_first_lines(tmp_path: Path, paper: Parameters) -> None:
+def test_a_bad_value_in_a_parameter_file_names_its_line_counting_blank_first_lines(
+    tmp_path: Path, paper: Parameters
+) -> None:
     """Lines count from 1 at the file's first character, a leading blank line included."""
     path = tmp_path / "params.toml"
     path.write_text('\n# a comment\nD_w = "fast"\n', encoding="utf-8")
