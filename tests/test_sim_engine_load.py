@@ -52,3 +52,16 @@ def test_the_timeline_gives_the_mean_served_capacity_in_each_bin() -> None:
     total, bins = served_with_load(two_hosts(), 2, 2.0, HORIZON, 4)
     assert bins.tolist() == [1.5, 1.9, 2.0, 2.0]
     assert float(bins.mean()) * HORIZON == pytest.approx(total, rel=1e-15)
+
+
+def test_a_cluster_without_events_serves_the_offered_load_throughout() -> None:
+    """No host swept any event (an empty sweep): 1.5 of 2 offered is served over all 100 s, in every bin."""
+    total, bins = served_with_load(HostSweep(), 2, 1.5, HORIZON, 4)
+    assert total == 150.0
+    assert bins.tolist() == [1.5, 1.5, 1.5, 1.5]
+
+
+def test_one_bin_is_the_mean_over_the_horizon() -> None:
+    """bins = 1 gives one value, the total over the horizon; bins = 0 gives none."""
+    assert served_with_load(two_hosts(), 2, 2.0, HORIZON, 1)[1].tolist() == [1.85]
+    assert served_with_load(two_hosts(), 2, 2.0, HORIZON, 0)[1].tolist() == []
