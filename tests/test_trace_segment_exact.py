@@ -142,6 +142,43 @@ def test_a_downtime_that_starts_late_counts_only_if_it_lasts_a_window() -> None:
         assert segment_event(values, START, len(values), 1.0, settings).downtime.value == downtime, length
 
 
+def test_a_sample_exactly_on_the_down_line_is_not_down() -> None:
+    """The down line is strict: a sample at exactly down_fraction b after the downtime ends it."""
+    values = event_series(5, 0.5, 24)
+    values[START + 5] = Settings().down_fraction * BASE
+    found = segment_event(values, START, len(values), 1.0, Settings(baseline_window=WINDOW))
+    assert found.downtime.value == 5.0
+    assert found.degraded_period.value == 24.0
+
+
+def test_a_short_dip_before_a_late_long_downtime_is_skipped() -> None:
+    """A one-sample dip at s + 3 is noise; the 10-sample run from s + 10 is the downtime, measured from its own start."""
+    values = event_series(0, 0.5, 40)
+    values[START + 3] = 0.0
+    values[START + 10 : START + 20] = 0.0
+    found = segment_event(values, START, len(values), 1.0, Settings(baseline_window=WINDOW))
+    assert found.downtime.value == 10.0
+    assert found.degraded_period.value == 20.0
+    assert found.degradation.value == 0.5
+
+
+def test_a_downtime_that_lasts_to_the_end_is_all_downtime_and_unrecovered() -> None:
+    """Down from s to the last sample: the downtime is the whole rest, no degraded period, not recovered."""
+    values = event_series(30, 0.5, 0)[: START + 30]
+    found = segment_event(values, START, len(values), 1.0, Settings(baseline_window=WINDOW))
+    assert (found.downtime.value, found.degraded_period.value, found.degradation.value) == (30.0, 0.0, 0.0)
+    assert not found.recovered
+
+
+@pytest.mark.parametrize(("downtime", "period"), [(5000, 24), (5, 5000), (4090, 4090), (20000, 20000)])
+def test_events_longer_than_the_first_look_segment_exactly(downtime: int, period: int) -> None:
+    """A downtime or period longer than the 4096 samples read first (or ending near them) is measured whole."""
+    values = event_series(downtime, 0.5, period)
+    found = segment_event(values, START, len(values), 1.0, Settings(baseline_window=WINDOW))
+    assert (found.downtime.value, found.degraded_period.value, found.degradation.value) == (downtime, period, 0.5)
+    assert found.recovered
+
+
 def runs_series(*runs: tuple[int, int], length: int = 200) -> np.ndarray:
     """``length`` samples at b, with each (first sample, count) run at 0."""
     values = np.full(length, BASE)
