@@ -1,8 +1,9 @@
 """Segmentation of noise-free traces with known boundaries: the exact downtime, period and rate.
 
-Each trace is a baseline of 64 req/s, a downtime at 0 req/s, a degraded period at
-(1 - ω) 64 req/s and a recovery back at 64 req/s; the levels are binary fractions,
-so every mean is exact and the results are compared with ``==``. Without noise the
+Each trace is a baseline b of 64 req/s (or 2 req/s, where one req/s more or less in a
+window's sum is 10% of a mean), a downtime at 0 req/s, a degraded period at (1 - ω) b and
+a recovery back at b; the levels are binary fractions, so every mean is exact and the
+results are compared with ``==``. Without noise the
 only uncertainty is quantisation: one step per edge, plus one per missing sample at
 the downtime's edges (docs/trace-format.md, "Segmentation").
 
@@ -24,6 +25,7 @@ from rejuv.trace import Settings, detect_events, segment_event
 from rejuv.trace.segment import Estimate
 
 BASE = 64.0  #: req/s before and after the event
+BASES = (2.0, BASE)  #: a low baseline makes an off-by-one in a window's sum or count visible
 RATES = (0.25, 0.5, 0.75)  #: ω; (1 - ω) 64 req/s is exact in binary
 DOWNTIMES = (0, 1, 2, 7, 60)  #: samples
 PERIODS = (0, 1, 2, 5, 24, 100)  #: samples
@@ -35,15 +37,15 @@ START = LEAD + WINDOW  #: the event's first sample
 EDGES = ("none", "last baseline", "first down", "last down", "first degraded", "last degraded", "first recovered")
 
 
-def event_series(downtime: int, rate: float, period: int) -> np.ndarray:
+def event_series(downtime: int, rate: float, period: int, base: float = BASE) -> np.ndarray:
     """Lead at 2 b, baseline b, ``downtime`` samples at 0, ``period`` at (1 - ω) b, then b again."""
     return np.concatenate(
         [
-            np.full(LEAD, 2 * BASE),
-            np.full(WINDOW, BASE),
+            np.full(LEAD, 2 * base),
+            np.full(WINDOW, base),
             np.zeros(downtime),
-            np.full(period, (1 - rate) * BASE),
-            np.full(TAIL, BASE),
+            np.full(period, (1 - rate) * base),
+            np.full(TAIL, base),
         ]
     )
 
@@ -85,12 +87,13 @@ CASES = [
 ]
 
 
+@pytest.mark.parametrize("base", BASES)
 @pytest.mark.parametrize("step", [0.5, 1.0, 5.0])
-def test_a_noise_free_event_segments_exactly(step: float) -> None:
+def test_a_noise_free_event_segments_exactly(step: float, base: float) -> None:
     """Every downtime, period, rate and missing edge gives the exact downtime, period and rate, by the documented edge rules."""
     settings = Settings(baseline_window=WINDOW * step)
     for edge, downtime, rate, period in CASES:
-        values = event_series(downtime, rate, period)
+        values = event_series(downtime, rate, period, base)
         gap = missing_index(edge, downtime, period)
         if gap is not None:
             values[gap] = np.nan
@@ -98,19 +101,20 @@ def test_a_noise_free_event_segments_exactly(step: float) -> None:
         down, degraded, _, _ = expected(edge, downtime, period)
         case = (edge, downtime, rate, period)
         assert found.start == START * step, case
-        assert found.baseline.value == BASE, case
+        assert found.baseline.value == base, case
         assert found.downtime.value == down * step, case
         assert found.degraded_period.value == degraded * step, case
         assert found.degradation.value == (rate if degraded else 0.0), case
         assert found.recovered, case
 
 
+@pytest.mark.parametrize("base", BASES)
 @pytest.mark.parametrize("step", [0.5, 1.0, 5.0])
-def test_without_noise_the_uncertainties_are_quantisation_alone(step: float) -> None:
+def test_without_noise_the_uncertainties_are_quantisation_alone(step: float, base: float) -> None:
     """Noise-free: baseline and rate exact (uncertainty 0); downtime and period one step, plus one per missing edge sample."""
     settings = Settings(baseline_window=WINDOW * step)
     for edge, downtime, rate, period in CASES:
-        values = event_series(downtime, rate, period)
+        values = event_series(downtime, rate, period, base)
         gap = missing_index(edge, downtime, period)
         if gap is not None:
             values[gap] = np.nan
@@ -177,6 +181,28 @@ def test_events_longer_than_the_first_look_segment_exactly(downtime: int, period
     found = segment_event(values, START, len(values), 1.0, Settings(baseline_window=WINDOW))
     assert (found.downtime.value, found.degraded_period.value, found.degradation.value) == (downtime, period, 0.5)
     assert found.recovered
+
+
+@pytest.mark.parametrize(("deep", "shallow", "gap", "end"), [(10, 40, None, 48), (10, 40, 48, 47), (1, 3, None, 2)])
+def test_a_period_that_eases_off_ends_where_the_window_means_are_back(
+    deep: int, shallow: int, gap: int | None, end: int
+) -> None:
+    """A period at 0.25 b, then at 0.90625 b (still out of tolerance), ends at the first window with at most 2 shallow samples, after the change point."""
+    base = 2.0
+    values = np.concatenate(
+        [
+            np.full(WINDOW, base),
+            np.zeros(5),
+            np.full(deep, 0.25 * base),
+            np.full(shallow, 0.90625 * base),
+            np.full(TAIL, base),
+        ]
+    )
+    if gap is not None:
+        values[WINDOW + 5 + gap] = np.nan  # a missing sample is left out of a window's sum and its count alike
+    found = segment_event(values, WINDOW, len(values), 1.0, Settings(baseline_window=WINDOW))
+    assert found.downtime.value == 5.0
+    assert found.degraded_period.value == end
 
 
 def runs_series(*runs: tuple[int, int], length: int = 200) -> np.ndarray:
