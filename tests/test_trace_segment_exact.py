@@ -205,6 +205,14 @@ def test_a_period_that_eases_off_ends_where_the_window_means_are_back(
     assert found.degraded_period.value == end
 
 
+def test_a_dip_just_past_the_first_look_delays_recovery() -> None:
+    """Back at 4080 samples after the downtime, then down to 0.5 b from 4096 (past the 4096 read first) to 4106: back at 4106."""
+    values = event_series(5, 0.5, 4106)
+    values[START + 5 + 4080 : START + 5 + 4096] = BASE
+    found = segment_event(values, START, len(values), 1.0, Settings(baseline_window=WINDOW))
+    assert found.degraded_period.value == 4106.0
+
+
 def runs_series(*runs: tuple[int, int], length: int = 200) -> np.ndarray:
     """``length`` samples at b, with each (first sample, count) run at 0."""
     values = np.full(length, BASE)
