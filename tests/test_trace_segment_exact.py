@@ -1,7 +1,7 @@
 """Segmentation of noise-free traces with known boundaries: the exact downtime, period and rate.
 
-Each trace is a baseline b of 64 req/s (or 2 req/s, where one req/s more or less in a
-window's sum is 10% of a mean), a downtime at 0 req/s, a degraded period at (1 - ω) b and
+Each trace is a baseline b of 64 req/s (or 1 req/s, where one req/s more or less in a
+window's sum is 20% of a mean), a downtime at 0 req/s, a degraded period at (1 - ω) b and
 a recovery back at b; the levels are binary fractions, so every mean is exact and the
 results are compared with ``==``. Without noise the
 only uncertainty is quantisation: one step per edge, plus one per missing sample at
@@ -17,15 +17,17 @@ missing sample as part of the run before it.
 from __future__ import annotations
 
 import itertools
+import warnings
 
 import numpy as np
 import pytest
 
+from rejuv.errors import TraceError
 from rejuv.trace import Settings, detect_events, segment_event
 from rejuv.trace.segment import Estimate
 
 BASE = 64.0  #: req/s before and after the event
-BASES = (2.0, BASE)  #: a low baseline makes an off-by-one in a window's sum or count visible
+BASES = (1.0, BASE)  #: a low baseline makes an off-by-one in a window's sum or count visible
 RATES = (0.25, 0.5, 0.75)  #: ω; (1 - ω) 64 req/s is exact in binary
 DOWNTIMES = (0, 1, 2, 7, 60)  #: samples
 PERIODS = (0, 1, 2, 5, 24, 100)  #: samples
@@ -211,6 +213,51 @@ def test_a_dip_just_past_the_first_look_delays_recovery() -> None:
     values[START + 5 + 4080 : START + 5 + 4096] = BASE
     found = segment_event(values, START, len(values), 1.0, Settings(baseline_window=WINDOW))
     assert found.degraded_period.value == 4106.0
+
+
+@pytest.mark.parametrize("step", [0.5, 1.0, 5.0])
+def test_the_baseline_is_the_median_of_the_window_just_before_the_event(step: float) -> None:
+    """baseline_window / step samples before s make the baseline; the 30 samples at 2 b before them do not count."""
+    values = np.concatenate([np.full(30, 2 * BASE), np.full(10, BASE), np.zeros(5), np.full(TAIL, BASE)])
+    found = segment_event(values, 40, len(values), step, Settings(baseline_window=10 * step))
+    assert found.baseline.value == BASE
+    assert found.downtime.value == 5 * step
+
+
+def test_a_baseline_window_shorter_than_a_sample_is_one_sample() -> None:
+    """A window under 1.5 samples rounds to 1 sample, never 0: the sample just before s."""
+    values = np.concatenate([np.full(10, 2 * BASE), [BASE], np.zeros(5), np.full(TAIL, BASE)])
+    found = segment_event(values, 11, len(values), 1.0, Settings(baseline_window=1.0, min_baseline_samples=1))
+    assert found.baseline.value == BASE
+
+
+def test_exactly_min_baseline_samples_are_enough() -> None:
+    """A baseline window of exactly min_baseline_samples valid samples is accepted; one fewer is an error giving the event's time in s."""
+    values = np.concatenate([np.full(5, BASE), np.zeros(5), np.full(TAIL, BASE)])
+    assert segment_event(values, 5, len(values), 2.0).baseline.value == BASE
+    with pytest.raises(TraceError) as caught:
+        segment_event(values[1:], 4, len(values) - 1, 2.0, source="run.trace")
+    assert str(caught.value) == (
+        "run.trace: baseline window too short before the event at 8 s: 4 valid samples, need at least 5"
+    )
+
+
+def test_a_baseline_without_throughput_is_an_error() -> None:
+    """A baseline of zeros is no throughput: the error names the source and the event's time in s."""
+    values = np.concatenate([np.zeros(20), np.full(TAIL, BASE)])
+    with pytest.raises(TraceError) as caught:
+        segment_event(values, 10, len(values), 2.0, source="run.trace")
+    assert str(caught.value) == "run.trace: no throughput before the event at 20 s (baseline 0)"
+
+
+def test_segmentation_of_a_gappy_trace_raises_no_numpy_warnings() -> None:
+    """Windows and prefixes with no valid sample are skipped quietly: numpy's 0/0 never reaches the caller."""
+    values = event_series(5, 0.5, 24)
+    values[START + 8 : START + 20] = np.nan  # in the degraded period: windows of no valid sample
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        found = segment_event(values, START, len(values), 1.0, Settings(baseline_window=WINDOW))
+    assert found.recovered
 
 
 def runs_series(*runs: tuple[int, int], length: int = 200) -> np.ndarray:
