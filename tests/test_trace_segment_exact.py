@@ -243,11 +243,13 @@ def test_exactly_min_baseline_samples_are_enough() -> None:
 
 
 def test_a_baseline_without_throughput_is_an_error() -> None:
-    """A baseline of zeros is no throughput: the error names the source and the event's time in s."""
+    """A baseline of zeros is no throughput: the error names the source ('trace' by default) and the event's time in s."""
     values = np.concatenate([np.zeros(20), np.full(TAIL, BASE)])
     with pytest.raises(TraceError) as caught:
         segment_event(values, 10, len(values), 2.0, source="run.trace")
     assert str(caught.value) == "run.trace: no throughput before the event at 20 s (baseline 0)"
+    with pytest.raises(TraceError, match=r"^trace: no throughput"):
+        segment_event(values, 10, len(values), 2.0)
 
 
 def test_segmentation_of_a_gappy_trace_raises_no_numpy_warnings() -> None:
@@ -258,6 +260,45 @@ def test_segmentation_of_a_gappy_trace_raises_no_numpy_warnings() -> None:
         warnings.simplefilter("error")
         found = segment_event(values, START, len(values), 1.0, Settings(baseline_window=WINDOW))
     assert found.recovered
+
+
+def test_a_later_dip_beyond_two_windows_is_not_part_of_the_period() -> None:
+    """Back one sample after the downtime; a dip to 0.8 b 8 samples on lies past the two windows the change point may look at."""
+    values = event_series(5, 0.25, 1)
+    values[START + 5 + 1 + 8 : START + 5 + 1 + 12] = 0.8 * BASE
+    found = segment_event(values, START, len(values), 1.0, Settings(baseline_window=WINDOW))
+    assert (found.downtime.value, found.degraded_period.value, found.degradation.value) == (5.0, 1.0, 0.25)
+
+
+def noisy_baseline(spread: float) -> np.ndarray:
+    """41 baseline samples, 20 at b - spread, 20 at b + spread and one at b: median b, MAD ``spread``."""
+    return np.concatenate([np.full(20, BASE - spread), np.full(20, BASE + spread), [BASE]])
+
+
+def test_a_noisy_baseline_lengthens_the_window_a_late_downtime_needs() -> None:
+    """With σ = 1.4826 MAD = 2.22 req/s at b = 64, a window is ⌈(4σ / 0.05 b)²⌉ = 8 samples: a late 8-sample run is downtime, a 7-sample one is not."""
+    sigma = 1.4826 * 1.5
+    assert int(np.ceil((4 * sigma / (0.05 * BASE)) ** 2)) == 8
+    for length, downtime in ((8, 8.0), (7, 0.0)):
+        values = np.concatenate([noisy_baseline(1.5), np.full(2, 0.5 * BASE), np.zeros(length), np.full(TAIL, BASE)])
+        assert segment_event(values, 41, len(values), 1.0, Settings(baseline_window=41)).downtime.value == downtime
+
+
+def test_uncertainties_follow_the_baseline_noise() -> None:
+    """σ = 1.4826 MAD: SE(b) = 1.2533 σ / √W; with no degraded period SE(ω) = σ / b, else hypot(σ / (b √R), (1 - ω) SE(b) / b)."""
+    sigma = 1.4826 * 1.5
+    level_error = 1.2533 * sigma / np.sqrt(41)
+    settings = Settings(baseline_window=41)
+    values = np.concatenate([noisy_baseline(1.5), np.zeros(5), np.full(TAIL, BASE)])
+    found = segment_event(values, 41, len(values), 1.0, settings)
+    assert found.baseline.uncertainty == pytest.approx(level_error, rel=1e-12)
+    assert (found.degraded_period.value, found.degradation.value) == (0.0, 0.0)
+    assert found.degradation.uncertainty == pytest.approx(sigma / BASE, rel=1e-12)
+    values = np.concatenate([noisy_baseline(1.5), np.zeros(5), np.full(24, 0.5 * BASE), np.full(TAIL, BASE)])
+    found = segment_event(values, 41, len(values), 1.0, settings)
+    assert (found.degraded_period.value, found.degradation.value) == (24.0, 0.5)
+    expected = np.hypot(sigma / (BASE * np.sqrt(24)), 0.5 * level_error / BASE)
+    assert found.degradation.uncertainty == pytest.approx(expected, rel=1e-12)
 
 
 def runs_series(*runs: tuple[int, int], length: int = 200) -> np.ndarray:
