@@ -102,6 +102,8 @@ def test_a_noise_free_event_segments_exactly(step: float, base: float) -> None:
         found = segment_event(values, START, len(values), step, settings)
         down, degraded, _, _ = expected(edge, downtime, period)
         case = (edge, downtime, rate, period)
+        assert (found.baseline.unit, found.downtime.unit, found.degraded_period.unit) == ("req/s", "s", "s"), case
+        assert found.degradation.unit == "", case
         assert found.start == START * step, case
         assert found.baseline.value == base, case
         assert found.downtime.value == down * step, case
@@ -293,12 +295,22 @@ def test_uncertainties_follow_the_baseline_noise() -> None:
     found = segment_event(values, 41, len(values), 1.0, settings)
     assert found.baseline.uncertainty == pytest.approx(level_error, rel=1e-12)
     assert (found.degraded_period.value, found.degradation.value) == (0.0, 0.0)
+    assert found.degraded_period.uncertainty == 1.0  # σ / (ω b) < 1: quantisation dominates
     assert found.degradation.uncertainty == pytest.approx(sigma / BASE, rel=1e-12)
     values = np.concatenate([noisy_baseline(1.5), np.zeros(5), np.full(24, 0.5 * BASE), np.full(TAIL, BASE)])
     found = segment_event(values, 41, len(values), 1.0, settings)
     assert (found.degraded_period.value, found.degradation.value) == (24.0, 0.5)
     expected = np.hypot(sigma / (BASE * np.sqrt(24)), 0.5 * level_error / BASE)
     assert found.degradation.uncertainty == pytest.approx(expected, rel=1e-12)
+
+
+def test_a_gap_before_the_downtime_widens_it_as_far_back_as_the_baseline_window() -> None:
+    """15 missing samples just before s (step 0.5 s, a 20 s = 40-sample window) widen the downtime's uncertainty by 15 steps."""
+    values = event_series(6, 0.5, 24)
+    values[START - 15 : START] = np.nan
+    found = segment_event(values, START, len(values), 0.5, Settings(baseline_window=20.0))
+    assert found.downtime.value == 3.0
+    assert found.downtime.uncertainty == 0.5 * (1 + 15)
 
 
 def runs_series(*runs: tuple[int, int], length: int = 200) -> np.ndarray:
