@@ -313,6 +313,13 @@ def test_a_gap_before_the_downtime_widens_it_as_far_back_as_the_baseline_window(
     assert found.downtime.uncertainty == 0.5 * (1 + 15)
 
 
+def test_a_recovery_near_the_end_is_read_with_windows_cut_at_the_end() -> None:
+    """Back 10 samples before ``stop``: fewer than four windows remain, yet the period ends there and the event recovered."""
+    values = event_series(5, 0.5, 24)
+    found = segment_event(values, START, START + 5 + 24 + 10, 1.0, Settings(baseline_window=WINDOW))
+    assert (found.degraded_period.value, found.recovered) == (24.0, True)
+
+
 def runs_series(*runs: tuple[int, int], length: int = 200) -> np.ndarray:
     """``length`` samples at b, with each (first sample, count) run at 0."""
     values = np.full(length, BASE)
