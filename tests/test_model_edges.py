@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from rejuv.errors import ConfigFileError, ParameterError
-from rejuv.model import Parameters, load_parameter_file
+from rejuv.model import STRATEGIES, Parameters, load_parameter_file
 from rejuv.model.curves import Curve, Form, Piece
 from rejuv.model.phase_map import Axis
 from rejuv.model.timeline import IntervalKind, rejuvenation_timeline
@@ -53,6 +54,7 @@ def test_a_curve_piece_prints_its_formula_with_the_intercepts_sign() -> None:
     assert str(Piece(Form.LINEAR, slope=2.0, intercept=0.5)) == "2 i + 0.5"
     assert str(Piece(Form.EXPONENTIAL, slope=-0.5, intercept=-1.5)) == "exp(-0.5 i - 1.5)"
     assert str(Piece(Form.EXPONENTIAL, slope=-0.5, intercept=0.25)) == "exp(-0.5 i + 0.25)"
+    assert str(Piece(Form.EXPONENTIAL, slope=-0.5, intercept=0.0)) == "exp(-0.5 i + 0)"
 
 
 def test_a_curve_writes_first_only_where_it_is_not_1() -> None:
@@ -102,3 +104,21 @@ def test_an_os_rejuvenation_frozen_by_a_warm_reboot_ends_exactly_at_the_reboot(p
     frozen = timeline.of(IntervalKind.OS_DOWNTIME)[0]
     assert frozen.end == 2 * vmm
     assert timeline.of(IntervalKind.VMM_DOWNTIME)[2].start == frozen.end
+
+
+def test_a_grid_lists_every_point_with_its_index(paper: Parameters) -> None:
+    """points() yields each index of the broadcast shape with the single parameter set there."""
+    grid = paper.replace(T_vmm=np.array([[10.0], [20.0]]) * DAY, D_w=np.array([30.0, 60.0, 90.0]))
+    found = [(index, float(point.vmm_interval), float(point.warm_reboot_downtime)) for index, point in grid.points()]
+    assert found == [((i, j), (10.0 + 10.0 * i) * DAY, 30.0 + 30.0 * j) for i in range(2) for j in range(3)]
+
+
+def test_a_strategy_shows_its_class_and_key() -> None:
+    """repr names the strategy's class and its key, as in <WarmReboot 'warm'>."""
+    assert [repr(strategy) for strategy in STRATEGIES.values()] == [
+        "<WarmReboot 'warm'>",
+        "<ColdReboot 'cold'>",
+        "<StopAndCopyMigration 'migration'>",
+        "<LiveMigration 'live'>",
+        "<LiveMigrationRateControl 'live_rate_control'>",
+    ]
