@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from rejuv.errors import ConfigFileError, ParameterError
-from rejuv.model import STRATEGIES, Parameters, load_parameter_file
+from rejuv.model import STRATEGIES, Parameters, load_parameter_file, read_preset
 from rejuv.model.curves import Curve, Form, Piece
 from rejuv.model.phase_map import Axis
 from rejuv.model.timeline import IntervalKind, rejuvenation_timeline
+from rejuv.model.units import format_duration
 
 DAY = 86400.0
 
@@ -122,3 +123,33 @@ def test_a_strategy_shows_its_class_and_key() -> None:
         "<LiveMigration 'live'>",
         "<LiveMigrationRateControl 'live_rate_control'>",
     ]
+
+
+def test_the_paper_preset_carries_its_name_source_and_reported_values() -> None:
+    """Read directly (not through the session fixture), kourai2008 names its source and the paper's M_t, γ and γ'_rc."""
+    preset = read_preset("kourai2008")
+    assert preset.name == "kourai2008"
+    assert preset.source.startswith("K. Kourai, Comparison of cluster performance under VMM software rejuvenation")
+    assert preset.reported == {
+        "stop_and_copy_total_time": 165.0,
+        "migration_degradation": 0.60,
+        "live_migration_degradation_rate_control": 0.23,
+    }
+    with pytest.raises(ParameterError) as caught:
+        read_preset("nope")
+    assert str(caught.value) == "preset 'nope': unknown; available: kourai2008"
+
+
+def test_a_duration_of_at_least_10_units_uses_that_unit_even_when_inexact() -> None:
+    """10.5 h is written in hours, 9.5 h (under 10 of them, and inexact) in minutes."""
+    assert format_duration(10.5 * 3600) == "10.5 h"
+    assert format_duration(9.5 * 3600) == "570 min"
+
+
+def test_every_warm_os_rejuvenation_has_its_degraded_period(paper: Parameters) -> None:
+    """Under Warm-VM Reboot each OS rejuvenation is D_os down, then R_os degraded (41 s, then 410 s)."""
+    timeline = rejuvenation_timeline(paper, "warm", 1)
+    downs, degraded = timeline.of(IntervalKind.OS_DOWNTIME), timeline.of(IntervalKind.OS_DEGRADED)
+    assert len(downs) == len(degraded) == len(timeline.os_rejuvenations) == 3
+    for down, after in zip(downs, degraded, strict=True):
+        assert (after.start, after.end - after.start) == (down.end, 410.0)
