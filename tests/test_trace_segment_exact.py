@@ -320,6 +320,31 @@ def test_a_recovery_near_the_end_is_read_with_windows_cut_at_the_end() -> None:
     assert (found.degraded_period.value, found.recovered) == (24.0, True)
 
 
+def test_a_window_mean_exactly_at_the_threshold_is_back() -> None:
+    """At b = 1, a 5-sample window holding 2 samples at 0.875 averages exactly 0.95, the threshold: that window is back."""
+    values = np.concatenate(
+        [np.full(WINDOW, 1.0), np.zeros(5), np.full(10, 0.25), np.full(40, 0.875), np.full(TAIL, 1.0)]
+    )
+    found = segment_event(values, WINDOW, len(values), 1.0, Settings(baseline_window=WINDOW))
+    assert found.degraded_period.value == 48.0  # the window from sample 48 holds samples 48 and 49 at 0.875
+
+
+def test_a_long_window_mean_exactly_at_the_threshold_is_back() -> None:
+    """At b = 1, four windows (20 samples) holding 8 samples at 0.875 average exactly 0.95: the first of them is back."""
+    rest = [0.25] * 10 + [1.0] * 5 + [0.875] * 8 + [1.0] * 30
+    values = np.concatenate([np.full(WINDOW, 1.0), np.zeros(5), rest])
+    found = segment_event(values, WINDOW, len(values), 1.0, Settings(baseline_window=WINDOW))
+    assert found.degraded_period.value == 10.0
+
+
+def test_a_dip_past_four_windows_after_recovery_does_not_delay_it() -> None:
+    """Back 1 sample after the downtime; a dip to 0.5 b from 20 to 25 samples later lies outside the four windows read."""
+    values = event_series(5, 0.25, 1)
+    values[START + 5 + 1 + 20 : START + 5 + 1 + 25] = 0.5 * BASE
+    found = segment_event(values, START, len(values), 1.0, Settings(baseline_window=WINDOW))
+    assert (found.downtime.value, found.degraded_period.value) == (5.0, 1.0)
+
+
 def runs_series(*runs: tuple[int, int], length: int = 200) -> np.ndarray:
     """``length`` samples at b, with each (first sample, count) run at 0."""
     values = np.full(length, BASE)
