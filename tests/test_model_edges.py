@@ -12,7 +12,7 @@ from rejuv.model import STRATEGIES, Parameters, load_parameter_file, read_preset
 from rejuv.model.curves import Curve, Form, Piece
 from rejuv.model.phase_map import Axis
 from rejuv.model.timeline import IntervalKind, rejuvenation_timeline
-from rejuv.model.units import format_duration
+from rejuv.model.units import format_duration, parse_number
 
 DAY = 86400.0
 
@@ -153,3 +153,23 @@ def test_every_warm_os_rejuvenation_has_its_degraded_period(paper: Parameters) -
     assert len(downs) == len(degraded) == len(timeline.os_rejuvenations) == 3
     for down, after in zip(downs, degraded, strict=True):
         assert (after.start, after.end - after.start) == (down.end, 410.0)
+
+
+def test_a_plain_number_may_carry_its_unit() -> None:
+    """'11 VMs', '11 vms', '1000 hosts' and '560 req/s' read as numbers; any other unit is refused."""
+    assert [parse_number(text) for text in ("11 VMs", "11 vms", "1000 hosts", "560 req/s")] == [
+        11.0,
+        11.0,
+        1000.0,
+        560.0,
+    ]
+    with pytest.raises(ValueError, match=r"^unexpected unit 'kg' in '3 kg'$"):
+        parse_number("3 kg")
+
+
+def test_values_set_inside_the_model_are_read_only_views(paper: Parameters) -> None:
+    """A value the model sets without checks (γ, a chunk of a grid) cannot be changed in place, nor changes its source."""
+    source = np.array([5.0, 6.0])
+    copy = paper._with_checked_values(vmm_interval=source)
+    assert not copy.vmm_interval.flags.writeable
+    assert source.flags.writeable
