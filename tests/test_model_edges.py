@@ -173,3 +173,12 @@ def test_values_set_inside_the_model_are_read_only_views(paper: Parameters) -> N
     copy = paper._with_checked_values(vmm_interval=source)
     assert not copy.vmm_interval.flags.writeable
     assert source.flags.writeable
+
+
+def test_a_strategy_evaluated_without_hosts_is_one_host(paper: Parameters) -> None:
+    """The default m is 1: a reboot evaluates there, a migration, which keeps one host as the spare, refuses it."""
+    assert STRATEGIES["warm"].evaluate(paper).strategy == "warm"
+    with pytest.raises(ParameterError, match=r"^hosts \(m\): must be whole numbers >= 2 .*, got 1$"):
+        STRATEGIES["migration"].evaluate(paper)
+    with pytest.raises(ParameterError, match=r", got 1$"):
+        STRATEGIES["migration"].normalized_throughput(paper)
