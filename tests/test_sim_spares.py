@@ -26,6 +26,18 @@ def test_two_spares_serve_two_requests_at_once() -> None:
     assert spare_starts(due, 5.0, 2).tolist() == [0.0, 0.0, 5.0, 5.0]
 
 
+def heap_starts(due: np.ndarray, hold: np.ndarray, spares: int) -> list[float]:
+    """The pool simulated request by request: each takes the spare that is free first, or waits for it."""
+    free = [0.0] * spares
+    starts = []
+    for arrival, length in zip(due.tolist(), hold.tolist(), strict=True):
+        free.sort()
+        begin = max(arrival, free.pop(0))
+        starts.append(begin)
+        free.append(begin + length)
+    return starts
+
+
 @given(
     gaps=st.lists(st.floats(0.0, 10.0), min_size=1, max_size=40),
     holds=st.lists(st.floats(0.1, 10.0), min_size=40, max_size=40),
@@ -35,16 +47,22 @@ def test_vectorised_queue_equals_a_heap_of_free_spares(gaps: list[float], holds:
     """The cumulative-maximum solution gives the same starts as simulating the pool with a heap, for any holds."""
     due = np.cumsum(gaps)
     hold = np.array(holds[: due.size])
-    free = [0.0] * spares
-    expected = []
-    for arrival, length in zip(due, hold, strict=True):
-        free.sort()
-        begin = max(arrival, free.pop(0))
-        expected.append(begin)
-        free.append(begin + length)
+    assert spare_starts(due, hold, spares) == pytest.approx(heap_starts(due, hold, spares))
+
+
+@given(
+    gaps=st.lists(st.floats(0.0, 10.0), min_size=1, max_size=40),
+    hold=st.floats(0.1, 10.0),
+    spares=st.integers(1, 4),
+)
+def test_constant_holds_take_the_chains_and_equal_a_heap_of_free_spares(
+    gaps: list[float], hold: float, spares: int
+) -> None:
+    """With one hold for every request (an array or a float), the K Lindley chains give the heap's starts."""
+    due = np.cumsum(gaps)
+    expected = heap_starts(due, np.full(due.size, hold), spares)
+    assert spare_starts(due, np.full(due.size, hold), spares) == pytest.approx(expected)
     assert spare_starts(due, hold, spares) == pytest.approx(expected)
-    constant = np.full(due.size, hold[0])
-    assert spare_starts(due, constant, spares) == pytest.approx(spare_starts(due, constant + 0.0, spares))
 
 
 @pytest.fixture(scope="module")
