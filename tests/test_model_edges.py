@@ -86,7 +86,6 @@ def test_a_bad_value_whose_key_has_no_line_of_its_own_names_the_file(tmp_path: P
     assert str(caught.value).startswith(f"{path}: ")
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason="bug: a table where a number belongs escapes as TypeError")
 def test_a_table_where_a_parameter_value_belongs_is_a_config_file_error(tmp_path: Path, paper: Parameters) -> None:
     """``D_w.x = 1`` makes D_w a table: the error names the file, like any other bad value, not a TypeError."""
     path = tmp_path / "params.toml"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from rejuv.sim.engine import HostSweep, served_with_load, sweep_hosts
-from rejuv.sim.events import EventRows
+from rejuv.sim.event_rows import EventRows
 
 HORIZON = 100.0
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from rejuv.sim.engine import HostSweep, served_with_load, sweep_hosts
-from rejuv.sim.events import EventRows
+from rejuv.sim.event_rows import EventRows
 
 HORIZON = 100.0
 

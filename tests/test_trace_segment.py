@@ -172,3 +172,17 @@ def test_detection_finds_one_event_while_the_degraded_level_stays_3_sigma_above_
         trace = one_event_trace(seed, downtime=30.0, rate=0.75, period=600.0)
         [start] = detect_events(trace.host_throughput)
         assert abs(start - 120) <= 1, seed  # sampling jitter may leave the first down sample above the line
+
+
+def test_a_degraded_step_lost_in_the_noise_gets_a_period_error_of_many_samples_but_not_more_than_the_period() -> None:
+    """With noise σ well above the step ω b, the period's error grows like (σ / ω b)² samples, capped at the period."""
+    rng = np.random.default_rng(5)
+    level, sigma, down, period = 100.0, 8.0, 10, 80
+    series = np.concatenate(
+        [np.full(120, level), np.zeros(down), np.full(period, level * 0.97), np.full(200, level)]
+    ) + rng.normal(0.0, sigma, 410)
+    series[120 : 120 + down] = 0.0
+    segment = segment_event(np.clip(series, 0.0, None), 120, 410, 1.0, Settings(baseline_window=120))
+    error = segment.degraded_period.uncertainty
+    assert error > 5.0  # (8 / 3)² is about 7 samples: one step would claim a precision the data cannot give
+    assert error <= max(1.0, segment.degraded_period.value) + 1e-9

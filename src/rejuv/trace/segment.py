@@ -213,14 +213,16 @@ def segment_event(
         rate_error = float(np.hypot(spread, (1 - rate) * level_error / level))
     else:
         rate, rate_error = 0.0, float(sigma / level)
-    # A change point's standard error, in samples, is about (σ / step height)^2.
-    height = max(rate * level, sigma, 1e-12)
+    # A change point's standard error, in samples, is about (σ / step height)^2; where the step is lost in the
+    # noise, the end can be anywhere in the period, so the error is at most the period searched.
+    height = max(rate * level, 1e-12)
+    searched = max(1.0, float(end))
     # Missing samples at the downtime's edges hide where it began and ended: widen both by them
     # (the gap before it may reach back past s).
     lookback = max(0, start - round(settings.baseline_window / step))
     before = _missing_at_end(np.isfinite(values[lookback : start + down_start])) if recovery else 0
     inside = _missing_at_end(np.isfinite(span[down_start:recovery]))
-    period_error = step * (max(1.0, (sigma / height) ** 2) + inside)
+    period_error = step * (min(max(1.0, (sigma / height) ** 2), searched) + inside)
     return Segment(
         start=start * step,
         baseline=Estimate(level, level_error, "req/s"),
