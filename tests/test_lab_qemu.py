@@ -282,7 +282,7 @@ class _SecondTap:
     def mac(self, index: int) -> str:
         return self._host.mac(index)
 
-    def tap(self, index: int) -> str:
+    def tap(self, index: int, spare: bool = False) -> str:
         return self._host.tap(self._tap_of)
 
     def exec_argv(self, argv: list[str]) -> list[str]:

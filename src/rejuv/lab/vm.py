@@ -6,6 +6,7 @@
                                   RUNNING --shutdown--> STOPPED --boot--> ...
                                   RUNNING --reset--> BOOTING --> RUNNING
                                   RUNNING --migrate--> MIGRATING --> STOPPED  (the guest runs on the destination)
+                                  RUNNING --prepare_handover--> PREPARED --hand_over--> HANDED_OVER --take_over--> RUNNING
     CREATED, STOPPED, FAILED --receive--> INCOMING (a migration's destination) --> RUNNING
     any step that fails ---------------------------------------> FAILED (or back, see below)
 
@@ -21,6 +22,18 @@ QEMU on the same memory file with ``-incoming defer``, loads the device state
 and continues. ``save_ram=True`` gives the classic save-to-file suspend: RAM
 goes into the state file and the memory file is discarded.
 
+How a suspend and a resume move the device state depends on the VM's
+mechanism (:mod:`~rejuv.lab.mechanism`): ``ignore-shared`` as above, through
+``exec:cat``; ``cpr-reboot`` the same with QEMU's own mode and a ``file:``
+URI (QEMU stops the guest itself and continues it on arrival). With
+``cpr-transfer`` no QEMU waits for another to quit: :meth:`VM.prepare_handover`
+starts the new QEMU beside the running one (on the VM's other tap) and waits
+for its CPR socket, :meth:`VM.hand_over` has the old QEMU send it the RAM's
+file descriptors and the device state, and :meth:`VM.take_over` confirms that
+the guest runs in the new QEMU and quits the old one. Each process's QMP
+events give the guest's pause: the old QEMU's ``STOP`` to the new one's
+``RESUME`` (:attr:`VM.last_pause`).
+
 Every step rolls back on failure: a suspend whose QEMU still lives continues
 the guest (RUNNING again), and one whose state was saved but whose QEMU would
 not quit kills it (SUSPENDED); a resume that fails kills the new QEMU and
@@ -28,6 +41,12 @@ returns to SUSPENDED with the memory and state files intact, ready for another
 try; a failed migration is cancelled, the destination's QEMU killed, and the
 guest goes on running here; a QEMU that died leaves the VM FAILED, its memory
 file kept, and :attr:`VM.recoverable` says whether a resume can still bring it back.
+A new QEMU that fails to start for a hand-over is killed, and the guest never
+stopped (RUNNING); a hand-over that fails while the old QEMU lives (no socket,
+a QMP error, a failed migration) kills the new QEMU and continues the guest in
+the old (RUNNING); an old QEMU that dies after it handed over costs nothing
+(the new one has everything); one that dies before, or a new QEMU that dies
+after the guest moved to it, leaves the VM FAILED.
 """
 
 from __future__ import annotations
@@ -43,11 +62,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from rejuv.lab.cmdline import QEMU_BINARY, NetworkIdentity, VMConfig, VMPaths, qemu_argv
+from rejuv.lab.cmdline import QEMU_BINARY, CprSockets, NetworkIdentity, VMConfig, VMPaths, qemu_argv
 from rejuv.lab.errors import QEMUDiedError, VMError
 from rejuv.lab.guest import STATUS_PATH
 from rejuv.lab.image import GuestImage
-from rejuv.lab.transport import ProcessTransport, Transport
+from rejuv.lab.transport import CONNECT_TIMEOUT, Event, ProcessTransport, Transport
 
 __all__ = ["VMState", "VMConfig", "VM", "VMHost", "GuestStatus", "FaultHook", "QEMU_BINARY"]
 
@@ -63,6 +82,8 @@ class VMState(enum.Enum):
     FAILED = "failed"
     INCOMING = "incoming"  #: a migration's destination, waiting for the guest
     MIGRATING = "migrating"  #: its guest is moving to another VM
+    PREPARED = "prepared"  #: running, with a new QEMU waiting to take the guest over (cpr-transfer)
+    HANDED_OVER = "handed-over"  #: the old QEMU has sent everything to the new one, which runs the guest
 
 
 @dataclass(frozen=True)
@@ -82,7 +103,7 @@ class VMHost(Protocol):
 
     def mac(self, index: int) -> str: ...
 
-    def tap(self, index: int) -> str: ...
+    def tap(self, index: int, spare: bool = False) -> str: ...
 
     def exec_argv(self, argv: list[str]) -> list[str]: ...
 
@@ -104,7 +125,10 @@ class VM:
         run_dir: Path,
         config: VMConfig,
         transport: Transport | None = None,
+        spare_transport: Transport | None = None,
     ) -> None:
+        """``spare_transport`` runs the new QEMU of a ``cpr-transfer`` beside ``transport`` (they swap after it);
+        by default both are :class:`ProcessTransport`, and a VM handed only ``transport`` cannot hand over."""
         self.index = index
         self.name = f"vm{index}"
         self.host = host
@@ -113,11 +137,19 @@ class VM:
         self.memory_file = run_dir / f"{self.name}.mem"
         self.state_file = run_dir / f"{self.name}.state"
         self.serial_log = run_dir / f"{self.name}.log"
+        errors = run_dir / f"{self.name}.err"
         self.transport: Transport = (
-            transport
-            if transport is not None
-            else ProcessTransport(self.name, self.serial_log, run_dir / f"{self.name}.err")
+            transport if transport is not None else ProcessTransport(self.name, self.serial_log, errors)
         )
+        self._spare: Transport | None = (
+            spare_transport
+            if spare_transport is not None or transport is not None
+            else ProcessTransport(self.name, self.serial_log, errors)
+        )
+        self._on_spare_tap = False  #: which of its two taps the running QEMU has
+        self._sockets: CprSockets | None = None  #: a prepared hand-over's sockets
+        self._stopped_at: float | None = None  #: QEMU's time of the last STOP of the guest
+        self.last_pause: float | None = None  #: s from the guest's last STOP to its RESUME, by QEMU's events
         self._run_dir = run_dir
         self._state = VMState.CREATED
         self._generation = 0
@@ -155,18 +187,21 @@ class VM:
             self.fault(self, stage)
 
     # -- QEMU, through the transport ----------------------------------------------------------
-    def argv(self, incoming: bool) -> list[str]:
-        """The command line of this VM's next QEMU, run inside its host."""
-        socket = self._run_dir / f"{self.name}-{self._generation}.qmp"
-        paths = VMPaths(self.memory_file, self.serial_log, socket)
+    def argv(self, incoming: bool | CprSockets, spare_tap: bool = False) -> list[str]:
+        """The command line of this VM's next QEMU, run inside its host, on its spare tap if ``spare_tap``."""
+        paths = VMPaths(self.memory_file, self.serial_log, self._qmp_socket())
         index = self.index
-        network = NetworkIdentity(self.address, self.host.gateway, self.host.tap(index), self.host.mac(index))
+        tap = self.host.tap(index, spare=True) if spare_tap else self.host.tap(index)
+        network = NetworkIdentity(self.address, self.host.gateway, tap, self.host.mac(index))
         return self.host.exec_argv(qemu_argv(self.name, self.config, self.image, paths, network, incoming))
+
+    def _qmp_socket(self) -> Path:
+        return self._run_dir / f"{self.name}-{self._generation}.qmp"
 
     async def _launch(self, incoming: bool) -> None:
         self._generation += 1
-        socket = self._run_dir / f"{self.name}-{self._generation}.qmp"
-        await self.transport.start(f"{self.name}: start", self.argv(incoming), socket)
+        argv = self.argv(incoming, self._on_spare_tap)
+        await self.transport.start(f"{self.name}: start", argv, self._qmp_socket())
 
     async def _execute(self, step: str, command: str, arguments: Mapping[str, object] | None = None) -> object:
         return await self.transport.execute(f"{self.name}: {step}", command, arguments)
@@ -178,6 +213,20 @@ class VM:
     async def _end_process(self) -> None:
         """Kill the QEMU process (if alive), close QMP and drop its socket."""
         await self.transport.stop()
+
+    def _last(self, name: str, events: list[Event]) -> float | None:
+        return next((when for event, when in reversed(events) if event == name), None)
+
+    def _note_resume(self) -> None:
+        """Set :attr:`last_pause` from the STOP noted at the suspend to this QEMU's RESUME (None if either is missing)."""
+        resumed = self._last("RESUME", self.transport.events())
+        stopped, self._stopped_at = self._stopped_at, None
+        self.last_pause = resumed - stopped if resumed is not None and stopped is not None else None
+
+    async def _set_mode(self, step: str, mode: str) -> None:
+        """Set the migration mode (QEMU >= 8.2) where the VM's mechanism is a CPR one; QEMU 7.2 has no modes."""
+        if self.config.mechanism != "ignore-shared":
+            await self._execute(step, "migrate-set-parameters", {"mode": mode})
 
     def kill(self) -> None:
         """SIGKILL the QEMU process now, as a crash would (for fault injection)."""
@@ -203,6 +252,7 @@ class VM:
         """Start QEMU and boot the guest from a fresh memory file; FAILED (QEMU killed) on error."""
         self._require("boot", VMState.CREATED, VMState.STOPPED, VMState.FAILED)
         self._state = VMState.BOOTING
+        self._on_spare_tap = False
         self.memory_file.unlink(missing_ok=True)
         self.state_file.unlink(missing_ok=True)
         offset = self.transport.console_offset()
@@ -252,18 +302,24 @@ class VM:
         ``timeout`` bounds the save, in seconds.
         """
         self._require("suspend", VMState.RUNNING)
+        self.last_pause = None
         self.state_file.unlink(missing_ok=True)
         partial = self.state_file.with_suffix(".partial")
         capability = [{"capability": "x-ignore-shared", "state": not save_ram}]
+        cpr = self.config.mechanism != "ignore-shared" and not save_ram  # cpr-reboot: QEMU stops the guest itself
         stopped = False
         try:
             await self._execute("suspend", "migrate-set-capabilities", {"capabilities": capability})
             await self._execute("suspend", "migrate-set-parameters", {"max-bandwidth": 10**12})
-            await self._execute("suspend", "stop")
-            stopped = True
+            await self._set_mode("suspend", "cpr-reboot" if cpr else "normal")
+            if not cpr:
+                await self._execute("suspend", "stop")
+                stopped = True
             self._inject("suspend")
-            await self._execute("suspend", "migrate", {"uri": f"exec:cat > {shlex.quote(str(partial))}"})
+            uri = f"file:{partial}" if cpr else f"exec:cat > {shlex.quote(str(partial))}"
+            await self._execute("suspend", "migrate", {"uri": uri})
             await self._wait_migration("suspend", timeout)
+            self._stopped_at = self._last("STOP", self.transport.events())
             os.replace(partial, self.state_file)
             self._ram_in_state = save_ram
             self._inject("saved")
@@ -276,16 +332,20 @@ class VM:
             self.memory_file.unlink(missing_ok=True)  # RAM is in the state file; a VMM reboot loses the rest
         self._state = VMState.SUSPENDED
 
-    async def _quit(self, done: str) -> None:
-        """``quit`` a QEMU whose guest is safe elsewhere (``done`` says where); kill it if it will not."""
+    async def _quit(self, done: str, transport: Transport | None = None) -> None:
+        """``quit`` a QEMU (this one, or ``transport``'s) whose guest is safe elsewhere (``done`` says where).
+
+        One that will not quit is killed; one already gone is noted among the anomalies.
+        """
+        process = transport if transport is not None else self.transport
         try:
-            await self._execute("quit", "quit")
+            await process.execute(f"{self.name}: quit", "quit")
         except QEMUDiedError:  # it was to exit anyway
             self.anomalies.append(f"QEMU was gone before quit; {done}")
         except VMError as err:  # it lives but will not quit: end it as quit would have
             self.anomalies.append(f"QEMU did not quit ({err.why}) and was killed; {done}")
-        await self.transport.wait_exit(10.0)
-        await self._end_process()
+        await process.wait_exit(10.0)
+        await process.stop()
 
     async def _continue_here(self, step: str, stopped: bool) -> None:
         """Roll back an outgoing migration or save: cancel it and run the guest here (RUNNING), else FAILED."""
@@ -336,20 +396,131 @@ class VM:
         self._require("resume", VMState.SUSPENDED, VMState.FAILED)
         if not self.state_file.exists():
             raise VMError(f"{self.name}: resume", f"no saved device state ({self.state_file.name}): nothing to resume")
+        cpr = self.config.mechanism != "ignore-shared" and not self._ram_in_state
         try:
             await self._launch(incoming=True)
             capability = [{"capability": "x-ignore-shared", "state": not self._ram_in_state}]
             await self._execute("resume", "migrate-set-capabilities", {"capabilities": capability})
-            uri = f"exec:cat {shlex.quote(str(self.state_file))}"
+            await self._set_mode("resume", "cpr-reboot" if cpr else "normal")
+            uri = f"file:{self.state_file}" if cpr else f"exec:cat {shlex.quote(str(self.state_file))}"
             await self._execute("resume", "migrate-incoming", {"uri": uri})
             await self._wait_migration("resume")
             self._inject("resume")
-            await self._execute("resume", "cont")
+            await self._run_arrived("resume")
         except BaseException:
             await self._end_process()
             self._state = VMState.SUSPENDED
             raise
         self.state_file.unlink(missing_ok=True)
+        self._note_resume()
+        self._state = VMState.RUNNING
+
+    async def _run_arrived(self, step: str, timeout: float = 30.0) -> None:
+        """Run a guest that came in: wait until QEMU leaves ``inmigrate``, then ``cont`` unless it runs already."""
+        deadline = time.monotonic() + timeout
+        while (status := (await self._query(step, "query-status")).get("status")) == "inmigrate":
+            if time.monotonic() > deadline:
+                raise VMError(f"{self.name}: {step}", f"still in migration {timeout:g} s after it completed")
+            await asyncio.sleep(0.005)
+        if status != "running":
+            await self._execute(step, "cont")
+
+    # -- cpr-transfer: the new QEMU beside the old one ---------------------------------------------
+    def _drop_sockets(self) -> None:
+        sockets, self._sockets = self._sockets, None
+        if sockets is not None:
+            sockets.main.unlink(missing_ok=True)
+            sockets.cpr.unlink(missing_ok=True)
+
+    def _successor(self, step: str) -> Transport:
+        if self._spare is None:
+            raise VMError(f"{self.name}: {step}", "a cpr-transfer needs a second transport for the new QEMU")
+        return self._spare
+
+    async def prepare_handover(self, timeout: float = CONNECT_TIMEOUT) -> None:
+        """Start the new QEMU of a ``cpr-transfer`` while the guest runs on: PREPARED once it waits on its socket.
+
+        On error (it dies, or makes no CPR socket within ``timeout`` s) it is
+        killed and the VM goes on RUNNING in its old QEMU, nothing lost.
+        """
+        step = "prepare hand-over"
+        self._require(step, VMState.RUNNING)
+        self.last_pause = None
+        if self.config.mechanism != "cpr-transfer":
+            raise VMError(
+                f"{self.name}: {step}", f"needs the cpr-transfer mechanism, the VM has {self.config.mechanism}"
+            )
+        new = self._successor(step)
+        self._generation += 1
+        self._sockets = CprSockets(*(self._run_dir / f"{self.name}-{self._generation}.{k}" for k in ("main", "cpr")))
+        what = f"{self.name}: {step}"
+        try:
+            await new.spawn(what, self.argv(self._sockets, not self._on_spare_tap), self._qmp_socket())
+            self._inject("prepare")
+            await new.wait_socket(what, self._sockets.cpr, timeout)
+        except BaseException:
+            await new.stop()
+            self._drop_sockets()
+            raise
+        self._state = VMState.PREPARED
+
+    async def hand_over(self, timeout: float = 600.0) -> None:
+        """The old QEMU stops the guest and sends the new one the RAM's descriptors and the device state: HANDED_OVER.
+
+        The guest runs on in the new QEMU (it continues by itself). On error
+        while the old QEMU lives (no socket, a QMP error, a failed migration)
+        the new QEMU is killed and the guest continues in the old (RUNNING);
+        if the old QEMU died first, both are gone (FAILED, memory file kept).
+        """
+        step = "hand over"
+        self._require(step, VMState.PREPARED)
+        new, sockets = self._successor(step), self._sockets
+        assert sockets is not None
+        connecting: asyncio.Task[None] | None = None
+        try:
+            await self._set_mode(step, "cpr-transfer")
+            self._inject("hand-over")
+            await self._execute(step, "migrate", {"channels": sockets.channels()})
+            # The new QEMU opens QMP once it has the RAM, before the device state: connected early, it sees RESUME.
+            connecting = asyncio.create_task(new.connect(f"{self.name}: {step}"))
+            await self._wait_migration(step, timeout)
+            await connecting
+            self._inject("handed-over")
+        except BaseException:
+            if connecting is not None and not connecting.done():
+                connecting.cancel()
+                with contextlib.suppress(asyncio.CancelledError, VMError):
+                    await connecting
+            await new.stop()
+            self._drop_sockets()
+            await self._continue_here("hand-over rollback", stopped=False)
+            raise
+        self._stopped_at = self._last("STOP", self.transport.events())
+        self._state = VMState.HANDED_OVER
+
+    async def take_over(self) -> None:
+        """The new QEMU becomes the VM's: see its guest run (``cont`` if paused), quit the old one: RUNNING.
+
+        An old QEMU already gone is only noted (:attr:`anomalies`). A new one
+        that fails here leaves both killed and the VM FAILED: its guest had run
+        on in the shared memory, so the old QEMU's device state is stale.
+        """
+        step = "take over"
+        self._require(step, VMState.HANDED_OVER)
+        old, new = self.transport, self._successor(step)
+        self.transport, self._spare = new, old
+        self._on_spare_tap = not self._on_spare_tap
+        try:
+            await self._run_arrived(step)
+        except BaseException:
+            await new.stop()
+            await old.stop()
+            self._drop_sockets()
+            self._state = VMState.FAILED
+            raise
+        self._note_resume()
+        await self._quit("its guest had moved to the new QEMU", old)
+        self._drop_sockets()
         self._state = VMState.RUNNING
 
     # -- migration (prepared for the migration procedures; no procedure uses it yet) -------------
@@ -392,6 +563,7 @@ class VM:
         try:
             capability = [{"capability": "x-ignore-shared", "state": False}]  # a resumed QEMU has it on
             await self._execute("migrate", "migrate-set-capabilities", {"capabilities": capability})
+            await self._set_mode("migrate", "normal")
             await self._execute("migrate", "migrate-set-parameters", {"max-bandwidth": max_bandwidth})
             if not live:
                 await self._execute("migrate", "stop")
@@ -409,19 +581,16 @@ class VM:
 
     async def _arrive(self, token: str | None, timeout: float = 30.0) -> None:
         """Run the guest that came in: wait until QEMU leaves ``inmigrate``, then ``cont`` if paused."""
-        deadline = time.monotonic() + timeout
-        while (status := (await self._query("arrive", "query-status")).get("status")) == "inmigrate":
-            if time.monotonic() > deadline:
-                raise VMError(f"{self.name}: arrive", f"still in migration {timeout:g} s after the source completed")
-            await asyncio.sleep(0.01)
-        if status != "running":
-            await self._execute("arrive", "cont")
+        await self._run_arrived("arrive", timeout)
         self.boot_token = token
         self._state = VMState.RUNNING
 
     async def close(self) -> None:
-        """Kill QEMU if it runs and delete the memory and state files: the VM is gone (STOPPED)."""
+        """Kill QEMU (both, during a hand-over) and delete the memory and state files: the VM is gone (STOPPED)."""
         await self._end_process()
+        if self._spare is not None:
+            await self._spare.stop()
+        self._drop_sockets()
         self.memory_file.unlink(missing_ok=True)
         self.state_file.unlink(missing_ok=True)
         self.state_file.with_suffix(".partial").unlink(missing_ok=True)
