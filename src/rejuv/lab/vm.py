@@ -228,9 +228,17 @@ class VM:
         if self.config.mechanism != "ignore-shared":
             await self._execute(step, "migrate-set-parameters", {"mode": mode})
 
-    def kill(self) -> None:
-        """SIGKILL the QEMU process now, as a crash would (for fault injection)."""
-        self.transport.kill()
+    def kill(self, successor: bool = False) -> None:
+        """SIGKILL the QEMU process (or, with ``successor``, a hand-over's new one) now, as a crash would (faults)."""
+        if not successor:
+            self.transport.kill()
+        elif self._spare is not None:
+            self._spare.kill()
+
+    @property
+    def handover_sockets(self) -> CprSockets | None:
+        """The sockets of a prepared hand-over (None if none is prepared)."""
+        return self._sockets
 
     async def _wait_ready(self, since: int) -> str:
         token = await self.transport.wait_ready(f"{self.name}: boot", since, self.config.boot_timeout)
