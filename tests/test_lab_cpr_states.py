@@ -128,7 +128,7 @@ def test_a_missing_socket_rolls_the_hand_over_back_and_the_guest_runs_on(tmp_pat
 
 @pytest.mark.parametrize(
     ("where", "how"),
-    [("migrate-set-parameters", "error"), ("migrate", "error"), ("query-migrate", "failed"), ("connect", "timeout")],
+    [("migrate-set-parameters", "error"), ("migrate", "error"), ("query-migrate", "failed")],
 )
 def test_a_hand_over_failing_while_the_old_qemu_lives_continues_the_guest_there(
     tmp_path: Path, where: str, how: str
@@ -137,10 +137,21 @@ def test_a_hand_over_failing_while_the_old_qemu_lives_continues_the_guest_there(
     vm, (old, new) = _booted(tmp_path)
     token = old.token
     _run(vm.prepare_handover())
-    (new if where == "connect" else old).fail(where, how)
+    old.fail(where, how)
     _fails(vm.hand_over())
     assert vm.state is VMState.RUNNING and vm.pid == old.pid is not None and new.pid is None
     assert old.run_status == "running" and old.token == token and _sockets(tmp_path) == []
+
+
+@pytest.mark.parametrize("how", ["timeout", "die"])
+def test_a_completed_hand_over_without_a_reachable_new_qemu_fails_the_vm(tmp_path: Path, how: str) -> None:
+    """The migration completed but the new QEMU's QMP never answers: both killed, FAILED, the old QEMU not continued."""
+    vm, (old, new) = _booted(tmp_path)
+    _run(vm.prepare_handover())
+    new.fail("connect", how)
+    _fails(vm.hand_over())
+    assert vm.state is VMState.FAILED and old.pid is None and new.pid is None
+    assert "cont" not in old.commands and vm.memory_file.exists() and _sockets(tmp_path) == []
 
 
 def test_an_old_qemu_dying_after_it_handed_over_costs_nothing(tmp_path: Path) -> None:

@@ -478,7 +478,9 @@ class VM:
         The guest runs on in the new QEMU (it continues by itself). On error
         while the old QEMU lives (no socket, a QMP error, a failed migration)
         the new QEMU is killed and the guest continues in the old (RUNNING);
-        if the old QEMU died first, both are gone (FAILED, memory file kept).
+        if the old QEMU died first, or had completed the migration (the new
+        QEMU then ran the guest in the shared memory, so the old device state
+        is stale), both are gone (FAILED, memory file kept).
         """
         step = "hand over"
         self._require(step, VMState.PREPARED)
@@ -495,16 +497,29 @@ class VM:
             await connecting
             self._inject("handed-over")
         except BaseException:
-            if connecting is not None and not connecting.done():
+            if connecting is not None:
                 connecting.cancel()
                 with contextlib.suppress(asyncio.CancelledError, VMError):
                     await connecting
             await new.stop()
             self._drop_sockets()
-            await self._continue_here("hand-over rollback", stopped=False)
+            if await self._migration_completed(step):  # the guest ran on in the new QEMU: the old state is stale
+                await self._end_process()
+                self._state = VMState.FAILED
+            else:
+                await self._continue_here("hand-over rollback", stopped=False)
             raise
         self._stopped_at = self._last("STOP", self.transport.events())
         self._state = VMState.HANDED_OVER
+
+    async def _migration_completed(self, step: str) -> bool:
+        """Whether this QEMU (alive) says its outgoing migration completed."""
+        if self.pid is None:
+            return False
+        try:
+            return (await self._query(step, "query-migrate")).get("status") == "completed"
+        except VMError:
+            return False
 
     async def take_over(self) -> None:
         """The new QEMU becomes the VM's: see its guest run (``cont`` if paused), quit the old one: RUNNING.
