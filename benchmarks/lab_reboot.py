@@ -186,7 +186,7 @@ def _part_one(image: GuestImage, mechanisms: tuple[str, ...], repeats: int, coun
         "  n   mechanism       warm down  (procedure)   pause ms      cold down   warm less   paper less"
         "   warm ωR   cold ωR   ωR warm/cold   load"
     )
-    met = True
+    met: dict[str, bool] = {}
     for vms, row in rows.items():
         cold, cold_lost = row.cold.downtime, row.cold.lost
         for mechanism, reboots in row.warm.items():
@@ -196,7 +196,7 @@ def _part_one(image: GuestImage, mechanisms: tuple[str, ...], repeats: int, coun
             pauses = [p for r in reboots for p in r.pauses]
             ratio = warm_lost / cold_lost if cold_lost else float("nan")
             paused_in_time = mechanism != "cpr-transfer" or (bool(pauses) and max(pauses) < PAUSE_TARGET)
-            met &= 1 - warm / cold >= 0.9 and paused_in_time
+            met[mechanism] = met.get(mechanism, True) and 1 - warm / cold >= 0.9 and paused_in_time
             print(
                 f"  {vms}   {mechanism:13s}  {warm:7.2f} s  ({procedure:5.2f} s)  {_ms(pauses)}   {cold:7.2f} s"
                 f"   {1 - warm / cold:8.1%}    {paper:8.1%}    {warm_lost:5.2f} s  {cold_lost:6.2f} s   {ratio:8.1%}"
@@ -212,9 +212,10 @@ def _part_one(image: GuestImage, mechanisms: tuple[str, ...], repeats: int, coun
     )
     for vms, row in rows.items():
         print(f"  n={vms} {row.client}")
+    verdicts = ", ".join(f"{m} {'met' if ok else 'NOT met'}" for m, ok in met.items())
     print(
-        "  targets: warm at least 90% less than cold; warm ωR at most 5% of cold's; cpr-transfer pause"
-        f" < {PAUSE_TARGET * 1000:.0f} ms per VM: {'met' if met else 'NOT met'} (ωR: see the columns)\n"
+        "  targets: warm at least 90% less than cold at every n; warm ωR at most 5% of cold's (see the columns);"
+        f" cpr-transfer pause < {PAUSE_TARGET * 1000:.0f} ms per VM. Downtime and pause: {verdicts}\n"
     )
 
 
