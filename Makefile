@@ -47,7 +47,7 @@ lab-deps:
 	            > /etc/apt/sources.list.d/debian-backports.sources; fi; \
 	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(LAB_PACKAGES) \
 	    && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$target $(LAB_QEMU) \
-	    && { $(LAB_READY) || { echo "error: QEMU >= $(QEMU_MIN) not installed ($$(qemu-system-x86_64 --version | head -1))"; exit 1; }; }; \
+	    && { $(LAB_READY) || echo "note: no QEMU >= $(QEMU_MIN) here ($$(qemu-system-x86_64 --version | head -1)): the cpr-transfer tests will skip"; }; \
 	else echo "note: QEMU >= $(QEMU_MIN) or the guest-building tools are missing and this is not a root Debian shell:"; \
 	    echo "      rejuv lab's tests will skip or run the older mechanisms (apt-get install $(LAB_PACKAGES) $(LAB_QEMU))"; fi
 
