@@ -239,7 +239,9 @@ def test_warm_reboot_by_cpr_transfer_recovers_what_each_fault_left(tmp_path: Pat
     assert all(vm.state is VMState.RUNNING for vm in vms) and report.lost == {}
     current = [old if vm.transport is old else new for vm, (old, new) in machines]
     assert [fake.token for fake in current] == tokens and current[0] is machines[0][1][0]
-    assert "failed to start" in report.outcomes["vm0"] and report.outcomes["vm0"].endswith("kept running")
+    assert "failed to start" in report.outcomes["vm0"] and report.outcomes["vm0"].endswith(
+        "not rejuvenated; kept running"
+    )
     assert "Failed to connect" in report.outcomes["vm1"] and report.outcomes["vm1"].endswith("kept running")
     assert report.outcomes["vm2"].startswith("handed over; QEMU was gone before quit")
     assert report.outcomes["vm3"] == "handed over" and report.pauses["vm0"] is None

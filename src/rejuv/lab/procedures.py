@@ -13,11 +13,13 @@
   exits, every VM boots again: the guests' caches are lost.
 - :func:`os_rejuvenation`: one guest reboots (``system_reset``) while the others serve.
 
-Faults: a new QEMU that fails to start for a hand-over leaves its VM
-serving in the old one, not rejuvenated, and the report says so. A QEMU that dies while its VM suspends or resumes is recovered from
-the preserved memory file and device state where both exist (a resume is
-retried once); where the device state was never saved, the VM boots afresh
-and the report says that its memory was lost. The other VMs go on either way.
+Faults: a new QEMU that fails to start for a hand-over, or a hand-over
+rolled back, leaves its VM serving in the old QEMU, not rejuvenated, and the
+report says so. A QEMU that dies while its VM suspends or resumes is
+recovered from the preserved memory file and device state where both exist
+(a resume is retried once); where the device state was never saved, or a
+hand-over broke off after the guest moved, the VM boots afresh and the
+report says that its memory was lost. The other VMs go on either way.
 """
 
 from __future__ import annotations
@@ -98,7 +100,7 @@ async def _reboot_by_handover(vms: Sequence[VM], mark: Mark) -> ProcedureReport:
     for vm, result in zip(vms, prepared, strict=True):
         _reraise_interrupts(result)
         if isinstance(result, BaseException):
-            report.outcomes[vm.name] = f"its new QEMU failed to start ({result}); kept running, not rejuvenated"
+            report.outcomes[vm.name] = f"its new QEMU failed to start ({result}), not rejuvenated"
     ready = [vm for vm in vms if vm.state is VMState.PREPARED]
     mark(MarkerKind.SUSPEND_STARTED, None, "on-memory")
     began = time.monotonic()
