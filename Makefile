@@ -10,7 +10,15 @@ STAMP   = $(VENV)/.installed
 # busybox-static for the guest's initramfs, e2fsprogs for its data disk, cpio and kmod (depmod)
 # to build it, iproute2 for the namespace, httperf for the client check. Installed from Debian's
 # packages when missing and we are root; otherwise the tests that need them say so and skip.
-LAB_PACKAGES = qemu-system-x86 qemu-utils busybox-static e2fsprogs cpio kmod iproute2 procps httperf
+# QEMU itself must be >= 10.0, which has the cpr-transfer migration mode (docs/lab.md): on Debian 12
+# it comes from bookworm-backports, added as Debian documents it (https://backports.debian.org/Instructions/),
+# and a QEMU 7.2 already there is upgraded. Nothing is fetched when everything is there already.
+LAB_PACKAGES = busybox-static e2fsprogs cpio kmod iproute2 procps httperf
+LAB_QEMU     = qemu-system-x86 qemu-utils
+QEMU_MIN     = 10
+LAB_READY    = command -v busybox >/dev/null && command -v httperf >/dev/null && command -v mkfs.ext4 >/dev/null \
+	&& command -v cpio >/dev/null && command -v depmod >/dev/null && command -v qemu-system-x86_64 >/dev/null \
+	&& [ "$$(qemu-system-x86_64 --version | sed -n '1s/^QEMU emulator version \([0-9]*\)\..*/\1/p')" -ge $(QEMU_MIN) ] 2>/dev/null
 
 .PHONY: reproduce test lint lab-deps bench figures clean mutation
 
@@ -29,12 +37,19 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 lab-deps:
-	@if command -v qemu-system-x86_64 >/dev/null && command -v busybox >/dev/null && command -v httperf >/dev/null \
-	    && command -v mkfs.ext4 >/dev/null && command -v cpio >/dev/null && command -v depmod >/dev/null; then :; \
+	@if $(LAB_READY); then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(LAB_PACKAGES); \
-	else echo "note: QEMU and the guest-building tools are missing and this is not a root Debian shell:"; \
-	    echo "      rejuv lab's tests will skip (apt-get install $(LAB_PACKAGES))"; fi
+	    codename=$$(. /etc/os-release && echo "$$VERSION_CODENAME"); target=; \
+	    if [ "$$codename" = bookworm ]; then target="-t bookworm-backports"; \
+	        grep -rqs '^[^#]*bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/ \
+	        || printf '%s\n' 'Types: deb' 'URIs: http://deb.debian.org/debian' 'Suites: bookworm-backports' \
+	            'Components: main' 'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' \
+	            > /etc/apt/sources.list.d/debian-backports.sources; fi; \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(LAB_PACKAGES) \
+	    && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$target $(LAB_QEMU) \
+	    && { $(LAB_READY) || echo "note: no QEMU >= $(QEMU_MIN) here ($$(qemu-system-x86_64 --version | head -1)): the cpr-transfer tests will skip"; }; \
+	else echo "note: QEMU >= $(QEMU_MIN) or the guest-building tools are missing and this is not a root Debian shell:"; \
+	    echo "      rejuv lab's tests will skip or run the older mechanisms (apt-get install $(LAB_PACKAGES) $(LAB_QEMU))"; fi
 
 test: lint lab-deps
 	$(BIN)/python -m pytest

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from fake_qemu import FakeHost, FakeQEMU, fake_image
-from rejuv.lab.cmdline import QEMU_BINARY, NetworkIdentity, VMConfig, VMPaths, qemu_argv
+from rejuv.lab.cmdline import QEMU_BINARY, CprSockets, NetworkIdentity, VMConfig, VMPaths, qemu_argv
 from rejuv.lab.errors import VMError
 from rejuv.lab.vm import VM
 
@@ -89,3 +89,33 @@ def test_a_resume_restarts_the_boot_command_line_incoming_on_a_new_qmp_socket(tm
     booted, resumed = fake.argvs
     assert _option(booted, "-qmp") != _option(resumed, "-qmp")
     assert [w for w in booted if "qmp" not in w] + ["-incoming", "defer"] == [w for w in resumed if "qmp" not in w]
+
+
+def test_a_cpr_transfer_vm_shares_qemus_own_ram_and_only_it() -> None:
+    """cpr-transfer adds aux-ram-share=on to the machine (QEMU's ROMs passed as descriptors too); the others do not."""
+    cpr = qemu_argv("vm3", VMConfig(mechanism="cpr-transfer"), IMAGE, PATHS, NETWORK)
+    assert _option(cpr, "-machine") == ["memory-backend=ram0,aux-ram-share=on"]
+    for mechanism in ("cpr-reboot", "ignore-shared"):
+        assert _option(qemu_argv("vm3", VMConfig(mechanism=mechanism), IMAGE, PATHS, NETWORK), "-machine") == [
+            "memory-backend=ram0"
+        ]
+
+
+def test_a_cpr_transfer_destination_listens_on_its_main_and_cpr_sockets() -> None:
+    """The new QEMU of a cpr-transfer: -incoming unix:<main> and a cpr channel on <cpr>, nothing else changed."""
+    config = VMConfig(mechanism="cpr-transfer")
+    sockets = CprSockets(Path("/run/vm3-2.main"), Path("/run/vm3-2.cpr"))
+    plain = qemu_argv("vm3", config, IMAGE, PATHS, NETWORK)
+    incoming = qemu_argv("vm3", config, IMAGE, PATHS, NETWORK, incoming=sockets)
+    cpr = '{"channel-type":"cpr","addr":{"transport":"socket","type":"unix","path":"/run/vm3-2.cpr"}}'
+    assert incoming == [*plain, "-incoming", "unix:/run/vm3-2.main", "-incoming", cpr]
+    assert sockets.channels()[0] == {
+        "channel-type": "main",
+        "addr": {"transport": "socket", "type": "unix", "path": "/run/vm3-2.main"},
+    }
+
+
+def test_an_unknown_mechanism_is_refused_naming_the_field() -> None:
+    """VMConfig(mechanism=...) outside the three raises VMError naming mechanism."""
+    with pytest.raises(VMError, match="mechanism: must be one of cpr-transfer, cpr-reboot, ignore-shared"):
+        VMConfig(mechanism="postcopy")

@@ -208,7 +208,8 @@ def _kill_once_at(stage: str) -> Callable[[VM, str], None]:
 def faulty(image: GuestImage) -> ExperimentResult:
     faults = {0: _kill_once_at("suspend"), 1: _kill_once_at("saved"), 2: _kill_once_at("resume")}
     before = _leftovers()
-    experiment = Experiment(**{**SMALL, "rate": 3.0, "procedure": "warm", "vms": 3, "before": 8.0, "after": 8.0})  # type: ignore[arg-type]
+    settings = {**SMALL, "rate": 3.0, "procedure": "warm", "vms": 3, "before": 8.0, "after": 8.0}
+    experiment = Experiment(**{**settings, "mechanism": "ignore-shared"})  # type: ignore[arg-type]
     try:
         return asyncio.run(run_experiment(experiment, image, faults=faults))
     finally:
@@ -282,7 +283,7 @@ class _SecondTap:
     def mac(self, index: int) -> str:
         return self._host.mac(index)
 
-    def tap(self, index: int) -> str:
+    def tap(self, index: int, spare: bool = False) -> str:
         return self._host.tap(self._tap_of)
 
     def exec_argv(self, argv: list[str]) -> list[str]:
@@ -363,3 +364,11 @@ def test_a_stop_and_copy_migration_moves_the_guest_to_the_destination(migrated: 
     """After stop-and-copy the destination serves the same guest (same token) and the source's QEMU is gone."""
     assert migrated.after == (VMState.STOPPED, None, VMState.RUNNING)
     assert migrated.status_after is not None and migrated.status_after.token == migrated.before.token
+
+
+def test_a_warm_run_records_its_mechanism_and_every_guests_pause(warm: ExperimentResult) -> None:
+    """The trace names the warm reboot mechanism that ran, and each VM's guest pause (STOP to RESUME) in seconds."""
+    metadata = warm.trace.metadata
+    assert metadata["mechanism"] in ("cpr-transfer", "cpr-reboot", "ignore-shared")
+    assert set(metadata["procedure_pauses"]) == {"vm0", "vm1"}
+    assert all(pause is not None and 0 < pause < 5.0 for pause in metadata["procedure_pauses"].values())

@@ -15,6 +15,7 @@ from rejuv.lab.errors import LabError
 from rejuv.lab.experiment import Experiment, check_room, run_experiment
 from rejuv.lab.host import require_root
 from rejuv.lab.image import DEFAULT_FILE_KB, DEFAULT_FILES, ImageRecipe, build_image
+from rejuv.lab.mechanism import MECHANISMS
 from rejuv.lab.procedures import PROCEDURES
 from rejuv.lab.reclaim import Leftover, find_leftovers, reclaim
 from rejuv.trace.store import write_trace
@@ -34,6 +35,7 @@ _FLAGS = {
     "memory_mb": "--memory",
     "disk_bps": "--disk-kbps",
     "accel": "--accel",
+    "mechanism": "--mechanism",
     "step": "--step",
     "seed": "--seed",
     "os_vm": "--os-vm",
@@ -61,6 +63,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--memory", type=int, default=128, help="guest RAM, MB (default: %(default)s)")
     run.add_argument("--disk-kbps", type=int, default=512, help="throttled disk bandwidth, KB/s (default: 512)")
     run.add_argument("--accel", choices=ACCELERATORS, default="auto", help="(default: %(default)s, probed)")
+    run.add_argument(
+        "--mechanism",
+        choices=MECHANISMS,
+        default="auto",
+        help="how warm reboots restart QEMU (default: %(default)s, the best the installed QEMU has)",
+    )
     run.add_argument("--os-vm", type=int, default=0, help="the VM the os procedure reboots (default: 0)")
     run.add_argument("--step", type=duration, default=1.0, help="throughput sampling step (default: 1s)")
     run.add_argument("--seed", type=int, default=0, help="seed of the data files (default: %(default)s)")
@@ -143,6 +151,7 @@ def run(args: argparse.Namespace) -> int:
             memory_mb=args.memory,
             disk_bps=args.disk_kbps * 1024,
             accel=args.accel,
+            mechanism=args.mechanism,
             step=args.step,
             seed=args.seed,
             os_vm=args.os_vm,

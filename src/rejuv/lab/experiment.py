@@ -1,7 +1,7 @@
 """One measured run: boot n VMs in a fresh host, load them, rejuvenate, record a trace.
 
 :func:`run_experiment` makes a private run directory and a network namespace,
-chooses the accelerator, boots the VMs, starts the load client, waits
+chooses the accelerator and the Warm-VM Reboot mechanism (:mod:`~rejuv.lab.mechanism`), boots the VMs, starts the load client, waits
 ``before`` seconds, runs the procedure, waits ``after`` seconds, stops the
 load and builds the :class:`~rejuv.trace.data.Trace`: replies per second per
 VM, the procedure's markers (on the same clock), and the run's metadata. It
@@ -26,7 +26,8 @@ from rejuv.lab.errors import LabError
 from rejuv.lab.host import MAX_VMS, Host
 from rejuv.lab.image import GuestImage
 from rejuv.lab.load import ClientReport, LoadClient, Request, throughput
-from rejuv.lab.machine import machine_metadata
+from rejuv.lab.machine import machine_metadata, qemu_version
+from rejuv.lab.mechanism import MECHANISMS, choose_mechanism
 from rejuv.lab.procedures import PROCEDURES, ProcedureReport
 from rejuv.lab.vm import VM, FaultHook, GuestStatus, VMConfig
 from rejuv.trace.data import Trace
@@ -56,10 +57,13 @@ class Experiment:
     seed: int = 0
     os_vm: int = 0  #: the VM whose OS the ``os`` procedure reboots
     timeout: float = 10.0  #: per request, s
+    mechanism: str = "auto"  #: Warm-VM Reboot mechanism: auto, cpr-transfer, cpr-reboot or ignore-shared
 
     def __post_init__(self) -> None:
         if self.procedure not in PROCEDURES:
             raise LabError("procedure", f"must be one of {', '.join(PROCEDURES)}, got {self.procedure!r}")
+        if self.mechanism not in MECHANISMS:
+            raise LabError("mechanism", f"must be one of {', '.join(MECHANISMS)}, got {self.mechanism!r}")
         if self.accel not in ACCELERATORS:
             raise LabError("accel", f"must be one of {', '.join(ACCELERATORS)}, got {self.accel!r}")
         least = 2 if self.procedure == "os" else 1
@@ -142,12 +146,14 @@ async def run_experiment(
 ) -> ExperimentResult:
     """Run ``experiment`` on ``image``; ``faults`` maps VM indexes to fault hooks (tests)."""
     check_room(experiment)
+    mechanism = choose_mechanism(experiment.mechanism, qemu_version())  # refused before anything is made
     async with AsyncExitStack() as stack:
         run_dir = stack.enter_context(run_directory())
         host = stack.enter_context(Host(experiment.vms))
         accel = await choose_accelerator(experiment.accel, image, host, run_dir)
         progress(f"accelerator: {accel.name} ({accel.reason})")
-        config = VMConfig(memory_mb=experiment.memory_mb, accel=accel.name, disk_bps=experiment.disk_bps)
+        progress(f"warm reboot mechanism: {mechanism.name} ({mechanism.reason})")
+        config = VMConfig(experiment.memory_mb, accel.name, experiment.disk_bps, mechanism=mechanism.name)
         vms = [VM(i, host, image, run_dir, config) for i in range(experiment.vms)]
         for vm in vms:
             stack.push_async_callback(vm.close)
@@ -188,12 +194,15 @@ async def run_experiment(
             "generator": "rejuv lab",
             "accel": accel.name,
             "accel_reason": accel.reason,
+            "mechanism": mechanism.name,
+            "mechanism_reason": mechanism.reason,
             "offered_load": experiment.rate,
             "seed": experiment.seed,
             "image": {"key": image.key, "files": image.files, "file_kb": image.file_kb, "kernel": image.kernel_release},
             "procedure_outcomes": report.outcomes,
             "procedure_lost": report.lost,
             "procedure_timings": report.timings,
+            "procedure_pauses": report.pauses,
             "client": asdict(client_report),
             "guest_status_before": {name: asdict(s) for name, s in status_before.items()},
             "guest_status_after": {name: asdict(s) for name, s in status_after.items()},

@@ -2,7 +2,9 @@
 
 Each VM ``i`` has a fixed MAC (``52:54:00:2a:00:<i>``) and address
 (``10.0.2.<10 + i>``) on its own persistent tap ``tap<i>``, enslaved to the
-bridge ``br0`` (``10.0.2.1``). The addresses exist only inside the
+bridge ``br0`` (``10.0.2.1``), and a spare tap ``tap<i>s`` on the same bridge
+for the new QEMU of a ``cpr-transfer``, which starts while the old one holds
+``tap<i>`` (a tap is open in one process at a time). The addresses exist only inside the
 namespace: nothing is reachable from, or listens on, the host's own network.
 QEMU runs inside the namespace (``ip netns exec``) so that it can open the
 taps, and so does the load generator. Persistent taps survive a QEMU restart,
@@ -65,9 +67,9 @@ class Host:
         """The MAC address of VM ``index``."""
         return f"52:54:00:2a:{index // 256:02x}:{index % 256:02x}"
 
-    def tap(self, index: int) -> str:
-        """The tap device of VM ``index``."""
-        return f"tap{index}"
+    def tap(self, index: int, spare: bool = False) -> str:
+        """The tap device of VM ``index``, or its spare one."""
+        return f"tap{index}{'s' if spare else ''}"
 
     def exec_argv(self, argv: list[str]) -> list[str]:
         """``argv`` run inside the namespace."""
@@ -85,9 +87,9 @@ class Host:
             _ip(*inside, "link", "add", _BRIDGE, "address", _BRIDGE_MAC, "type", "bridge")
             _ip(*inside, "addr", "add", f"{self.gateway}/24", "dev", _BRIDGE)
             _ip(*inside, "link", "set", _BRIDGE, "up")
-            for index in range(self.vms):
-                _ip(*inside, "tuntap", "add", self.tap(index), "mode", "tap")
-                _ip(*inside, "link", "set", self.tap(index), "master", _BRIDGE, "up")
+            for tap in (self.tap(index, spare) for index in range(self.vms) for spare in (False, True)):
+                _ip(*inside, "tuntap", "add", tap, "mode", "tap")
+                _ip(*inside, "link", "set", tap, "master", _BRIDGE, "up")
             for index in range(self.vms):  # now that no port joins and changes the bridge's MAC (which flushes them)
                 entry = (self.address(index), "lladdr", self.mac(index), "dev", _BRIDGE, "nud", "permanent")
                 _ip(*inside, "neigh", "replace", *entry)

@@ -1,19 +1,25 @@
 """The rejuvenation procedures, each writing its markers and saying what happened to every VM.
 
-- :func:`warm_reboot`: Warm-VM Reboot. On-memory suspend of every VM in
-  parallel (device state only, ``x-ignore-shared``; RAM stays in the memory
-  files), quick reload (every QEMU has quit; new ones start on the same
-  memory files), on-memory resume in parallel.
+- :func:`warm_reboot`: Warm-VM Reboot, by the VMs' mechanism. With
+  ``ignore-shared`` or ``cpr-reboot``: on-memory suspend of every VM in
+  parallel (device state only; RAM stays in the memory files), quick reload
+  (every QEMU has quit; new ones start on the same memory files), on-memory
+  resume in parallel. With ``cpr-transfer``: every new QEMU starts while the
+  old ones still serve, then every old QEMU hands its guest over in parallel
+  (RAM as file descriptors, then the device state), and the old ones quit.
 - :func:`save_to_file_reboot`: the same with the classic suspend that writes
   RAM into the state file and reads it back: the baseline.
 - :func:`cold_reboot`: Cold-VM Reboot. Every guest shuts down, every QEMU
   exits, every VM boots again: the guests' caches are lost.
 - :func:`os_rejuvenation`: one guest reboots (``system_reset``) while the others serve.
 
-Faults: a QEMU that dies while its VM suspends or resumes is recovered from
-the preserved memory file and device state where both exist (a resume is
-retried once); where the device state was never saved, the VM boots afresh
-and the report says that its memory was lost. The other VMs go on either way.
+Faults: a new QEMU that fails to start for a hand-over, or a hand-over
+rolled back, leaves its VM serving in the old QEMU, not rejuvenated, and the
+report says so. A QEMU that dies while its VM suspends or resumes is
+recovered from the preserved memory file and device state where both exist
+(a resume is retried once); where the device state was never saved, or a
+hand-over broke off after the guest moved, the VM boots afresh and the
+report says that its memory was lost. The other VMs go on either way.
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ class ProcedureReport:
     outcomes: dict[str, str] = field(default_factory=dict)
     lost: dict[str, str] = field(default_factory=dict)  #: VM -> what it lost, for faults that lost state
     timings: dict[str, float] = field(default_factory=dict)
+    pauses: dict[str, float | None] = field(default_factory=dict)  #: VM -> guest pause, STOP to RESUME (s)
 
     def describe(self) -> list[str]:
         lines = [f"{name}: {outcome}" for name, outcome in self.outcomes.items()]
@@ -80,7 +87,57 @@ async def _reboot_on_memory(vms: Sequence[VM], mark: Mark, save_ram: bool, name:
     await asyncio.gather(*(_bring_back(vm, report) for vm in vms))
     report.timings["resume"] = time.monotonic() - began
     mark(MarkerKind.ALL_RESUMED, None, note)
+    report.pauses = {vm.name: vm.last_pause for vm in vms}
     return report
+
+
+async def _reboot_by_handover(vms: Sequence[VM], mark: Mark) -> ProcedureReport:
+    """Warm-VM Reboot by ``cpr-transfer``: new QEMUs start beside the serving ones, then take their guests over."""
+    report = ProcedureReport("warm")
+    began = time.monotonic()
+    prepared = await asyncio.gather(*(vm.prepare_handover() for vm in vms), return_exceptions=True)
+    report.timings["prepare"] = time.monotonic() - began
+    for vm, result in zip(vms, prepared, strict=True):
+        _reraise_interrupts(result)
+        if isinstance(result, BaseException):
+            report.outcomes[vm.name] = f"its new QEMU failed to start ({result}), not rejuvenated"
+    ready = [vm for vm in vms if vm.state is VMState.PREPARED]
+    mark(MarkerKind.SUSPEND_STARTED, None, "on-memory")
+    began = time.monotonic()
+    handed = await asyncio.gather(*(vm.hand_over() for vm in ready), return_exceptions=True)
+    report.timings["suspend"] = time.monotonic() - began
+    for vm, result in zip(ready, handed, strict=True):
+        _reraise_interrupts(result)
+        if isinstance(result, BaseException):
+            report.outcomes[vm.name] = f"hand-over failed: {result}"
+    mark(MarkerKind.ALL_SUSPENDED, None, "on-memory")
+    mark(MarkerKind.VMM_RESTARTED, None, "on-memory")  # the new QEMUs were there before the guests stopped
+    began = time.monotonic()
+    await asyncio.gather(*(_take_over(vm, report) for vm in vms))
+    report.timings["resume"] = time.monotonic() - began
+    mark(MarkerKind.ALL_RESUMED, None, "on-memory")
+    report.pauses = {vm.name: vm.last_pause for vm in vms}
+    return report
+
+
+async def _take_over(vm: VM, report: ProcedureReport) -> None:
+    """Finish ``vm``'s hand-over, or say why it kept running, or boot it afresh and report what was lost."""
+    if vm.state is VMState.HANDED_OVER:
+        try:
+            await vm.take_over()
+            report.outcomes[vm.name] = "; ".join(["handed over", *vm.anomalies])
+            return
+        except VMError as err:
+            report.outcomes[vm.name] = f"take-over failed: {err}"
+    if vm.state is VMState.RUNNING:  # its new QEMU failed, or its hand-over was rolled back
+        report.outcomes[vm.name] = report.outcomes.get(vm.name, "") + "; kept running"
+        return
+    report.lost[vm.name] = (
+        "guest memory and device state: the hand-over did not complete, so the guest was booted afresh"
+    )
+    await vm.close()
+    await vm.boot()
+    report.outcomes[vm.name] = report.outcomes.get(vm.name, "") + "; booted afresh"
 
 
 def _reraise_interrupts(result: object) -> None:
@@ -120,7 +177,9 @@ async def _bring_back(vm: VM, report: ProcedureReport) -> None:
 
 
 async def warm_reboot(vms: Sequence[VM], mark: Mark) -> ProcedureReport:
-    """Warm-VM Reboot of every VM: on-memory suspend, quick reload, on-memory resume."""
+    """Warm-VM Reboot of every VM: on-memory suspend, quick reload, on-memory resume (or a cpr-transfer hand-over)."""
+    if vms and all(vm.config.mechanism == "cpr-transfer" for vm in vms):
+        return await _reboot_by_handover(vms, mark)
     return await _reboot_on_memory(vms, mark, save_ram=False, name="warm")
 
 

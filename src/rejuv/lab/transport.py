@@ -12,6 +12,13 @@ no QEMU. :class:`ProcessTransport` is the real one: :mod:`subprocess` and the
 Every method that can fail takes ``what`` (``"vm0: suspend"``) to name the
 error: :class:`QEMUDiedError` if the process has ended, :class:`VMError` for
 anything else.
+
+A transport also records the QMP events of its process (``STOP``,
+``RESUME``, ...) with QEMU's own timestamps, so that a guest's pause is
+measured by QEMU: from the old process's ``STOP`` to the new one's ``RESUME``.
+A ``cpr-transfer`` needs the new process started before its QMP socket
+exists (it opens it only once it has the old one's CPR state):
+:meth:`Transport.spawn`, :meth:`Transport.wait_socket`, then :meth:`Transport.connect`.
 """
 
 from __future__ import annotations
@@ -26,13 +33,16 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from qemu.qmp import QMPClient, QMPError
+from qemu.qmp import EventListener, Message, QMPClient, QMPError
 
 from rejuv.lab.cleanup import CLEANUP, die_with_parent
 from rejuv.lab.errors import QEMUDiedError, VMError
 from rejuv.lab.guest import READY_LINE
 
-__all__ = ["Transport", "ProcessTransport", "ready_token", "CONNECT_TIMEOUT"]
+__all__ = ["Transport", "ProcessTransport", "Event", "ready_token", "CONNECT_TIMEOUT"]
+
+#: A QMP event: its name and QEMU's timestamp of it (s since the epoch).
+Event = tuple[str, float]
 
 CONNECT_TIMEOUT = 20.0  #: seconds for a new QEMU to open its QMP socket
 
@@ -46,6 +56,18 @@ class Transport(Protocol):
 
     async def start(self, what: str, argv: Sequence[str], qmp_socket: Path) -> None:
         """Start ``argv`` and connect to its QMP socket; after a failure, :meth:`stop` ends what was started."""
+
+    async def spawn(self, what: str, argv: Sequence[str], qmp_socket: Path) -> None:
+        """Start ``argv`` without connecting (see :meth:`connect`); after a failure, :meth:`stop` ends it."""
+
+    async def wait_socket(self, what: str, path: Path, timeout: float) -> None:
+        """Wait until the process has made the socket ``path``; VMError after ``timeout`` s."""
+
+    async def connect(self, what: str) -> None:
+        """Connect to the QMP socket of the process :meth:`spawn` started."""
+
+    def events(self) -> list[Event]:
+        """The QMP events of the current process so far, oldest first."""
 
     async def execute(self, what: str, command: str, arguments: Mapping[str, object] | None = None) -> object:
         """Run one QMP command and return its result."""
@@ -89,29 +111,53 @@ class ProcessTransport:
         self._handle: int | None = None
         self._qmp: QMPClient | None = None
         self._socket: Path | None = None
+        self._events: list[Event] = []
+        self._listener: EventListener | None = None
 
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None and self._process.poll() is None else None
 
     async def start(self, what: str, argv: Sequence[str], qmp_socket: Path) -> None:
+        await self.spawn(what, argv, qmp_socket)
+        await self.connect(what)
+
+    async def spawn(self, what: str, argv: Sequence[str], qmp_socket: Path) -> None:
         with self.error_log.open("ab") as errors:
             self._process = subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors, preexec_fn=die_with_parent
             )
-        process, self._socket = self._process, qmp_socket
+        process, self._socket, self._events = self._process, qmp_socket, []
         self._handle = CLEANUP.add(f"QEMU of {self.name} (pid {process.pid})", lambda: _kill(process))
+
+    async def wait_socket(self, what: str, path: Path, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not path.exists():
+            self._check_alive(what)
+            if time.monotonic() > deadline:
+                raise VMError(what, f"QEMU made no socket at {path} within {timeout:g} s")
+            await asyncio.sleep(0.005)
+
+    async def connect(self, what: str) -> None:
+        assert self._socket is not None
         self._qmp = QMPClient(self.name)
         deadline = time.monotonic() + CONNECT_TIMEOUT
         while True:
             self._check_alive(what)
             try:
-                await self._qmp.connect(str(qmp_socket))
-                return
+                await self._qmp.connect(str(self._socket))
+                break
             except (QMPError, OSError) as err:
                 if time.monotonic() > deadline:
-                    raise VMError(what, f"no QMP socket at {qmp_socket}: {err}") from err
-                await asyncio.sleep(0.02)
+                    raise VMError(what, f"no QMP socket at {self._socket}: {err}") from err
+                await asyncio.sleep(0.005)
+        self._listener = EventListener()  # registered at once: no event is missed
+        self._qmp.register_listener(self._listener)
+
+    def events(self) -> list[Event]:
+        if self._listener is not None:  # every event arrived so far, read in the same step (no task to lag)
+            self._events += [_event(message) for message in self._listener.clear()]
+        return list(self._events)
 
     def _stderr_tail(self) -> str:
         text = self.error_log.read_text(errors="replace").strip() if self.error_log.exists() else ""
@@ -161,7 +207,8 @@ class ProcessTransport:
             os.kill(self._process.pid, signal.SIGKILL)
 
     async def stop(self) -> None:
-        client, self._qmp = self._qmp, None
+        self.events()  # kept until the next process starts
+        client, self._qmp, self._listener = self._qmp, None, None
         if client is not None:
             with contextlib.suppress(QMPError, OSError, EOFError):  # the other side is gone: closed all the same
                 await client.disconnect()
@@ -172,6 +219,14 @@ class ProcessTransport:
             self._handle = None
         if self._socket is not None:
             self._socket.unlink(missing_ok=True)
+
+
+def _event(message: Message) -> Event:
+    """A QMP event message as (name, QEMU's timestamp in s since the epoch)."""
+    stamp = message.get("timestamp")
+    seconds, micro = (stamp.get("seconds"), stamp.get("microseconds")) if isinstance(stamp, dict) else (None, None)
+    when = seconds + micro / 1e6 if isinstance(seconds, int) and isinstance(micro, int) else time.time()
+    return str(message.get("event")), when
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:
