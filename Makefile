@@ -11,7 +11,8 @@ STAMP   = $(VENV)/.installed
 # to build it, iproute2 for the namespace, httperf for the client check. Installed from Debian's
 # packages when missing and we are root; otherwise the tests that need them say so and skip.
 # QEMU itself must be >= 10.0, which has the cpr-transfer migration mode (docs/lab.md): on Debian 12
-# it comes from bookworm-backports, added as Debian documents it (https://backports.debian.org/Instructions/),
+# it comes from bookworm-backports, added as Debian's backports instructions say, on the mirror the machine's
+# own sources already use,
 # and a QEMU 7.2 already there is upgraded. Nothing is fetched when everything is there already.
 LAB_PACKAGES = busybox-static e2fsprogs cpio kmod iproute2 procps httperf
 LAB_QEMU     = qemu-system-x86 qemu-utils
@@ -42,9 +43,11 @@ lab-deps:
 	    codename=$$(. /etc/os-release && echo "$$VERSION_CODENAME"); target=; \
 	    if [ "$$codename" = bookworm ]; then target="-t bookworm-backports"; \
 	        grep -rqs '^[^#]*bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/ \
-	        || printf '%s\n' 'Types: deb' 'URIs: http://deb.debian.org/debian' 'Suites: bookworm-backports' \
-	            'Components: main' 'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' \
-	            > /etc/apt/sources.list.d/debian-backports.sources; fi; \
+	        || { mirror=$$( (sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/*.sources; \
+	                         awk '$$1 == "deb" { print $$2 }' /etc/apt/sources.list) 2>/dev/null | grep -v security | head -n 1); \
+	             printf '%s\n' 'Types: deb' "URIs: $$mirror" 'Suites: bookworm-backports' \
+	                 'Components: main' 'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' \
+	                 > /etc/apt/sources.list.d/debian-backports.sources; }; fi; \
 	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(LAB_PACKAGES) \
 	    && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$target $(LAB_QEMU) \
 	    && { $(LAB_READY) || echo "note: no QEMU >= $(QEMU_MIN) here ($$(qemu-system-x86_64 --version | head -1)): the cpr-transfer tests will skip"; }; \
