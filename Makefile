@@ -17,7 +17,7 @@ LAB_PACKAGES = qemu-system-x86 qemu-utils busybox-static e2fsprogs cpio kmod ipr
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,lab,sweep,parquet]'
 	touch $(STAMP)
 
 reproduce: $(STAMP)
@@ -40,7 +40,7 @@ test: lint lab-deps
 	$(BIN)/python -m pytest
 
 bench: $(STAMP) lab-deps
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[test,lab,sweep,parquet,bench]'
 	for script in benchmarks/*.py; do case $$script in */_*|*/scalar_model.py) ;; *) $(BIN)/python $$script || exit 1;; esac; done
 
 figures: $(STAMP)

@@ -88,7 +88,8 @@ def test_compare_reads_a_parameter_file(tmp_path: Path, capsys: pytest.CaptureFi
             ["phase-map", "--x", "T_vmm=1d:9d", "--y", "T_os=1d:9d", "--strategies", "warm,hot"],
             "error: --strategies: unknown strategy 'hot'",
         ),
-        (["compare", "--no-such-option"], "error: rejuv: unrecognized arguments: --no-such-option"),
+        (["compare", "--no-such-option"], "error: rejuv compare: unrecognized arguments: --no-such-option"),
+        (["--no-such-option", "compare"], "error: rejuv: unrecognized arguments: --no-such-option"),
     ],
 )
 def test_a_user_mistake_is_one_error_line_and_status_2(

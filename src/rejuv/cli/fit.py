@@ -15,8 +15,6 @@ from rejuv.trace.params_file import write_parameter_file
 from rejuv.trace.readers import read_any
 from rejuv.trace.segment import Estimate, Settings
 
-HELP = "measure downtimes, degraded periods and degradation rates in throughput traces"
-
 
 def _migrations() -> dict[str, MigrationStrategy]:
     """The migration strategies, whose traces are fitted as Table 1, by key."""

@@ -10,8 +10,6 @@ from rejuv.jsontext import to_json
 from rejuv.model import STRATEGIES, Kind, MigrationStrategy, all_symbols, degradation_rates, format_duration
 from rejuv.provenance import stamp
 
-HELP = "show the parameters in use, with their paper symbols, units and meanings"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_parameter_options(parser)

@@ -12,8 +12,6 @@ from rejuv.limits import check_memory
 from rejuv.model import STRATEGIES, Axis, phase_map
 from rejuv.model.phase_map import phase_map_memory
 
-HELP = "which strategy wins over a 2-D grid of two parameters (for example T_vmm against T_os)"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--x", required=True, metavar="NAME=START:STOP", help="x axis, for example T_vmm=1d:90d")

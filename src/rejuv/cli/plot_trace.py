@@ -16,8 +16,6 @@ MAX_VMS = 12  #: VMs drawn in the lower panel
 #: Points from which drawing takes more than a few seconds (matplotlib renders about a million a second).
 _SLOW_POINTS = 5e6
 
-HELP = "draw a throughput trace, host and per-VM, with each event's downtime and degraded period shaded"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("trace", type=Path, metavar="TRACE", help=".trace, .csv or Prometheus .json file")

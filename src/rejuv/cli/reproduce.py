@@ -10,8 +10,6 @@ from rejuv.cli.comparison import compare
 from rejuv.cli.options import add_parameter_options, parameters_from, preset_label
 from rejuv.model import read_preset
 
-HELP = "reproduce the paper: degradation rates, P/(m p) at m = 2 to 100,000, crossovers, Figures 1, 2 and 7"
-
 #: The host counts of the paper's discussion of Figure 7.
 HOSTS = (2, 10, 100, 1_000, 10_000, 100_000)
 

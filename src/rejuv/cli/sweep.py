@@ -35,8 +35,6 @@ from rejuv.sim.sweep import SweepAbortedError, SweepRow, check_sweep, run_sweep,
 if TYPE_CHECKING:
     from distributed import Client
 
-HELP = "run simulator replications and parameter sweeps as Dask tasks; write a table (CSV or Parquet) and a figure"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_parameter_options(parser)

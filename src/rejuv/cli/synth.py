@@ -25,8 +25,6 @@ _SLOW_SAMPLES = 1e7
 _DEFAULT_BEFORE, _DEFAULT_AFTER, _DEFAULT_STEP = 120.0, 300.0, 1.0  #: seconds
 _TYPICAL_EVENT = 3600.0  #: s; the paper's longest event (a cold reboot's degraded period) is 397 s
 
-HELP = "make a synthetic throughput trace of a rejuvenation or a migration, from model parameters"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     migrations = [key for key, item in STRATEGIES.items() if isinstance(item, MigrationStrategy)]

@@ -12,8 +12,6 @@ from rejuv.model import STRATEGIES
 from rejuv.provenance import stamp
 from rejuv.sim import DEFAULT_TOLERANCE, ModelCheck, validate_against_model
 
-HELP = "simulate the cluster event by event and compare its throughput loss with the closed form"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_parameter_options(parser)
