@@ -40,6 +40,13 @@ def test_compare_imports_none_of_the_heavy_libraries() -> None:
     assert not [name for name in HEAVY if name in modules]
 
 
+def test_params_and_synth_import_only_what_they_use(tmp_path: Path) -> None:
+    """rejuv params imports none of the heavy libraries, and rejuv synth none but numpy (no scipy, no plotting)."""
+    assert not [name for name in HEAVY if name in _imported_by("params", "--json")]
+    synth = _imported_by("synth", "--out", str(tmp_path / "w.trace"))
+    assert not [name for name in HEAVY if name in synth]
+
+
 @pytest.mark.parametrize("command", sorted(EXTRAS))
 def test_a_missing_extra_is_named_with_its_install_command(
     command: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
