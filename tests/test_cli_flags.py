@@ -94,3 +94,18 @@ def test_fit_json_is_one_object_and_notes_go_to_stderr(tmp_path: Path, capsys: p
     document = json.loads(out)
     assert document["estimates"]["D_c"]["unit"] == "s" and document["estimates"]["D_c"]["value"] > 0
     assert "provenance" in document and "events:" in err
+
+
+def test_plot_trace_refuses_a_format_that_its_out_contradicts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """plot-trace --format pdf --out x.png is an error naming --format, and writes nothing; --out x.svg alone is SVG."""
+    trace = tmp_path / "w.trace"
+    assert main(["synth", "--kind", "warm", "--out", str(trace)]) == 0
+    assert main(["plot-trace", str(trace), "--format", "pdf", "--out", str(tmp_path / "x.png")]) == 2
+    assert "error: --format: pdf, but --out" in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()
+    assert main(["plot-trace", str(trace), "--out", str(tmp_path / "x.svg")]) == 0
+    assert (tmp_path / "x.svg").read_text().startswith("<?xml")
+    assert main(["plot-trace", str(trace), "--format", "pdf"]) == 0
+    assert trace.with_suffix(".pdf").read_bytes().startswith(b"%PDF")

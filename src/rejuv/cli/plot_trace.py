@@ -9,6 +9,8 @@ from pathlib import Path
 from rejuv.cli.option_types import positive_duration
 from rejuv.cli.options import add_figure_format
 from rejuv.cli.trace_options import announce, not_an_input
+from rejuv.errors import ParameterError
+from rejuv.files import FIGURE_FORMATS
 from rejuv.trace.data import check_trace_memory
 from rejuv.trace.events import event_kinds, measure
 from rejuv.trace.readers import read_any
@@ -36,6 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     out = args.out or args.trace.with_suffix(f".{args.figure_format or 'png'}")
+    named = out.suffix.lstrip(".").lower()
+    if args.figure_format and named in FIGURE_FORMATS and named != args.figure_format:
+        raise ParameterError("--format", f"{args.figure_format}, but --out {out} names a .{named} file")
     not_an_input(out, [args.trace, *([args.markers] if args.markers else [])])
     announce("plot-trace", args.trace)
     trace = read_any(args.trace, args.markers)
