@@ -26,7 +26,7 @@ LAB_READY    = command -v busybox >/dev/null && command -v httperf >/dev/null &&
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,lab,sweep,parquet]'
 	touch $(STAMP)
 
 reproduce: $(STAMP)
@@ -58,7 +58,7 @@ test: lint lab-deps
 	$(BIN)/python -m pytest
 
 bench: $(STAMP) lab-deps
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[test,lab,sweep,parquet,bench]'
 	for script in benchmarks/*.py; do case $$script in */_*|*/scalar_model.py) ;; *) $(BIN)/python $$script || exit 1;; esac; done
 
 # One planted bug at a time in model/, trace/segment.py and sim/engine.py, each run against the

@@ -88,7 +88,8 @@ def test_compare_reads_a_parameter_file(tmp_path: Path, capsys: pytest.CaptureFi
             ["phase-map", "--x", "T_vmm=1d:9d", "--y", "T_os=1d:9d", "--strategies", "warm,hot"],
             "error: --strategies: unknown strategy 'hot'",
         ),
-        (["compare", "--no-such-option"], "error: rejuv: unrecognized arguments: --no-such-option"),
+        (["compare", "--no-such-option"], "error: rejuv compare: unrecognized arguments: --no-such-option"),
+        (["--no-such-option", "compare"], "error: rejuv: unrecognized arguments: --no-such-option"),
     ],
 )
 def test_a_user_mistake_is_one_error_line_and_status_2(
@@ -119,6 +120,15 @@ def test_params_lists_every_symbol(capsys: pytest.CaptureFixture[str]) -> None:
     assert "0.6023 (computed)" in out
 
 
+def test_params_prints_each_value_with_its_own_unit(capsys: pytest.CaptureFixture[str]) -> None:
+    """rejuv params states each value in its own unit (28 d, 59 s, 560 req/s), never beside another unit."""
+    assert main(["params"]) == 0
+    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[2:]}
+    assert "  28 d  " in rows["T_vmm"] and "  59 s  " in rows["D_w"] and "  560 req/s  " in rows["p"]
+    assert "  11 VMs  " in rows["n"] and "  0.61  " in rows["omega"]
+    assert not any(" s  s " in row or " d  s " in row for row in rows.values())
+
+
 def test_python_dash_m_runs_the_cli() -> None:
     """`python -m rejuv` is the same command as `rejuv`."""
     done = subprocess.run([sys.executable, "-m", "rejuv", "--version"], capture_output=True, text=True, check=False)
@@ -129,9 +139,9 @@ def test_python_dash_m_runs_the_cli() -> None:
 def test_an_output_folder_that_is_a_file_is_an_error_naming_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """reproduce --out FILE: exit status 2, `error: FILE: exists and is not a folder`, and the file is untouched."""
+    """reproduce --out-dir FILE: exit status 2, `error: FILE: exists and is not a folder`, and the file is untouched."""
     blocker = tmp_path / "taken"
     blocker.write_text("mine")
-    assert main(["reproduce", "--out", str(blocker)]) == 2
+    assert main(["reproduce", "--out-dir", str(blocker)]) == 2
     assert capsys.readouterr().err == f"error: {blocker}: exists and is not a folder\n"
     assert blocker.read_text() == "mine"

@@ -46,7 +46,8 @@ PLAUSIBLE: dict[str, list[str]] = {
     "tolerance": ["0.05", "0.5", "0", "-1", "1e-12", "2"],
     "durations": ["fixed", "lognormal:0.3", "lognormal:-1", "gamma:0", "gamma:0.2", "weird:1"],
     "aging": ["2:60d:15min", "0:1d:1s", "2:1s:1s", "x"],
-    "load": ["1", "0.5", "10", "0", "-1", "1e9"],
+    "load_fraction": ["1", "0.5", "10", "0", "-1", "1e9"],  # validate's (was --load)
+    "rate": ["1", "0.5", "10", "0", "-1", "1e9"],  # synth's, req/s per VM (was --load)
     "noise": ["0.05", "0", "-1", "10"],
     "jitter": ["0.1", "0", "-1", "2"],
     "baseline": ["30", "5", "0", "-5", "5min"],
@@ -202,8 +203,8 @@ def invocations(draw: st.DrawFn, folder: Path) -> list[str]:
         return draw(st.sampled_from(PLAUSIBLE[action.dest]))
 
     for action in _subparser(command)._actions:
-        if isinstance(action, argparse._HelpAction):
-            continue
+        if isinstance(action, argparse._HelpAction) or action.help == argparse.SUPPRESS:
+            continue  # help, and an old spelling of an option drawn under its new name (tests/test_cli_flags.py)
         if not action.option_strings:  # a positional: trace files
             count = 1 if action.nargs is None else draw(st.integers(1, 2))
             argv += [write(*draw(trace_files)) for _ in range(count)]

@@ -79,11 +79,11 @@ CASES = [
     ("hosts-overflow", ["compare", "--hosts", "1e400"], "--hosts"),
     ("hosts-fraction", ["compare", "--hosts", "2.5"], "--hosts"),
     ("preset-unknown", ["params", "--preset", "nope"], "preset"),
-    ("reproduce-out-under-a-file", ["reproduce", "--out", "/dev/null/x"], "/dev/null/x"),
-    ("validate-tolerance-zero", ["validate", "--tolerance", "0"], "tolerance"),
-    ("validate-tolerance-negative", ["validate", "--tolerance", "-1"], "tolerance"),
-    ("validate-tolerance-nan", ["validate", "--tolerance", "nan"], "tolerance"),
-    ("validate-tolerance-inf", ["validate", "--tolerance", "inf"], "tolerance"),
+    ("reproduce-out-under-a-file", ["reproduce", "--out-dir", "/dev/null/x"], "/dev/null/x"),
+    ("validate-tolerance-zero", ["validate", "--loss-tolerance", "0"], "tolerance"),
+    ("validate-tolerance-negative", ["validate", "--loss-tolerance", "-1"], "tolerance"),
+    ("validate-tolerance-nan", ["validate", "--loss-tolerance", "nan"], "tolerance"),
+    ("validate-tolerance-inf", ["validate", "--loss-tolerance", "inf"], "tolerance"),
     ("validate-periods-zero", ["validate", "--periods", "0"], "periods"),
     ("validate-periods-text", ["validate", "--periods", "many"], "--periods"),
     ("validate-hosts-empty", ["validate", "--hosts", ","], "--hosts"),
@@ -96,14 +96,14 @@ CASES = [
     ("aging-two-parts", ["validate", "--aging", "2:60d"], "--aging"),
     ("aging-nan-shape", ["validate", "--aging", "nan:60d:15min"], "aging.shape"),
     ("aging-zero-mttf", ["validate", "--aging", "2:0:15min"], "aging.mean_time_to_failure"),
-    ("load-nan", ["validate", "--load", "nan"], "offered_load"),
-    ("load-zero", ["validate", "--load", "0"], "offered_load"),
+    ("load-nan", ["validate", "--load-fraction", "nan"], "offered_load"),
+    ("load-zero", ["validate", "--load-fraction", "0"], "offered_load"),
     ("spares-zero", ["validate", "--spares", "0"], "spares"),
     ("parallel-moves-zero", ["validate", "--parallel-moves", "0"], "parallel_moves"),
     ("seed-negative", ["validate", "--seed", "-1"], "seed"),
     ("spare-reboot-nan", ["validate", "--spare-reboot", "nan"], "--spare-reboot"),
     ("validate-huge-T_vmm", ["validate", "--set", "T_vmm=1e300", "--hosts", "2"], "T_vmm / T_os"),
-    ("sweep-huge-T_vmm", ["sweep", "--set", "T_vmm=1e300", "--hosts", "2", "--out", "{out}"], "T_vmm / T_os"),
+    ("sweep-huge-T_vmm", ["sweep", "--set", "T_vmm=1e300", "--hosts", "2", "--out-dir", "{out}"], "T_vmm / T_os"),
     ("validate-huge-hosts", ["validate", "--hosts", "1e300"], "hosts"),
     (
         "validate-aging-too-long",
@@ -111,13 +111,13 @@ CASES = [
         "aging.downtime",
     ),
     ("max-events-zero", ["validate", "--max-events", "0"], "--max-events"),
-    ("sweep-replications-zero", ["sweep", "--replications", "0", "--out", "{out}"], "--replications"),
-    ("sweep-confidence-above-one", ["sweep", "--confidence", "1.5", "--out", "{out}"], "--confidence"),
-    ("sweep-confidence-nan", ["sweep", "--confidence", "nan", "--out", "{out}"], "--confidence"),
-    ("sweep-spare-counts-empty", ["sweep", "--spare-counts", ",", "--out", "{out}"], "--spare-counts"),
-    ("sweep-workers-zero", ["sweep", "--workers", "0", "--out", "{out}"], "--workers"),
-    ("sweep-scheduler-nonsense", ["sweep", "--scheduler", "nonsense", "--out", "{out}"], "--scheduler"),
-    ("sweep-scheduler-no-port", ["sweep", "--scheduler", "tcp://127.0.0.1", "--out", "{out}"], "--scheduler"),
+    ("sweep-replications-zero", ["sweep", "--replications", "0", "--out-dir", "{out}"], "--replications"),
+    ("sweep-confidence-above-one", ["sweep", "--confidence", "1.5", "--out-dir", "{out}"], "--confidence"),
+    ("sweep-confidence-nan", ["sweep", "--confidence", "nan", "--out-dir", "{out}"], "--confidence"),
+    ("sweep-spares-empty", ["sweep", "--spares", ",", "--out-dir", "{out}"], "--spares"),
+    ("sweep-workers-zero", ["sweep", "--workers", "0", "--out-dir", "{out}"], "--workers"),
+    ("sweep-scheduler-nonsense", ["sweep", "--scheduler", "nonsense", "--out-dir", "{out}"], "--scheduler"),
+    ("sweep-scheduler-no-port", ["sweep", "--scheduler", "tcp://127.0.0.1", "--out-dir", "{out}"], "--scheduler"),
     ("phase-map-one-point", ["phase-map", "--x", "T_vmm=1d:90d", "--y", "T_os=1d:90d", "--points", "1"], "T_vmm"),
     ("phase-map-nan-range", ["phase-map", "--x", "T_vmm=nan:90d", "--y", "T_os=1d:90d"], "T_vmm"),
     ("phase-map-no-range", ["phase-map", "--x", "T_vmm", "--y", "T_os=1d:90d"], "T_vmm"),
@@ -196,7 +196,7 @@ def test_compare_json_is_valid_json_when_a_value_overflows(setting: str, capsys:
 
 def test_validate_tolerance_of_one_accepts_exact_agreement(capsys: pytest.CaptureFixture[str]) -> None:
     """The widest tolerance (1) is accepted and an agreeing run is reported as agreeing."""
-    assert main(["validate", "--strategies", "warm", "--hosts", "2", "--tolerance", "1", "--json"]) == 0
+    assert main(["validate", "--strategies", "warm", "--hosts", "2", "--loss-tolerance", "1", "--json"]) == 0
     (entry,) = json.loads(capsys.readouterr().out)["comparisons"]
     assert entry["agrees"] is True
 
@@ -231,7 +231,7 @@ def _run(argv: list[str], cwd: Path, timeout: float = SUBPROCESS_SECONDS) -> tup
 
 COSTLY = [
     ("validate-periods", ["validate", "--periods", "100000000"], "periods"),
-    ("validate-tolerance", ["validate", "--tolerance", "1e-12"], "tolerance"),
+    ("validate-tolerance", ["validate", "--loss-tolerance", "1e-12"], "tolerance"),
     ("validate-hosts", ["validate", "--hosts", "10000000"], "hosts"),
     ("sweep-hosts", ["sweep", "--hosts", "10000000", "--replications", "2"], "hosts"),
     ("sweep-replications", ["sweep", "--replications", "100000"], "replications"),
@@ -331,7 +331,7 @@ def test_a_sweep_whose_cluster_dies_stops_with_an_error_and_keeps_the_runs_done(
     env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parents[1] / "src"), env.get("PYTHONPATH", "")])
     began = time.monotonic()
     process = subprocess.Popen(
-        [sys.executable, "-m", "rejuv", *argv, "--out", str(out)],
+        [sys.executable, "-m", "rejuv", *argv, "--out-dir", str(out)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -369,7 +369,7 @@ def test_more_workers_than_cores_warns_and_caps_and_dask_stays_quiet(tmp_path: P
         "1",
         "--no-progress",
     ]
-    status, err, seconds, _ = _run([*argv, "--out", str(tmp_path / "out")], tmp_path)
+    status, err, seconds, _ = _run([*argv, "--out-dir", str(tmp_path / "out")], tmp_path)
     cores = os.cpu_count() or 1
     assert status == 0, err
     assert err.splitlines() == [f"warning: --workers: this machine has {cores} core(s); using {cores} workers, not 999"]

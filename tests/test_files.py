@@ -131,7 +131,8 @@ def test_the_next_write_removes_temporary_files_left_by_killed_processes(tmp_pat
 
 _SLOW_WRITER = """
 import sys, time
-from rejuv.cli.main import COMMANDS, main
+import rejuv.cli.params
+from rejuv.cli.main import main
 from rejuv.files import atomic_write
 
 def slow(args):
@@ -142,8 +143,7 @@ def slow(args):
         time.sleep(60)
     return 0
 
-help_text, add_arguments, _ = COMMANDS["params"]
-COMMANDS["params"] = (help_text, add_arguments, slow)
+rejuv.cli.params.run = slow
 sys.exit(main(["params"]))
 """
 

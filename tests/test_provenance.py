@@ -8,9 +8,11 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import numpy as np
 from PIL import Image
@@ -70,8 +72,8 @@ def test_the_parameters_digest_tells_parameter_sets_apart() -> None:
 
 def test_reproduce_writes_provenance_into_every_csv_json_and_png(tmp_path: Path) -> None:
     """Each CSV opens with comment lines naming the command and parameters, each JSON and PNG holds the object."""
-    run("reproduce", "--out", str(tmp_path))
-    command = f"rejuv reproduce --out {tmp_path}"
+    run("reproduce", "--out-dir", str(tmp_path))
+    command = f"rejuv reproduce --out-dir {tmp_path}"
     for path in sorted(tmp_path.iterdir()):
         if path.suffix == ".csv":
             lines = comments(path)
@@ -105,10 +107,44 @@ def test_synth_and_plot_trace_and_fit_say_how_their_files_were_made(tmp_path: Pa
 
 def test_phase_map_csv_names_its_grid_command(tmp_path: Path) -> None:
     """A phase map's CSV says which axes and points made it."""
-    argv = ["phase-map", "--x", "T_vmm=1d:90d", "--y", "T_os=1d:90d", "--points", "3", "--out", str(tmp_path)]
+    argv = ["phase-map", "--x", "T_vmm=1d:90d", "--y", "T_os=1d:90d", "--points", "3", "--out-dir", str(tmp_path)]
     run(*argv)
     (table,) = tmp_path.glob("*.csv")
     assert f"# command: rejuv {' '.join(argv)}" in comments(table)
+
+
+def _pdf_subject(path: Path) -> str:
+    """The ``/Subject`` string of a PDF's information dictionary, unescaped."""
+    found = re.search(rb"/Subject \((.*?)(?<!\\)\)", path.read_bytes(), re.DOTALL)
+    assert found is not None, f"{path} has no /Subject"
+    return re.sub(rb"\\(.)", rb"\1", found.group(1)).decode()
+
+
+def _svg_metadata(path: Path) -> dict[str, str]:
+    """The Dublin Core fields of an SVG's ``<metadata>``, by name."""
+    fields = {}
+    for element in ElementTree.parse(path).iter():
+        namespace, _, name = element.tag.rpartition("}")
+        if namespace == "{http://purl.org/dc/elements/1.1/" and element.text:
+            fields[name] = element.text
+    return fields
+
+
+def test_pdf_and_svg_figures_carry_the_provenance_in_their_metadata(tmp_path: Path) -> None:
+    """--format pdf puts the provenance in the PDF's Subject and rejuv's version in its Keywords; svg in its metadata."""
+    for kind in ("pdf", "svg"):
+        out = tmp_path / kind
+        argv = ["phase-map", "--x", "T_vmm=1d:90d", "--y", "T_os=1d:90d", "--points", "3", "--out-dir", str(out)]
+        run(*argv, "--format", kind)
+        (figure,) = out.glob(f"*.{kind}")
+        command = f"rejuv {' '.join(argv)} --format {kind}"
+        if kind == "pdf":
+            check(json.loads(_pdf_subject(figure)), command)
+            assert f"/Keywords (rejuv {Provenance().rejuv})".encode() in figure.read_bytes()
+        else:
+            fields = _svg_metadata(figure)
+            check(json.loads(fields["description"]), command)
+            assert fields["source"] == f"rejuv {Provenance().rejuv}"
 
 
 def test_outside_a_command_the_provenance_is_the_process_and_notes_are_ignored() -> None:

@@ -310,3 +310,30 @@ def test_report_draws_without_pyplot() -> None:
         "assert 'matplotlib.pyplot' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_no_two_of_a_trace_s_vms_look_alike() -> None:
+    """Per-VM series take colour-blind-safe colours, then line styles: no two of the first 28 share a look."""
+    from rejuv.report.style import SERIES_COLORS, series_look
+
+    looks = [series_look(index) for index in range(28)]
+    assert len(set(looks)) == len(looks)
+    assert {color for color, _ in looks} == set(SERIES_COLORS)
+
+
+def test_a_trace_plot_s_vms_differ_and_its_legends_sit_off_the_data() -> None:
+    """plot_trace draws 12 VMs in 12 distinct looks, and every legend lies right of its axes."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from rejuv.report import plot_trace
+    from rejuv.trace import synthesize
+
+    figure = plot_trace(synthesize(60, vms=12, seed=0), max_vms=12)
+    _, vm_axes = figure.axes
+    assert len({(line.get_color(), line.get_linestyle()) for line in vm_axes.get_lines()[:12]}) == 12
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    figure.draw(renderer)
+    for axes in figure.axes:
+        legend = axes.get_legend()
+        if legend is not None:
+            assert legend.get_window_extent(renderer).x0 >= axes.get_window_extent(renderer).x1

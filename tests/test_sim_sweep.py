@@ -98,8 +98,8 @@ def test_deterministic_sweep_matches_the_model_with_k_spares(paper: Parameters, 
 def test_sweep_command_writes_a_table_and_a_figure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """``rejuv sweep`` on one local worker process: one CSV row per point after the provenance comments, a PNG, a table."""
     out = tmp_path / "new"
-    args = ["sweep", "--hosts", "10", "--strategies", "warm,live", "--spare-counts", "1,2", "--replications", "2"]
-    args += ["--durations", "gamma:0.3", "--workers", "1", "--out", str(out), "--no-progress"]
+    args = ["sweep", "--hosts", "10", "--strategies", "warm,live", "--spares", "1,2", "--replications", "2"]
+    args += ["--durations", "gamma:0.3", "--workers", "1", "--out-dir", str(out), "--no-progress"]
     assert main(args) == 0
     lines = (out / "sweep.csv").read_text().splitlines()
     comments = [line for line in lines if line.startswith("#")]
@@ -115,8 +115,8 @@ def test_sweep_writes_parquet_with_the_same_columns(tmp_path: Path) -> None:
     """--format parquet writes the CSV's columns and rows, and its provenance in the schema's metadata."""
     import pyarrow.parquet as parquet  # in the test extra, so that this path is always tested
 
-    args = ["sweep", "--hosts", "10", "--strategies", "cold", "--replications", "1", "--format", "parquet"]
-    assert main([*args, "--workers", "1", "--out", str(tmp_path), "--no-progress"]) == 0
+    args = ["sweep", "--hosts", "10", "--strategies", "cold", "--replications", "1", "--table-format", "parquet"]
+    assert main([*args, "--workers", "1", "--out-dir", str(tmp_path), "--no-progress"]) == 0
     read = parquet.read_table(tmp_path / "sweep.parquet")
     made = json.loads(read.schema.metadata[b"rejuv.provenance"])
     assert made["command"].startswith("rejuv sweep --hosts 10") and made["parameters"] == "kourai2008"
@@ -127,12 +127,12 @@ def test_sweep_writes_parquet_with_the_same_columns(tmp_path: Path) -> None:
 
 def test_sweep_rejects_no_replications(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """--replications 0 is a usage error naming the option, before any cluster starts."""
-    assert main(["sweep", "--replications", "0", "--out", str(tmp_path)]) == 2
+    assert main(["sweep", "--replications", "0", "--out-dir", str(tmp_path)]) == 2
     assert "error: --replications: must be >= 1" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
 
 def test_sweep_rejects_bad_spare_counts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """--spare-counts must be whole numbers >= 1."""
-    assert main(["sweep", "--spare-counts", "1,x", "--out", str(tmp_path)]) == 2
-    assert "error: --spare-counts: expected whole numbers" in capsys.readouterr().err
+    """--spares (and its old spelling --spare-counts) must be whole numbers >= 1."""
+    assert main(["sweep", "--spares", "1,x", "--out-dir", str(tmp_path)]) == 2
+    assert "error: --spares: expected whole numbers" in capsys.readouterr().err

@@ -32,6 +32,22 @@ def test_durations_read_with_their_unit(text: str, seconds: float) -> None:
     assert parse_duration(text) == pytest.approx(seconds, rel=1e-15)
 
 
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("15m", 900.0), ("1h30m", 5400.0), ("90s", 90.0), ("2d12h", 216000.0), ("1m30s500ms", 90.5), ("1w1d", 691200.0)],
+)
+def test_prometheus_style_durations_read_in_seconds(text: str, seconds: float) -> None:
+    """Prometheus' durations (15m, 1h30m, 90s: m is a minute) are read wherever a duration is."""
+    assert parse_duration(text) == pytest.approx(seconds, rel=1e-15)
+
+
+@pytest.mark.parametrize("text", ["30m1h", "1h1h", "1m1min"])
+def test_a_compound_duration_names_each_unit_once_largest_first(text: str) -> None:
+    """A compound out of order or repeating a unit is refused, with an example of the right form."""
+    with pytest.raises(ValueError, match=r"1h30m|cannot read"):
+        parse_duration(text)
+
+
 @pytest.mark.parametrize(("value", "seconds"), [("59", 59.0), ("219.5", 219.5), (59, 59.0), (1.5, 1.5)])
 def test_bare_numbers_are_seconds(value: str | float, seconds: float) -> None:
     """A duration without a unit, as text or as a number, is in seconds."""

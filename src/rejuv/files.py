@@ -33,7 +33,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["atomic_write"]
+__all__ = ["atomic_write", "FIGURE_FORMATS"]
+
+#: The formats a figure file is written in, named by its suffix (here, so that the CLI needs no matplotlib to list them).
+FIGURE_FORMATS = ("png", "pdf", "svg")
 
 _MODE = 0o644  # what a plain open() would give under the usual umask
 

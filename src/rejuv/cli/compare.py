@@ -11,8 +11,6 @@ from rejuv.jsontext import to_json
 from rejuv.model import STRATEGIES, MigrationStrategy
 from rejuv.provenance import stamp
 
-HELP = "compare the five strategies' total throughput on clusters of the given sizes"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_parameter_options(parser)

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
+from typing import TextIO
 
 from rejuv.cli.format import table
-from rejuv.cli.trace_options import announce, not_an_input, open_fraction, positive_duration
+from rejuv.cli.option_types import open_fraction, positive_duration, renamed
+from rejuv.cli.trace_options import announce, not_an_input
+from rejuv.jsontext import to_json
 from rejuv.model import STRATEGIES, MigrationProfile, MigrationStrategy, lookup
+from rejuv.provenance import stamp
 from rejuv.trace.data import Trace
 from rejuv.trace.events import combine, event_kinds, measure
 from rejuv.trace.migration_fit import fit_migration, migration_parameters
 from rejuv.trace.params_file import write_parameter_file
 from rejuv.trace.readers import read_any
 from rejuv.trace.segment import Estimate, Settings
-
-HELP = "measure downtimes, degraded periods and degradation rates in throughput traces"
 
 
 def _migrations() -> dict[str, MigrationStrategy]:
@@ -37,13 +40,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=30.0,
         help="baseline before each event, seconds or with a unit (default: %(default)s)",
     )
-    parser.add_argument(
-        "--tolerance",
+    tolerance = parser.add_argument(
+        "--recovery-tolerance",
+        dest="tolerance",
+        metavar="FRACTION",
         type=open_fraction,
         default=0.05,
-        help="fraction of the baseline within which throughput is back (default: %(default)s)",
+        help="fraction of the baseline within which throughput counts as recovered (default: %(default)s)",
     )
+    renamed(parser, "--tolerance", tolerance)
     parser.add_argument("--out", type=Path, help="write the parameters to this TOML file (for rejuv compare --params)")
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object (the tables of progress go to stderr)"
+    )
+
+
+def _report(args: argparse.Namespace) -> TextIO:
+    """Where the readable account of the fit goes: stdout, or stderr when stdout carries --json."""
+    return sys.stderr if args.json else sys.stdout
 
 
 def _fit_migration(
@@ -53,13 +67,17 @@ def _fit_migration(
     traces = [_read(path, args.markers) for path in args.traces]
     fitted = fit_migration(traces, live=item.live, settings=settings)
     step = max(trace.step for trace in traces)
-    print(f"Table 1 measured from {len(traces)} run(s) of {fitted.vms} VMs (p = {fitted.host_throughput:.1f} req/s):")
+    out = _report(args)
+    print(
+        f"Table 1 measured from {len(traces)} run(s) of {fitted.vms} VMs (p = {fitted.host_throughput:.1f} req/s):",
+        file=out,
+    )
     columns = list(fitted.fits)
     rows = [[f"{int(i)}", *(f"{fitted.table[c][row]:.2f}" for c in columns)] for row, i in enumerate(fitted.table["i"])]
-    print(table(["i", *columns], rows))
+    print(table(["i", *columns], rows), file=out)
     for column, result in fitted.fits.items():
-        print(f"  {column}: {result}")
-    print(f"{item.rate_symbol()} = {fitted.degradation:.4f}")
+        print(f"  {column}: {result}", file=out)
+    print(f"{item.rate_symbol()} = {fitted.degradation:.4f}", file=out)
     return migration_parameters(fitted, item, step), {item.profile_section: fitted.profile}
 
 
@@ -70,6 +88,20 @@ def run(args: argparse.Namespace) -> int:
         estimates, profiles = _fit_migration(args, settings)
     else:
         estimates, profiles = _fit_events(args, settings), {}
+    if args.json:
+        if args.out is not None:
+            write_parameter_file(args.out, estimates, [str(path) for path in args.traces], profiles)
+        document = {
+            "traces": [str(path) for path in args.traces],
+            "kind": args.kind,
+            "estimates": {
+                symbol: {"name": lookup(symbol).name, "value": e.value, "uncertainty": e.uncertainty, "unit": e.unit}
+                for symbol, e in estimates.items()
+            },
+            "out": None if args.out is None else str(args.out),
+        }
+        print(to_json(stamp(document)))
+        return 0
     rows = [
         [symbol, lookup(symbol).name, f"{e.value:.4g}", f"± {e.uncertainty:.2g}", e.unit]
         for symbol, e in estimates.items()
@@ -86,10 +118,13 @@ def _fit_events(args: argparse.Namespace, settings: Settings) -> dict[str, Estim
     for path in args.traces:
         measured += measure(_read(path, args.markers), args.kind, settings)
     counts = {kind: sum(1 for m in measured if m.kind == kind) for kind in event_kinds()}
-    print("events: " + ", ".join(f"{count} {kind}" for kind, count in counts.items() if count))
+    print("events: " + ", ".join(f"{count} {kind}" for kind, count in counts.items() if count), file=_report(args))
     for item in measured:
         if not item.segment.recovered:
-            print(f"note: the {item.kind} event at {item.segment.start:g} s had not recovered when the trace ended")
+            print(
+                f"note: the {item.kind} event at {item.segment.start:g} s had not recovered when the trace ended",
+                file=sys.stderr,
+            )
     return combine(measured)
 
 

@@ -4,33 +4,70 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
+import importlib.util
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from typing import NoReturn
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from types import ModuleType
+from typing import NamedTuple, NoReturn
 
 from rejuv import __version__
-from rejuv.cli import compare, fit, lab, params, phase_map, plot_trace, reproduce, sweep, synth, validate
 from rejuv.errors import RejuvError
 from rejuv.limits import MEMORY_LIMIT_VARIABLE, parse_size
 from rejuv.provenance import note, recording
 from rejuv.signals import interrupt_on_sigterm
 
-__all__ = ["main", "build_parser", "COMMANDS"]
+__all__ = ["main", "build_parser", "COMMANDS", "EXTRAS", "command_module"]
 
-# name -> (help, add_arguments, run); run returns the exit status.
-Command = tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
+
+class Command(NamedTuple):
+    """One ``rejuv`` command: its one-line help and the module (``add_arguments``, ``run``) imported only when chosen."""
+
+    help: str
+    module: str
+
+
 COMMANDS: dict[str, Command] = {
-    "reproduce": (reproduce.HELP, reproduce.add_arguments, reproduce.run),
-    "compare": (compare.HELP, compare.add_arguments, compare.run),
-    "phase-map": (phase_map.HELP, phase_map.add_arguments, phase_map.run),
-    "params": (params.HELP, params.add_arguments, params.run),
-    "fit": (fit.HELP, fit.add_arguments, fit.run),
-    "synth": (synth.HELP, synth.add_arguments, synth.run),
-    "plot-trace": (plot_trace.HELP, plot_trace.add_arguments, plot_trace.run),
-    "validate": (validate.HELP, validate.add_arguments, validate.run),
-    "sweep": (sweep.HELP, sweep.add_arguments, sweep.run),
-    "lab": (lab.HELP, lab.add_arguments, lab.run),
+    "reproduce": Command(
+        "reproduce the paper: degradation rates, P/(m p) at m = 2 to 100,000, crossovers, Figures 1, 2 and 7",
+        "rejuv.cli.reproduce",
+    ),
+    "compare": Command(
+        "compare the five strategies' total throughput on clusters of the given sizes", "rejuv.cli.compare"
+    ),
+    "phase-map": Command(
+        "which strategy wins over a 2-D grid of two parameters (for example T_vmm against T_os)",
+        "rejuv.cli.phase_map",
+    ),
+    "params": Command("show the parameters in use, with their paper symbols, units and meanings", "rejuv.cli.params"),
+    "fit": Command("measure downtimes, degraded periods and degradation rates in throughput traces", "rejuv.cli.fit"),
+    "synth": Command(
+        "make a synthetic throughput trace of a rejuvenation or a migration, from model parameters", "rejuv.cli.synth"
+    ),
+    "plot-trace": Command(
+        "draw a throughput trace, host and per-VM, with each event's downtime and degraded period shaded",
+        "rejuv.cli.plot_trace",
+    ),
+    "validate": Command(
+        "simulate the cluster event by event and compare its throughput loss with the closed form",
+        "rejuv.cli.validate",
+    ),
+    "sweep": Command(
+        "run simulator replications and parameter sweeps as Dask tasks; write a table (CSV or Parquet) and a figure",
+        "rejuv.cli.sweep",
+    ),
+    "lab": Command(
+        "real QEMU VMs: build the guest image (image), measure a rejuvenation into a trace (run), "
+        "remove what killed runs left (clean)",
+        "rejuv.cli.lab",
+    ),
+}
+
+#: Commands that need an optional extra: command -> (extra, the modules it provides).
+EXTRAS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "lab": ("lab", ("qemu.qmp",)),
+    "sweep": ("sweep", ("distributed",)),
 }
 
 USAGE_ERROR = 2
@@ -50,8 +87,11 @@ class _Parser(argparse.ArgumentParser):
         self.exit(USAGE_ERROR)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full ``rejuv`` parser with one subparser per command."""
+def build_parser(chosen: Iterable[str] | None = None) -> argparse.ArgumentParser:
+    """The ``rejuv`` parser with one subparser per command; the options of the ``chosen`` commands (default: all).
+
+    A command's module is imported only when its options are added, so ``rejuv --help`` imports none.
+    """
     parser = _Parser(
         prog="rejuv",
         description="Software rejuvenation of virtualized clusters: which way of rejuvenating "
@@ -64,24 +104,79 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"the most memory one input may ask for, e.g. 8G (default: ${MEMORY_LIMIT_VARIABLE}, else a quarter of RAM)",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name, (help_text, add_arguments, _) in COMMANDS.items():
-        sub = commands.add_parser(name, help=help_text, description=help_text)
-        add_arguments(sub)
+    wanted = set(COMMANDS if chosen is None else chosen)
+    for name, command in COMMANDS.items():
+        sub = commands.add_parser(name, help=command.help, description=command.help)
+        if name in wanted:
+            command_module(name).add_arguments(sub)
     return parser
+
+
+def command_module(name: str) -> ModuleType:
+    """The module of the command ``name``; raise RejuvError naming the extra to install when one is missing."""
+    if name in EXTRAS:
+        extra, modules = EXTRAS[name]
+        if any(_absent(module) for module in modules):
+            raise RejuvError(name, f"needs rejuv[{extra}]: pip install 'rejuv[{extra}]'")
+    return importlib.import_module(COMMANDS[name].module)
+
+
+def _absent(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is None
+    except (ImportError, ValueError):
+        return True
+
+
+def _chosen(arguments: Sequence[str]) -> str | None:
+    """The command named in ``arguments``: the first word that is not a global option or its value."""
+    value_next = False
+    for token in arguments:
+        if value_next:
+            value_next = False
+        elif token.startswith("-"):
+            value_next = len(token) > 3 and "--memory-limit".startswith(token)
+        else:
+            return token if token in COMMANDS else None
+    return None
+
+
+def _parse(arguments: Sequence[str]) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
+    """Parse with the chosen command's options only; an unknown option is blamed on that command."""
+    chosen = _chosen(arguments)
+    parser = build_parser([] if chosen is None else [chosen])
+    args, extra = parser.parse_known_args(arguments)
+    if args.command is not None and args.command != chosen:  # found where _chosen did not look: parse again
+        parser = build_parser([args.command])
+        args, extra = parser.parse_known_args(arguments)
+    if extra:
+        before_command = args.command is None or arguments.index(extra[0]) < arguments.index(args.command)
+        culprit = parser if before_command else _subparsers(parser)[args.command]
+        culprit.error(f"unrecognized arguments: {' '.join(extra)}")
+    return parser, args
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``rejuv`` with ``argv`` (default: the process arguments); return the exit status."""
-    parser = build_parser()
     arguments = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = parser.parse_args(arguments)
+        parser, args = _parse(arguments)
     except SystemExit as done:  # --help, --version and usage errors end here
         return done.code if isinstance(done.code, int) else USAGE_ERROR
+    except RejuvError as err:  # a missing extra
+        print(f"error: {err}", file=sys.stderr)
+        return USAGE_ERROR
     if args.command is None:
         parser.print_help(sys.stderr)
         return USAGE_ERROR
-    _, _, run = COMMANDS[args.command]
+    run: Callable[[argparse.Namespace], int] = command_module(args.command).run
     try:
         with _memory_limit(args.memory_limit), interrupt_on_sigterm(), recording(["rejuv", *arguments]):
             if isinstance(getattr(args, "seed", None), int):

@@ -1,4 +1,4 @@
-"""Options shared by the commands: where parameters come from, host counts, and durations."""
+"""Options shared by the commands: where parameters come from, and host counts (types: :mod:`rejuv.cli.option_types`)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import argparse
 import math
 from pathlib import Path
 
+from rejuv.cli.option_types import duration, renamed  # duration: the lab's durations, the one duration type
 from rejuv.errors import ParameterError
+from rejuv.files import FIGURE_FORMATS
 from rejuv.model import (
     DEFAULT_PRESET,
     Parameters,
@@ -14,11 +16,19 @@ from rejuv.model import (
     load_parameter_file,
     load_preset,
     parse_assignment,
-    parse_duration,
 )
 from rejuv.provenance import note, parameters_digest
 
-__all__ = ["add_parameter_options", "parameters_from", "parse_hosts", "parse_counts", "preset_label", "duration"]
+__all__ = [
+    "add_parameter_options",
+    "add_out_dir",
+    "parameters_from",
+    "parse_hosts",
+    "parse_counts",
+    "preset_label",
+    "add_figure_format",
+    "duration",
+]
 
 
 def add_parameter_options(parser: argparse.ArgumentParser) -> None:
@@ -32,6 +42,33 @@ def add_parameter_options(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         help="override one value, by paper symbol or name, with units (D_w=59s, T_vmm=28d); repeatable",
+    )
+
+
+def add_out_dir(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--out-dir DIR`` (default ``rejuv-out``) for a command that writes several files; ``--out`` is its old spelling.
+
+    ``--out`` names one file in every other command, so a folder has its own option.
+    """
+    out = parser.add_argument(
+        "--out-dir",
+        dest="out",
+        metavar="DIR",
+        type=Path,
+        default=Path("rejuv-out"),
+        help=f"folder for {what} (default: %(default)s)",
+    )
+    renamed(parser, "--out", out)
+
+
+def add_figure_format(parser: argparse.ArgumentParser, default: str | None = "png", default_text: str = "png") -> None:
+    """``--format png|pdf|svg``: the format of the figures a command draws."""
+    parser.add_argument(
+        "--format",
+        dest="figure_format",
+        choices=FIGURE_FORMATS,
+        default=default,
+        help=f"figure format (default: {default_text})",
     )
 
 
@@ -74,11 +111,3 @@ def parse_counts(text: str, option: str, minimum: int | None = None) -> list[int
             raise ParameterError(option, f"expected counts >= {minimum}, got {item.strip()!r}")
         counts.append(int(value))
     return counts
-
-
-def duration(text: str) -> float:
-    """An argparse type: a duration with a unit (``30s``, ``5min``, ``28d``), in seconds."""
-    try:
-        return parse_duration(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from err

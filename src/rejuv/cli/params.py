@@ -10,8 +10,6 @@ from rejuv.jsontext import to_json
 from rejuv.model import STRATEGIES, Kind, MigrationStrategy, all_symbols, degradation_rates, format_duration
 from rejuv.provenance import stamp
 
-HELP = "show the parameters in use, with their paper symbols, units and meanings"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_parameter_options(parser)
@@ -34,10 +32,10 @@ def run(args: argparse.Namespace) -> int:
         elif value is None:
             shown = f"{float(rates[computed[entry.name]]):.4f} (computed)"
         elif entry.kind is Kind.DURATION:
-            shown = format_duration(value)
+            shown = format_duration(value)  # in the largest unit that states it: 28 d, 59 s
         else:
-            shown = f"{value:g}"
-        rows.append([entry.symbol, entry.name, shown, entry.unit, entry.meaning])
-    print(f"parameters: {preset_label(args)}")
-    print(table(["symbol", "name", "value", "unit", "meaning"], rows, align="llrll"))
+            shown = f"{value:g} {entry.unit}" if entry.unit != "1" else f"{value:g}"
+        rows.append([entry.symbol, entry.name, shown, entry.meaning])
+    print(f"parameters: {preset_label(args)}; each value with its own unit (fractions have none)")
+    print(table(["symbol", "name", "value", "meaning"], rows, align="llrl"))
     return 0

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from rejuv.cli.format import table
-from rejuv.cli.options import add_parameter_options, parameters_from, preset_label
+from rejuv.cli.options import add_figure_format, add_out_dir, add_parameter_options, parameters_from, preset_label
 from rejuv.errors import ParameterError
 from rejuv.limits import check_memory
 from rejuv.model import STRATEGIES, Axis, phase_map
 from rejuv.model.phase_map import phase_map_memory
-
-HELP = "which strategy wins over a 2-D grid of two parameters (for example T_vmm against T_os)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,7 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hosts", type=int, default=1000, help="cluster size m (default: %(default)s)")
     parser.add_argument("--strategies", default=",".join(STRATEGIES), help="strategies to compare (default: all five)")
     add_parameter_options(parser)
-    parser.add_argument("--out", type=Path, default=Path("rejuv-out"), help="output folder (default: %(default)s)")
+    add_out_dir(parser, "the figure and its CSV")
+    add_figure_format(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,7 +38,9 @@ def run(args: argparse.Namespace) -> int:
     from rejuv.report import write_phase_map  # matplotlib loads only for commands that draw
 
     stem = f"phase-map-{x.symbol}-{y.symbol}"
-    written = write_phase_map(result, args.out, stem, reference=params, reference_label=preset_label(args))
+    written = write_phase_map(
+        result, args.out, stem, reference=params, reference_label=preset_label(args), figure_format=args.figure_format
+    )
     print(f"phase map of {y.symbol} against {x.symbol} at m = {args.hosts:,} ({preset_label(args)})")
     rows = [[STRATEGIES[key].label, f"{100 * result.share(key):.1f}%"] for key in result.strategies]
     print(table(["strategy", "wins"], rows))

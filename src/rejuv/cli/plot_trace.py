@@ -6,7 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from rejuv.cli.trace_options import announce, not_an_input, positive_duration
+from rejuv.cli.option_types import positive_duration
+from rejuv.cli.options import add_figure_format
+from rejuv.cli.trace_options import announce, not_an_input
+from rejuv.errors import ParameterError
+from rejuv.files import FIGURE_FORMATS
 from rejuv.trace.data import check_trace_memory
 from rejuv.trace.events import event_kinds, measure
 from rejuv.trace.readers import read_any
@@ -15,8 +19,6 @@ from rejuv.trace.segment import Settings
 MAX_VMS = 12  #: VMs drawn in the lower panel
 #: Points from which drawing takes more than a few seconds (matplotlib renders about a million a second).
 _SLOW_POINTS = 5e6
-
-HELP = "draw a throughput trace, host and per-VM, with each event's downtime and degraded period shaded"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,11 +32,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="baseline before each event, seconds or with a unit (default: %(default)s)",
     )
     parser.add_argument("--no-segments", action="store_true", help="draw the trace only (for migration traces, say)")
-    parser.add_argument("--out", type=Path, help="PNG to write (default: TRACE with .png)")
+    parser.add_argument("--out", type=Path, help="figure to write (default: TRACE with .png, or the --format's suffix)")
+    add_figure_format(parser, default=None, default_text="--out's suffix, else png")
 
 
 def run(args: argparse.Namespace) -> int:
-    out = args.out or args.trace.with_suffix(".png")
+    out = args.out or args.trace.with_suffix(f".{args.figure_format or 'png'}")
+    named = out.suffix.lstrip(".").lower()
+    if args.figure_format and named in FIGURE_FORMATS and named != args.figure_format:
+        raise ParameterError("--format", f"{args.figure_format}, but --out {out} names a .{named} file")
     not_an_input(out, [args.trace, *([args.markers] if args.markers else [])])
     announce("plot-trace", args.trace)
     trace = read_any(args.trace, args.markers)
@@ -53,6 +59,6 @@ def run(args: argparse.Namespace) -> int:
     from rejuv.report.output import write_figure  # matplotlib loads only for commands that draw
     from rejuv.report.trace_plot import plot_trace
 
-    write_figure(plot_trace(trace, measured, args.baseline, MAX_VMS), out)
+    write_figure(plot_trace(trace, measured, args.baseline, MAX_VMS), out, figure_format=args.figure_format)
     print(f"wrote {out}")
     return 0

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from rejuv.cli.compare import render, render_rates_and_crossovers
 from rejuv.cli.comparison import compare
-from rejuv.cli.options import add_parameter_options, parameters_from, preset_label
+from rejuv.cli.options import add_figure_format, add_out_dir, add_parameter_options, parameters_from, preset_label
 from rejuv.model import read_preset
-
-HELP = "reproduce the paper: degradation rates, P/(m p) at m = 2 to 100,000, crossovers, Figures 1, 2 and 7"
 
 #: The host counts of the paper's discussion of Figure 7.
 HOSTS = (2, 10, 100, 1_000, 10_000, 100_000)
@@ -18,9 +15,8 @@ HOSTS = (2, 10, 100, 1_000, 10_000, 100_000)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_parameter_options(parser)
-    parser.add_argument(
-        "--out", type=Path, default=Path("rejuv-out"), help="folder for figures and data (default: %(default)s)"
-    )
+    add_out_dir(parser, "figures and data")
+    add_figure_format(parser)
 
 
 def _paper_comparison(args: argparse.Namespace) -> str:
@@ -48,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     print()
     print(render(result))
     print()
-    written = write_reproduction(params, args.out)
+    written = write_reproduction(params, args.out, args.figure_format)
     print(f"wrote {len(written)} files to {args.out}/:")
     for path in written:
         print(f"  {path}")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from typing import TYPE_CHECKING
 
+from rejuv.cli.option_types import event_count, nonnegative_duration, renamed
 from rejuv.errors import ParameterError
-from rejuv.model import STRATEGIES, canonical_key, parse_duration
+from rejuv.model import STRATEGIES, canonical_key
 from rejuv.sim import AgingModel, DurationModel, SimConfig, SparePolicy, Stagger, WaitPolicy
 from rejuv.sim.cost import DEFAULT_EVENT_LIMIT, EVENT_LIMIT_VARIABLE, EVENTS_PER_SECOND
 
@@ -18,16 +18,17 @@ if TYPE_CHECKING:
 #: Work below this many events ends within seconds: no progress bar.
 QUIET_EVENTS = 20_000_000
 
-__all__ = ["add_sim_options", "config_from", "parse_strategies", "event_count", "Progress"]
+__all__ = ["add_sim_options", "config_from", "parse_strategies", "Progress"]
 
 
-def add_sim_options(parser: argparse.ArgumentParser) -> None:
-    """How the simulated cluster is run, beyond the model's parameters."""
+def add_sim_options(parser: argparse.ArgumentParser, spares: bool = True) -> None:
+    """How the simulated cluster is run, beyond the model's parameters (``--spares K`` too unless ``spares`` is False)."""
     group = parser.add_argument_group("simulated cluster")
     group.add_argument(
         "--stagger", choices=[s.value for s in Stagger], default="even", help="host schedules (default: %(default)s)"
     )
-    group.add_argument("--spares", type=int, default=1, help="spare hosts for migration (default: %(default)s)")
+    if spares:
+        group.add_argument("--spares", type=int, default=1, help="spare hosts for migration (default: %(default)s)")
     group.add_argument(
         "--spare-policy",
         choices=[s.value for s in SparePolicy],
@@ -40,8 +41,20 @@ def add_sim_options(parser: argparse.ArgumentParser) -> None:
         default="drain",
         help="while no spare is free (default: %(default)s)",
     )
-    group.add_argument("--spare-reboot", metavar="TIME", help="reboot time of an emptied host (default: D_c), e.g. 60s")
-    group.add_argument("--load", type=float, default=1.0, help="offered load as a fraction of capacity (default: 1)")
+    group.add_argument(
+        "--spare-reboot",
+        metavar="TIME",
+        type=nonnegative_duration,
+        help="reboot time of an emptied host (default: D_c), e.g. 60s",
+    )
+    load = group.add_argument(
+        "--load-fraction",
+        metavar="FRACTION",
+        type=float,
+        default=1.0,
+        help="offered load as a fraction of each host's capacity (default: 1)",
+    )
+    renamed(group, "--load", load)
     group.add_argument("--seed", type=int, default=0, help="seed of random staggering and draws (default: 0)")
     group.add_argument(
         "--durations",
@@ -69,17 +82,13 @@ def add_sim_options(parser: argparse.ArgumentParser) -> None:
 
 def config_from(args: argparse.Namespace) -> SimConfig:
     """The simulator settings the options describe (strategy and hosts are set per run)."""
-    try:
-        reboot = None if args.spare_reboot is None else parse_duration(args.spare_reboot)
-    except ValueError as err:
-        raise ParameterError("--spare-reboot", str(err)) from None
     return SimConfig(
         stagger=args.stagger,
-        spares=args.spares,
+        spares=getattr(args, "spares", 1),  # rejuv sweep sets the spares of each point
         spare_policy=args.spare_policy,
         wait_policy=args.wait_policy,
-        spare_reboot_time=reboot,
-        offered_load=args.load,
+        spare_reboot_time=args.spare_reboot,
+        offered_load=args.load_fraction,
         seed=args.seed,
         durations=DurationModel.parse(args.durations),
         aging=None if args.aging is None else AgingModel.parse(args.aging),
@@ -103,17 +112,6 @@ def parse_strategies(text: str) -> list[str]:
                 "--strategies", f"unknown strategy {key!r}; expected all or some of {', '.join(STRATEGIES)}"
             ) from None
     return canonical
-
-
-def event_count(text: str) -> int:
-    """An argparse type: a whole number of events >= 1 (``1e9`` accepted)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value >= 1):
-        raise argparse.ArgumentTypeError(f"expected a whole number of events >= 1 such as 1e9, got {text!r}")
-    return int(value)
 
 
 class Progress:

@@ -24,10 +24,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rejuv.cli.format import table
-from rejuv.cli.options import add_parameter_options, parameters_from, parse_counts, parse_hosts, preset_label
+from rejuv.cli.option_types import renamed
+from rejuv.cli.options import (
+    add_out_dir,
+    add_parameter_options,
+    parameters_from,
+    parse_counts,
+    parse_hosts,
+    preset_label,
+)
 from rejuv.cli.sim_options import add_sim_options, config_from, parse_strategies
 from rejuv.errors import ParameterError
-from rejuv.files import atomic_write
+from rejuv.files import FIGURE_FORMATS, atomic_write
 from rejuv.model import STRATEGIES
 from rejuv.provenance import current
 from rejuv.sim.sweep import SweepAbortedError, SweepRow, check_sweep, run_sweep, sweep_points
@@ -35,25 +43,51 @@ from rejuv.sim.sweep import SweepAbortedError, SweepRow, check_sweep, run_sweep,
 if TYPE_CHECKING:
     from distributed import Client
 
-HELP = "run simulator replications and parameter sweeps as Dask tasks; write a table (CSV or Parquet) and a figure"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_parameter_options(parser)
-    add_sim_options(parser)
+    add_sim_options(parser, spares=False)
     parser.add_argument("--hosts", default="10,100,1000", help="host counts m, comma-separated (default: %(default)s)")
     parser.add_argument("--strategies", default="all", help="strategy keys, comma-separated (default: all)")
-    parser.add_argument(
-        "--spare-counts", default="1", help="spare host counts k for migration, comma-separated (default: 1)"
+    spares = parser.add_argument(
+        "--spares",
+        dest="spare_counts",
+        metavar="K[,K...]",
+        default="1",
+        help="spare hosts k for migration, one count or several to sweep, comma-separated (default: 1)",
     )
+    renamed(parser, "--spare-counts", spares)
     parser.add_argument("--replications", type=int, default=5, help="independent runs per point (default: 5)")
     parser.add_argument("--periods", type=int, default=13, help="whole T_vmm per run (default: %(default)s)")
     parser.add_argument("--confidence", type=float, default=0.95, help="of the intervals (default: %(default)s)")
     parser.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="an existing Dask scheduler (default: local)")
     parser.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
-    parser.add_argument("--format", choices=["csv", "parquet"], default="csv", help="table (default: %(default)s)")
-    parser.add_argument("--out", type=Path, default=Path("rejuv-out"), help="output folder (default: %(default)s)")
+    parser.add_argument(
+        "--table-format", choices=TABLE_FORMATS, default="csv", help="the table's format (default: %(default)s)"
+    )
+    add_out_dir(parser, "the table and the figure")
+    parser.add_argument(
+        "--format",
+        dest="figure_format",
+        choices=(*FIGURE_FORMATS, *TABLE_FORMATS),
+        default="png",
+        help="figure format: png, pdf or svg (default: %(default)s)",
+    )
     parser.add_argument("--verbose", action="store_true", help="show Dask's log and workers' tracebacks on stderr")
+
+
+#: The table's formats; ``--format csv`` and ``--format parquet`` are their old spellings (now ``--table-format``).
+TABLE_FORMATS = ("csv", "parquet")
+
+
+def settle_formats(args: argparse.Namespace) -> None:
+    """``--format csv`` or ``parquet`` (its old meaning) warns and becomes ``--table-format``; the figure stays PNG."""
+    if args.figure_format in TABLE_FORMATS:
+        print(
+            f"warning: --format {args.figure_format} is deprecated; use --table-format {args.figure_format}",
+            file=sys.stderr,
+        )
+        args.table_format, args.figure_format = args.figure_format, "png"
 
 
 #: Seconds to reach an existing scheduler and hear its handshake.
@@ -199,21 +233,24 @@ def write_table(path: Path, rows: list[SweepRow], kind: str) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
+    settle_formats(args)
     params = parameters_from(args)
     template = config_from(args).replace(periods=args.periods)
     points = sweep_points(
         parse_strategies(args.strategies),
         parse_hosts(args.hosts),
-        parse_counts(args.spare_counts, "--spare-counts", minimum=1),
+        parse_counts(args.spare_counts, "--spares", minimum=1),
     )
     if args.replications < 1:
         raise ParameterError("--replications", f"must be >= 1, got {args.replications}")
     if not (math.isfinite(args.confidence) and 0 < args.confidence < 1):
         raise ParameterError("--confidence", f"must be in (0, 1), e.g. 0.95, got {args.confidence!r}")
-    if args.format == "parquet" and importlib.util.find_spec("pyarrow") is None:
-        raise ParameterError("--format", "parquet needs pyarrow (pip install 'rejuv[parquet]'); use --format csv")
+    if args.table_format == "parquet" and importlib.util.find_spec("pyarrow") is None:
+        raise ParameterError(
+            "--table-format", "parquet needs pyarrow (pip install 'rejuv[parquet]'); use --table-format csv"
+        )
     if args.out.exists() and not args.out.is_dir():
-        raise ParameterError("--out", f"exists and is not a folder: {args.out}")
+        raise ParameterError("--out-dir", f"exists and is not a folder: {args.out}")
     scheduler = None if args.scheduler is None else scheduler_address(args.scheduler)
     workers = local_workers(args.workers) if scheduler is None else 1
     # every configuration and the sweep's cost are checked before a cluster starts
@@ -243,12 +280,12 @@ def run(args: argparse.Namespace) -> int:
     except SweepAbortedError as err:  # keep what was done, then say why it stopped
         if err.rows:
             args.out.mkdir(parents=True, exist_ok=True)
-            kept = write_table(args.out / f"sweep-partial.{args.format}", err.rows, args.format)
+            kept = write_table(args.out / f"sweep-partial.{args.table_format}", err.rows, args.table_format)
             raise SweepAbortedError(err.what, f"{err.why}; kept in {kept}", err.rows, err.done) from None
         raise
     args.out.mkdir(parents=True, exist_ok=True)
-    table_path = write_table(args.out / f"sweep.{args.format}", rows, args.format)
-    figure_path = write_figure(plot_sweep(rows), args.out / "sweep.png")
+    table_path = write_table(args.out / f"sweep.{args.table_format}", rows, args.table_format)
+    figure_path = write_figure(plot_sweep(rows), args.out / f"sweep.{args.figure_format}")
     header = ["strategy", "m", "k", "model loss", "simulated loss", f"± ({args.confidence:.0%})", "rel. diff"]
     body = [
         [

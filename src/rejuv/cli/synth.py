@@ -9,8 +9,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from rejuv.cli.option_types import bounded, nonnegative_duration, positive_duration, positive_number, renamed, whole
 from rejuv.cli.options import add_parameter_options, parameters_from
-from rejuv.cli.trace_options import bounded, nonnegative_duration, positive_duration, positive_number, whole
 from rejuv.errors import ParameterError
 from rejuv.limits import check_memory
 from rejuv.model import STRATEGIES, MigrationStrategy
@@ -25,8 +25,6 @@ _SLOW_SAMPLES = 1e7
 _DEFAULT_BEFORE, _DEFAULT_AFTER, _DEFAULT_STEP = 120.0, 300.0, 1.0  #: seconds
 _TYPICAL_EVENT = 3600.0  #: s; the paper's longest event (a cold reboot's degraded period) is 397 s
 
-HELP = "make a synthetic throughput trace of a rejuvenation or a migration, from model parameters"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     migrations = [key for key, item in STRATEGIES.items() if isinstance(item, MigrationStrategy)]
@@ -34,11 +32,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--kind", choices=(*event_kinds(), *migrations), default="warm", help="the event (default: %(default)s)"
     )
     parser.add_argument("--vms", type=whole(1), help="VMs on the host (default: the parameters' n)")
-    parser.add_argument(
-        "--load",
+    rate = parser.add_argument(
+        "--rate",
+        metavar="REQ_PER_S",
         type=positive_number,
-        help="offered load per VM, req/s (default: the parameters' p / n, as Table 1 assumes)",
+        help="offered load per VM, req/s, as rejuv lab run --rate (default: the parameters' p / n, as Table 1 assumes)",
     )
+    renamed(parser, "--load", rate)
     parser.add_argument(
         "--before", type=nonnegative_duration, default=_DEFAULT_BEFORE, help="baseline before the event (default: 120s)"
     )
@@ -66,17 +66,17 @@ def run(args: argparse.Namespace) -> int:
     # Table 1's throughputs are absolute: a migration trace is consistent only with the parameters' n and p.
     if args.vms is None:
         args.vms = round(point.vms_per_host)
-    if args.load is None:
-        args.load = point.host_throughput / args.vms
+    if args.rate is None:
+        args.rate = point.host_throughput / args.vms
     if args.vms < 1 or (args.kind == "os" and args.vms < 2):
         raise ParameterError(
             "--vms", f"needs at least {2 if args.kind == 'os' else 1} VMs for {args.kind}, got {args.vms}"
         )
-    if args.load <= 0:
-        raise ParameterError("--load", f"must be > 0 req/s, got {args.load:g}")
+    if args.rate <= 0:
+        raise ParameterError("--rate", f"must be > 0 req/s, got {args.rate:g}")
     common = {
         "vms": args.vms,
-        "load": args.load,
+        "load": args.rate,
         "step": args.step,
         "noise": args.noise,
         "jitter": args.jitter,

@@ -5,14 +5,13 @@ from __future__ import annotations
 import argparse
 
 from rejuv.cli.format import table
+from rejuv.cli.option_types import renamed
 from rejuv.cli.options import add_parameter_options, parameters_from, parse_hosts, preset_label
 from rejuv.cli.sim_options import Progress, add_sim_options, config_from, parse_strategies
 from rejuv.jsontext import to_json
 from rejuv.model import STRATEGIES
 from rejuv.provenance import stamp
 from rejuv.sim import DEFAULT_TOLERANCE, ModelCheck, validate_against_model
-
-HELP = "simulate the cluster event by event and compare its throughput loss with the closed form"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,9 +22,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--strategies", default="all", help="strategy keys, comma-separated (default: all)")
     parser.add_argument("--periods", type=int, help="whole T_vmm to simulate (default: enough for the tolerance)")
-    parser.add_argument(
-        "--tolerance", type=float, default=DEFAULT_TOLERANCE, help="relative, on the loss (default: %(default)s)"
+    tolerance = parser.add_argument(
+        "--loss-tolerance",
+        dest="tolerance",
+        metavar="RELATIVE",
+        type=float,
+        default=DEFAULT_TOLERANCE,
+        help="relative difference of the losses within which they agree (default: %(default)s)",
     )
+    renamed(parser, "--tolerance", tolerance)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
 
 

@@ -1,8 +1,9 @@
 """Parsing and formatting of quantities with units: durations, rates, throughputs.
 
 Durations are stored in seconds. Text such as ``"59s"``, ``"6.5min"``, ``"28d"``,
-``"7 days"`` or ``"2 weeks"`` is accepted wherever a duration is; a bare number
-means seconds. Rates are fractions in [0, 1] and also accept ``"61%"``.
+``"7 days"`` or ``"2 weeks"`` is accepted wherever a duration is, and so are
+Prometheus-style compounds (``"15m"``, ``"1h30m"``, ``"2d12h"``, ``"1m30s500ms"``);
+a bare number means seconds. Rates are fractions in [0, 1] and also accept ``"61%"``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ SECONDS_PER_UNIT: dict[str, float] = {
     "secs": 1.0,
     "second": 1.0,
     "seconds": 1.0,
+    "m": 60.0,  # Prometheus' minute
     "min": 60.0,
     "mins": 60.0,
     "minute": 60.0,
@@ -42,6 +44,9 @@ SECONDS_PER_UNIT: dict[str, float] = {
     "years": 31557600.0,
 }
 
+#: Prometheus' duration units, largest first: a compound names each at most once, in this order.
+_COMPOUND_UNITS = ("y", "w", "d", "h", "m", "s", "ms")
+_COMPOUND_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|y|w|d|h|m|s)")
 _QUANTITY = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-z%/]*)\s*$")
 
 
@@ -86,14 +91,29 @@ def parse_duration(value: str | float | int) -> float:
         raise ValueError(f"expected a duration, got {value!r}")
     if isinstance(value, int | float):
         return float(value)
+    compound = _compound(value) if isinstance(value, str) else None
+    if compound is not None:
+        return compound
     number, unit = _split(value)
     if unit == "":
         return number
     try:
         return number * SECONDS_PER_UNIT[unit.lower()]
     except KeyError:
-        known = "s, min, h, d, w, y (and their long forms)"
+        known = "s, min, h, d, w, y (their long forms, m for min), or a compound such as 1h30m"
         raise ValueError(f"unknown time unit {unit!r} in {value!r}; use one of {known}") from None
+
+
+def _compound(text: str) -> float | None:
+    """Seconds in a Prometheus-style compound of two parts or more (``1h30m``), or None if ``text`` is not one."""
+    text = text.strip()
+    parts = list(_COMPOUND_PART.finditer(text))
+    if len(parts) < 2 or "".join(part.group(0) for part in parts) != text:
+        return None
+    order = [_COMPOUND_UNITS.index(part.group(2)) for part in parts]
+    if order != sorted(set(order)):
+        raise ValueError(f"cannot read {text!r}: a compound duration names each unit once, largest first (1h30m)")
+    return sum(float(part.group(1)) * SECONDS_PER_UNIT[part.group(2)] for part in parts)
 
 
 def parse_rate(value: str | float | int) -> float:

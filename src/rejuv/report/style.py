@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from rejuv.model import STRATEGIES, strategy
 from rejuv.model.timeline import IntervalKind
 
-__all__ = ["DPI", "INTERVAL_COLORS", "STYLES", "StrategyStyle", "strategy_style"]
+__all__ = ["DPI", "INTERVAL_COLORS", "STYLES", "StrategyStyle", "strategy_style", "SERIES_COLORS", "series_look"]
 
 #: Resolution of every PNG, dots per inch: sharp enough to read, small enough to commit.
 DPI = 130
@@ -49,6 +49,21 @@ INTERVAL_COLORS: dict[IntervalKind, str] = {
     IntervalKind.OS_DOWNTIME: "#8B1A1A",
     IntervalKind.OS_DEGRADED: "#E8A0A0",
 }
+
+
+#: Colours of series that are not strategies, such as a trace's VMs: the Okabe-Ito palette without black
+#: (kept for totals), the low-contrast yellow last.
+SERIES_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442")
+_SERIES_LINESTYLES = ("-", "--", ":", "-.")
+
+
+def series_look(index: int) -> tuple[str, str]:
+    """The colour and line style of the ``index``-th series: every colour solid, then every colour dashed, and so on.
+
+    No two of the first ``len(SERIES_COLORS) * 4`` (28) series look alike.
+    """
+    turn, colour = divmod(index, len(SERIES_COLORS))
+    return SERIES_COLORS[colour], _SERIES_LINESTYLES[turn % len(_SERIES_LINESTYLES)]
 
 
 #: How a strategy beyond the paper's five is drawn (grey, dotted, crosses) until it is given a look of its own.

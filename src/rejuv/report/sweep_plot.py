@@ -50,7 +50,7 @@ def sweep_table(rows: Sequence[SweepRow]) -> list[list[object]]:
 
 def plot_sweep(rows: Sequence[SweepRow]) -> Figure:
     """(simulated - model) / model loss against m, one line per strategy and spare count, with confidence bars."""
-    figure = Figure(figsize=(7.5, 4.6), layout="constrained")
+    figure = Figure(figsize=(9.0, 4.6), layout="constrained")  # wider: the legend sits right of the axes
     axes = figure.add_subplot()
     groups: dict[tuple[str, int], list[SweepRow]] = {}
     for row in rows:
@@ -82,5 +82,5 @@ def plot_sweep(rows: Sequence[SweepRow]) -> Figure:
     confidence = rows[0].loss.confidence if rows else 0.95
     axes.set_title(f"Simulation against the closed form (bars: {confidence:.0%} confidence)")
     axes.grid(True, which="both", alpha=0.3)
-    axes.legend(fontsize="small", loc="best")
+    axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)  # off the data
     return figure

@@ -2,7 +2,9 @@
 
 The top panel is the host's throughput, the bottom one each VM's. Each event's
 baseline window, downtime and degraded period are shaded and labelled with
-the measured values; markers are drawn as thin vertical lines.
+the measured values; markers are drawn as thin vertical lines. Each VM has
+its own look (:func:`~rejuv.report.style.series_look`: colour-blind-safe
+colours, then line styles), and the legends sit outside the data.
 """
 
 from __future__ import annotations
@@ -12,13 +14,16 @@ from collections.abc import Sequence
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from rejuv.report.style import series_look
 from rejuv.trace.data import Trace
 from rejuv.trace.events import Measured
 from rejuv.trace.markers import MarkerKind
 
 __all__ = ["plot_trace"]
 
-_SHADES = {"baseline": "#dddddd", "down": "#d62728", "degraded": "#ff7f0e"}
+_SHADES = {"baseline": "#dddddd", "down": "#D55E00", "degraded": "#E69F00"}  # grey, then Okabe-Ito vermillion, orange
+#: Legends sit right of the axes, off the data.
+_OUTSIDE = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "borderaxespad": 0.0}
 
 
 def _shade(axes: Axes, measured: Measured, step: float, baseline_window: float) -> None:
@@ -58,8 +63,9 @@ def plot_trace(
     for item in measured:
         _shade(host_axes, item, trace.step, baseline_window)
     shown = trace.vm_names[:max_vms]
-    for name in shown:
-        vm_axes.plot(times, trace.vm(name), lw=0.8, label=name)
+    for index, name in enumerate(shown):
+        color, linestyle = series_look(index)
+        vm_axes.plot(times, trace.vm(name), lw=0.8, color=color, ls=linestyle, label=name)
     if len(trace.vm_names) > max_vms:
         vm_axes.set_title(f"first {max_vms} of {len(trace.vm_names)} VMs", fontsize=8, loc="right")
     for marker in trace.markers:
@@ -72,13 +78,13 @@ def plot_trace(
     host_axes.set_ylim(bottom=0)
     vm_axes.set_ylim(bottom=0)
     if shown:
-        vm_axes.legend(ncol=min(6, len(shown)), fontsize=7, loc="lower right")
+        vm_axes.legend(ncol=1 if len(shown) <= 6 else 2, fontsize=7, handlelength=2.5, **_OUTSIDE)
     handles = [
         host_axes.fill_between([], [], color=_SHADES[key], alpha=0.5, label=text)
         for key, text in (("baseline", "baseline window"), ("down", "downtime"), ("degraded", "degraded period"))
     ]
     if measured:
-        host_axes.legend(handles=handles, fontsize=8, loc="lower right")
+        host_axes.legend(handles=handles, fontsize=8, **_OUTSIDE)
     title = trace.metadata.get("title") or trace.source
     host_axes.set_title(str(title), fontsize=10)
     return figure

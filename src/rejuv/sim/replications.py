@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
 
 from rejuv.errors import ParameterError
 from rejuv.model import Parameters
@@ -61,6 +60,8 @@ class MeanInterval:
             raise ParameterError("confidence", f"must be in (0, 1), got {confidence!r}")
         if sample.size < 2:
             return cls(float(sample[0]), math.nan, 1, confidence)
+        from scipy import stats  # 0.5 s to import: only where an interval is computed
+
         quantile = float(stats.t.ppf(0.5 + confidence / 2, sample.size - 1))
         spread = float(sample.std(ddof=1)) / math.sqrt(sample.size)
         return cls(float(sample.mean()), quantile * spread, int(sample.size), confidence)
