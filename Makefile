@@ -66,7 +66,7 @@ bench: $(STAMP) lab-deps
 # their verdicts: docs/mutation.md. MUTANTS='rejuv.trace.segment*' narrows the run; results are
 # kept in mutants/ and resumed, so remove it for a run from scratch.
 mutation: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[test,mutation]'
+	$(BIN)/python -m pip install --quiet -e '.[test,lab,sweep,parquet,mutation]'
 	nice -n 19 $(BIN)/mutmut run --max-children 2 $(MUTANTS)
 	$(BIN)/mutmut results | { grep -v ': not checked$$' || true; }
 
