@@ -11,6 +11,7 @@ from typing import cast
 import numpy as np
 import pytest
 
+from rejuv.cli import lab as cli_lab
 from rejuv.cli.main import main
 from rejuv.lab import Experiment, ImageRecipe, LabError, Request, reply_gap, throughput
 from rejuv.lab.cleanup import Cleanup, run_directory
@@ -109,6 +110,17 @@ def test_lab_run_reports_a_bad_value_without_traceback(capsys: pytest.CaptureFix
     assert status == 2
     assert capsys.readouterr().err.startswith("error: --vms: needs at least 1")
     assert not out.exists()
+
+
+def test_lab_run_refuses_a_mechanism_the_qemu_lacks_before_anything(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`--mechanism cpr-transfer` on QEMU 7.2: exit 2, `error: --mechanism: ...` naming both versions, nothing made."""
+    monkeypatch.setattr(cli_lab, "qemu_version", lambda: "QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7)")
+    out = tmp_path / "run.trace"
+    status = main(["lab", "run", "--mechanism", "cpr-transfer", "--out", str(out), "--kernel-package", "linux-x"])
+    assert status == 2 and not out.exists()
+    assert capsys.readouterr().err == "error: --mechanism: cpr-transfer needs QEMU >= 10.0, this one is 7.2\n"
 
 
 def test_a_host_needs_root_and_says_so_before_making_anything(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,7 +15,8 @@ from rejuv.lab.errors import LabError
 from rejuv.lab.experiment import Experiment, check_room, run_experiment
 from rejuv.lab.host import require_root
 from rejuv.lab.image import DEFAULT_FILE_KB, DEFAULT_FILES, ImageRecipe, build_image
-from rejuv.lab.mechanism import MECHANISMS
+from rejuv.lab.machine import qemu_version
+from rejuv.lab.mechanism import MECHANISMS, choose_mechanism
 from rejuv.lab.procedures import PROCEDURES
 from rejuv.lab.reclaim import Leftover, find_leftovers, reclaim
 from rejuv.trace.store import write_trace
@@ -156,6 +157,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             os_vm=args.os_vm,
         )
+        choose_mechanism(experiment.mechanism, qemu_version())  # one the installed QEMU has
     except LabError as err:
         raise _flagged(err) from err
     if args.out.is_dir():
