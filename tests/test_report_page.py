@@ -139,7 +139,9 @@ def test_parameters_appear_with_their_uncertainties(page: str) -> None:
     """The parameters section has the fitted values with their standard errors (from TOML and JSON)."""
     parameters = page[page.index('id="parameters"') : page.index('id="provenance"')]
     assert "Parameter file (rejuv fit --out)" in parameters
-    assert re.search(r"<td>omega</td><td>[^<]+</td><td>0\.6\d*</td><td>0\.00\d+</td>", parameters)
+    assert re.search(
+        r'<td>omega</td><td>[^<]+</td><td class="num">0\.6\d*</td><td class="num">0\.00\d+</td>', parameters
+    )
 
 
 def test_a_named_file_that_is_not_a_result_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Mapping, Sequence
 from html import escape
 from pathlib import Path
@@ -27,6 +28,8 @@ __all__ = ["build_report", "write_report"]
 #: Nothing but inline styles and data-URI images may load.
 POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
+_NUMBER = re.compile(r"[-+]?[0-9][0-9,]*(\.[0-9]*)?(e[-+]?[0-9]+)?|[-+]?(nan|inf)")
+
 _STYLE = """
 body { font: 16px/1.5 system-ui, sans-serif; color: #1a1a1a; margin: 0 auto; max-width: 72rem; padding: 1rem 2rem; }
 h1 { border-bottom: 2px solid #0072B2; }
@@ -34,8 +37,8 @@ h1 { border-bottom: 2px solid #0072B2; }
 .wide { overflow-x: auto; }
 table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; font-variant-numeric: tabular-nums; }
 caption { text-align: left; font-weight: 600; padding: 0.25rem 0; }
-th, td { border: 1px solid #c8c8c8; padding: 0.2rem 0.6rem; text-align: right; }
-th { background: #f0f0f0; } td:first-child, th:first-child { text-align: left; }
+th, td { border: 1px solid #c8c8c8; padding: 0.2rem 0.6rem; text-align: left; }
+th { background: #f0f0f0; } td.num { text-align: right; }
 img { max-width: 100%; height: auto; border: 1px solid #e0e0e0; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: 0.1rem 1rem; }
 dt { font-weight: 600; } dd { margin: 0; font-family: ui-monospace, monospace; word-break: break-all; }
@@ -104,11 +107,17 @@ def _evidence(index: int, result: Result) -> str:
 
 def _table(table: Table) -> str:
     head = "".join(f'<th scope="col">{escape(cell)}</th>' for cell in table.header)
-    rows = "\n".join("<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in row) + "</tr>" for row in table.rows)
+    rows = "\n".join("<tr>" + "".join(_cell(cell) for cell in row) + "</tr>" for row in table.rows)
     return (
         f'<div class="wide"><table>\n<caption>{escape(table.caption)}</caption>\n'
         f"<thead><tr>{head}</tr></thead>\n<tbody>\n{rows}\n</tbody>\n</table></div>"
     )
+
+
+def _cell(text: str) -> str:
+    """A table cell; a number is set right, to line up its digits."""
+    numeric = _NUMBER.fullmatch(text) is not None
+    return f'<td class="num">{escape(text)}</td>' if numeric else f"<td>{escape(text)}</td>"
 
 
 def _image(image: Image) -> str:

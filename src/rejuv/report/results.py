@@ -117,7 +117,7 @@ def read_result(path: Path | str) -> Result:
         return kinds.csv_result(source, lines)
     try:
         table = tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):
         table = {}
     if table:
         return kinds.toml_result(source, table, lines)
