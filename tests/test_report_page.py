@@ -170,6 +170,17 @@ def test_a_missing_path_or_an_empty_folder_is_an_error(tmp_path: Path) -> None:
         read_results([tmp_path])
 
 
+def test_a_device_or_a_pipe_is_refused_without_reading_it(tmp_path: Path) -> None:
+    """A FIFO or a device named as a result is refused at once (reading it could block for ever)."""
+    import os
+
+    fifo = tmp_path / "results.fifo"
+    os.mkfifo(fifo)
+    for path in (fifo, Path("/dev/null")):
+        with pytest.raises(ReportError, match="not a regular file"):
+            read_results([path])
+
+
 def test_files_in_a_folder_that_are_not_results_are_skipped_with_a_note(results_dir: Path, tmp_path: Path) -> None:
     """In a folder, a file that is not a result is skipped, and the page and the notes say so."""
     folder = tmp_path / "mixed"

@@ -97,6 +97,8 @@ def read_result(path: Path | str) -> Result:
     from rejuv.report import result_kinds as kinds
 
     source = str(path)
+    if not Path(path).is_file():
+        raise ReportError(source, "not a regular file (a device or a pipe?): rejuv's results are files")
     if Path(path).stat().st_size > MAX_BYTES:
         raise ReportError(source, f"larger than {MAX_BYTES // 2**20} MiB: not a result rejuv writes")
     if zipfile.is_zipfile(path):
