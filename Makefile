@@ -21,7 +21,7 @@ LAB_READY    = command -v busybox >/dev/null && command -v httperf >/dev/null &&
 	&& command -v cpio >/dev/null && command -v depmod >/dev/null && command -v qemu-system-x86_64 >/dev/null \
 	&& [ "$$(qemu-system-x86_64 --version | sed -n '1s/^QEMU emulator version \([0-9]*\)\..*/\1/p')" -ge $(QEMU_MIN) ] 2>/dev/null
 
-.PHONY: reproduce test lint lab-deps bench figures clean mutation
+.PHONY: reproduce test lint lab-deps browser-deps bench figures clean mutation
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,7 +54,16 @@ lab-deps:
 	else echo "note: QEMU >= $(QEMU_MIN) or the guest-building tools are missing and this is not a root Debian shell:"; \
 	    echo "      rejuv lab's tests will skip or run the older mechanisms (apt-get install $(LAB_PACKAGES) $(LAB_QEMU))"; fi
 
-test: lint lab-deps
+# rejuv report's page is opened in a real browser by the tests: Debian's chromium, headless.
+# Installed when missing and we are root with apt-get; otherwise those tests skip and say so.
+browser-deps:
+	@if command -v chromium >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	else echo "note: chromium is missing and this is not a root Debian shell: rejuv report's browser tests will skip"; \
+	    echo "      (apt-get install chromium)"; fi
+
+test: lint lab-deps browser-deps
 	$(BIN)/python -m pytest
 
 bench: $(STAMP) lab-deps

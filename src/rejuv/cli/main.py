@@ -57,6 +57,10 @@ COMMANDS: dict[str, Command] = {
         "run simulator replications and parameter sweeps as Dask tasks; write a table (CSV or Parquet) and a figure",
         "rejuv.cli.sweep",
     ),
+    "report": Command(
+        "one self-contained HTML page from rejuv's results: the verdict, tables, figures, parameters, provenance",
+        "rejuv.cli.report",
+    ),
     "lab": Command(
         "real QEMU VMs: build the guest image (image), measure a rejuvenation into a trace (run), "
         "remove what killed runs left (clean)",
