@@ -65,7 +65,7 @@ class VM(HandoverSteps):
     """A VM: its own steps (:class:`~rejuv.lab.vmbase.VMBase`), a hand-over (:class:`~rejuv.lab.handover.HandoverSteps`),
     and migration to another host (here)."""
 
-    # -- migration (prepared for the migration procedures; no procedure uses it yet) -------------
+    # -- migration to another host (the migration procedures, :mod:`rejuv.lab.moves`) -------------
     async def receive(self, uri: str) -> None:
         """Start QEMU ``-incoming defer`` on a fresh memory file and listen on ``uri`` (``tcp:ADDRESS:PORT``).
 
@@ -96,10 +96,14 @@ class VM(HandoverSteps):
         On failure (the destination dies, a QMP error, the migration
         ``failed`` or ``cancelled``, timeout) the migration is cancelled, the
         destination's QEMU killed (STOPPED) and the guest goes on running here
-        (RUNNING); if this QEMU died, FAILED. Not yet used by a procedure.
+        (RUNNING); if this QEMU died, FAILED. :attr:`switched_over_at` is
+        QEMU's time of the guest's last ``STOP`` here (the switch-over), and the
+        destination's :attr:`last_pause` runs from it to the guest's ``RESUME`` there.
         """
         self._require("migrate", VMState.RUNNING)
         destination._require("migrate", VMState.INCOMING)
+        self.switched_over_at = None
+        self.last_pause = None
         self._state = VMState.MIGRATING
         stopped = False
         try:
@@ -112,11 +116,15 @@ class VM(HandoverSteps):
                 stopped = True
             await self._execute("migrate", "migrate", {"uri": uri})
             await self._wait_migration("migrate", timeout)
+            self.switched_over_at = self._last("STOP", self.transport.events())
             await destination._arrive(self.boot_token)
         except BaseException:
             await destination.close()
             await self._continue_here("migrate rollback", stopped)
             raise
+        resumed = destination._last("RESUME", destination.transport.events())
+        left = self.switched_over_at
+        destination.last_pause = resumed - left if resumed is not None and left is not None else None
         await self._quit(f"its guest had moved to {destination.name}")
         self.memory_file.unlink(missing_ok=True)
         self._state = VMState.STOPPED

@@ -107,6 +107,7 @@ class VMBase:
         self._sockets: CprSockets | None = None  #: a prepared hand-over's sockets
         self._stopped_at: float | None = None  #: QEMU's time of the last STOP of the guest
         self.last_pause: float | None = None  #: s from the guest's last STOP to its RESUME, by QEMU's events
+        self.switched_over_at: float | None = None  #: QEMU's time (s since the epoch) of a migration's switch-over
         self._run_dir = run_dir
         self._state = VMState.CREATED
         self._generation = 0
