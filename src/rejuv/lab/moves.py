@@ -10,7 +10,8 @@ For each VM, in order, a destination QEMU starts on the spare host
 the guest, and the destination runs it at the VM's same address and MAC.
 Each move writes three markers for its VM: ``migration-started`` (before the
 destination starts), ``migration-switched-over`` (QEMU's ``STOP`` of the guest
-on the source, placed at QEMU's own time of it) and ``migration-ended`` (the
+on the source, placed at QEMU's own time of it; at the end of the move if
+QEMU sent none) and ``migration-ended`` (the
 guest runs on the spare). A move that fails (the destination dies, the link
 breaks, a QMP error) is cancelled by :meth:`~rejuv.lab.vm.VM.migrate`: the
 guest goes on running on the source, the trace says ``migration-cancelled``
@@ -29,6 +30,7 @@ from typing import Protocol
 
 from rejuv.lab.errors import LabError
 from rejuv.lab.procedures import ProcedureReport
+from rejuv.lab.transport import Transport
 from rejuv.lab.vm import VM, VMHost, VMState
 from rejuv.trace.markers import MarkerKind
 
@@ -48,6 +50,7 @@ class Destination:
     spare: VMHost
     folder: Path
     migration_uri: Callable[[int], str]
+    transport: Callable[[VM], Transport | None] = lambda vm: None  #: a destination's QEMU (tests: a fake); None: real
 
 
 def _monotonic(wall: float | None) -> float | None:
@@ -58,7 +61,7 @@ def _monotonic(wall: float | None) -> float | None:
 async def _move(vm: VM, destination: Destination, live: bool, mark: TimedMark, report: ProcedureReport) -> VM:
     """Move ``vm`` to the spare host; the VM that runs the guest afterwards (the new one, or ``vm`` if cancelled)."""
     how = "live" if live else "stop-and-copy"
-    arrived = VM(vm.index, destination.spare, vm.image, destination.folder, vm.config)
+    arrived = VM(vm.index, destination.spare, vm.image, destination.folder, vm.config, destination.transport(vm))
     uri = destination.migration_uri(vm.index)
     began = time.monotonic()
     mark(MarkerKind.MIGRATION_STARTED, vm.name, how)
