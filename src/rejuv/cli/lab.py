@@ -17,6 +17,7 @@ from rejuv.lab.host import require_root
 from rejuv.lab.image import DEFAULT_FILE_KB, DEFAULT_FILES, ImageRecipe, build_image
 from rejuv.lab.mechanism import MECHANISMS
 from rejuv.lab.reclaim import Leftover, find_leftovers, reclaim
+from rejuv.signals import cancelled_on_sigterm
 from rejuv.trace.store import write_trace
 
 HELP = (
@@ -182,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
         raise _flagged(err) from err
     image = build_image(recipe, progress=_say)
     try:  # the command line turns SIGTERM into KeyboardInterrupt too
-        result = asyncio.run(run_experiment(experiment, image, progress=_say))
+        result = asyncio.run(cancelled_on_sigterm(run_experiment(experiment, image, progress=_say)))
     except KeyboardInterrupt:
         failed = CLEANUP.run_all()
         if failed:

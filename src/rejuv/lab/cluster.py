@@ -171,6 +171,11 @@ class Cluster:
         )
         return done.stdout.strip()
 
+    def processes(self, host: ClusterHost) -> list[int]:
+        """The processes running in ``host``'s namespace (its QEMUs)."""
+        done = subprocess.run(["ip", "netns", "pids", host.namespace], capture_output=True, text=True, check=False)
+        return [int(pid) for pid in done.stdout.split()]
+
     def remove(self) -> None:
         """Delete every namespace (idempotent): veths, bridges, taps and qdiscs go with them."""
         while self._handles:

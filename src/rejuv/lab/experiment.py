@@ -218,6 +218,17 @@ async def run_experiment(
         resumed_at = time.monotonic()
         await _wait(experiment.after, resumed_at, client, experiment, progress)
         status_after = await _statuses(vms)
+        if experiment.two_hosts:  # where every guest ended, and what still runs on each host
+            on = {id(cluster.source): "source", id(cluster.spare): "spare"}
+            placement = {
+                "vm_hosts_after": {vm.name: on.get(id(vm.host), "?") for vm in vms},
+                "host_processes_after": {
+                    "source": len(cluster.processes(cluster.source)),
+                    "spare": len(cluster.processes(cluster.spare)),
+                },
+            }
+        else:
+            placement = {}
         mark(MarkerKind.LOAD_ENDED, None, "")
         end = time.monotonic()
         client_report = await client.stop()
@@ -240,6 +251,7 @@ async def run_experiment(
             "procedure_pauses": report.pauses,
             "lab": "two hosts (source, spare)" if experiment.two_hosts else "one host",
             "migration_link": experiment.link_rate if experiment.two_hosts else None,
+            **placement,
             "client": asdict(client_report),
             "guest_status_before": {name: asdict(s) for name, s in status_before.items()},
             "guest_status_after": {name: asdict(s) for name, s in status_after.items()},

@@ -115,6 +115,7 @@ class VM(HandoverSteps):
                 await self._execute("migrate", "stop")
                 stopped = True
             await self._execute("migrate", "migrate", {"uri": uri})
+            self._inject("migrating")
             await self._wait_migration("migrate", timeout)
             self.switched_over_at = self._last("STOP", self.transport.events())
             await destination._arrive(self.boot_token)
