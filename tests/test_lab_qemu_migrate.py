@@ -153,7 +153,9 @@ def test_sigterm_during_a_move_leaves_nothing_behind(tmp_path: Path) -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
-    error = "".join(seen) + (process.stderr.read() if process.stderr else "")
+    while (line := lines.get(timeout=10)) != "":
+        seen.append(line)
+    error = "".join(seen)
     assert process.returncode == 130, error
     assert "no VM, namespace or run directory left" in error and "Traceback" not in error
     netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False).stdout
