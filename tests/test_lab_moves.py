@@ -19,6 +19,7 @@ from rejuv.lab.cluster import parse_link_rate
 from rejuv.lab.errors import LabError
 from rejuv.lab.experiment import Experiment
 from rejuv.lab.moves import Destination, TimedMark, move_all
+from rejuv.lab.owner import NAMESPACE_PREFIX, Owner
 from rejuv.lab.vm import VM, VMConfig, VMState
 from rejuv.trace.markers import MarkerKind
 
@@ -127,3 +128,9 @@ def test_a_bad_link_is_refused_before_anything_is_made(tmp_path: Path, argv: lis
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
     assert not out.exists()
+
+
+@pytest.mark.parametrize("role", ["sw", "src", "spare", "client"])
+def test_the_two_host_labs_namespaces_name_their_owner(role: str) -> None:
+    """Each namespace of the two-host lab, rejuv-<pid>-<start>-<random><role>, names its owner for rejuv lab clean."""
+    assert Owner.from_name(f"{NAMESPACE_PREFIX}1234-5678-a1b2c3{role}", NAMESPACE_PREFIX) == Owner(1234, 5678)
