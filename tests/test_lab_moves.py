@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from fake_qemu import FakeHost, FakeQEMU, fake_image
+from rejuv.lab import moves
 from rejuv.lab.cluster import parse_link_rate
 from rejuv.lab.errors import LabError
 from rejuv.lab.experiment import Experiment
@@ -134,3 +135,19 @@ def test_a_bad_link_is_refused_before_anything_is_made(tmp_path: Path, argv: lis
 def test_the_two_host_labs_namespaces_name_their_owner(role: str) -> None:
     """Each namespace of the two-host lab, rejuv-<pid>-<start>-<random><role>, names its owner for rejuv lab clean."""
     assert Owner.from_name(f"{NAMESPACE_PREFIX}1234-5678-a1b2c3{role}", NAMESPACE_PREFIX) == Owner(1234, 5678)
+
+
+def test_a_move_that_sends_nothing_for_the_stall_time_is_cancelled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A migration whose stream stops (a cut link) fails after STALL s without progress: cancelled, the guest on the source."""
+    monkeypatch.setattr(moves, "STALL", 0.05)
+    vms, fakes, _, destination, arrivals = _lab(tmp_path, 1)
+    source, token = vms[0], fakes[0].token
+    fakes[0].fail("migrate-progress", "hang")
+    marks, mark = _recorder()
+    report = asyncio.run(move_all(vms, mark, destination, live=True))
+    assert vms[0] is source and source.state is VMState.RUNNING and fakes[0].token == token
+    assert "migrate_cancel" in fakes[0].commands and arrivals[0].pid is None
+    assert marks[-1][0] is MarkerKind.MIGRATION_CANCELLED and "migration stalled" in marks[-1][2]
+    assert "migration stalled" in report.outcomes["vm0"]

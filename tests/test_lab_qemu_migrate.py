@@ -80,6 +80,23 @@ def _kill_the_destination_after(seconds: float) -> object:
     return hook
 
 
+def _cut_the_link_after(seconds: float) -> object:
+    """A fault hook: once the migration is under way, take the source's end of the link down ``seconds`` later."""
+
+    def hook(vm: VMBase, stage: str) -> None:
+        if stage == "migrating":
+            source = str(vm.host.namespace)  # type: ignore[attr-defined]
+            down = ["ip", "-n", source, "link", "set", "mig0", "down"]
+            asyncio.get_running_loop().call_later(seconds, lambda: subprocess.run(down, check=True))
+
+    return hook
+
+
+@pytest.fixture(scope="module")
+def link_cut(image: GuestImage) -> ExperimentResult:
+    return _run(_experiment("live", 1, link="100mbit"), image, faults={0: _cut_the_link_after(1.0)})
+
+
 @pytest.fixture(scope="module")
 def destination_killed(image: GuestImage) -> ExperimentResult:
     return _run(_experiment("live", 1, link="100mbit"), image, faults={0: _kill_the_destination_after(1.0)})
@@ -132,6 +149,17 @@ def test_a_killed_destination_leaves_the_vm_running_on_the_source_and_says_so(
     assert destination_killed.status_after["vm0"].token == destination_killed.status_before["vm0"].token
     assert destination_killed.trace.metadata["vm_hosts_after"] == {"vm0": "source"}
     assert destination_killed.trace.metadata["host_processes_after"]["spare"] == 0
+
+
+def test_a_cut_link_leaves_the_vm_running_on_the_source_and_says_so(link_cut: ExperimentResult) -> None:
+    """Link down mid-move: nothing more is sent, the move is cancelled (trace, report), the guest serves on at the source."""
+    markers = [m for m in link_cut.trace.markers if m.subject == "vm0"]
+    assert [m.kind for m in markers] == [MarkerKind.MIGRATION_STARTED, MarkerKind.MIGRATION_CANCELLED]
+    assert "migration stalled" in markers[1].note and "runs on the source host" in markers[1].note
+    assert "migration cancelled" in link_cut.report.outcomes["vm0"]
+    assert link_cut.status_after["vm0"].token == link_cut.status_before["vm0"].token
+    assert link_cut.trace.metadata["vm_hosts_after"] == {"vm0": "source"}
+    assert link_cut.trace.metadata["host_processes_after"]["spare"] == 0
 
 
 def test_sigterm_during_a_move_leaves_nothing_behind(tmp_path: Path) -> None:

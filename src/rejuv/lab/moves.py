@@ -13,7 +13,7 @@ destination starts), ``migration-switched-over`` (QEMU's ``STOP`` of the guest
 on the source, placed at QEMU's own time of it; at the end of the move if
 QEMU sent none) and ``migration-ended`` (the
 guest runs on the spare). A move that fails (the destination dies, the link
-breaks, a QMP error) is cancelled by :meth:`~rejuv.lab.vm.VM.migrate`: the
+breaks so that nothing is sent for :data:`STALL` s, a QMP error) is cancelled by :meth:`~rejuv.lab.vm.VM.migrate`: the
 guest goes on running on the source, the trace says ``migration-cancelled``
 with the reason, the report says so, and the next VM moves. Ctrl-C and
 cancellation are not faults: they propagate, and the caller's cleanup ends
@@ -34,7 +34,10 @@ from rejuv.lab.transport import Transport
 from rejuv.lab.vm import VM, VMHost, VMState
 from rejuv.trace.markers import MarkerKind
 
-__all__ = ["MIGRATION_PROCEDURES", "TimedMark", "Destination", "move_all"]
+__all__ = ["MIGRATION_PROCEDURES", "TimedMark", "Destination", "move_all", "STALL"]
+
+#: s without a byte sent after which a move counts as broken (a cut link: TCP alone would wait for minutes)
+STALL = 5.0
 
 
 class TimedMark(Protocol):
@@ -67,7 +70,7 @@ async def _move(vm: VM, destination: Destination, live: bool, mark: TimedMark, r
     mark(MarkerKind.MIGRATION_STARTED, vm.name, how)
     try:
         await arrived.receive(uri)
-        await vm.migrate(arrived, uri, live=live)
+        await vm.migrate(arrived, uri, live=live, stall=STALL)
     except LabError as err:
         await arrived.close()
         where = "runs on the source host" if vm.state is VMState.RUNNING else f"is {vm.state.value}"

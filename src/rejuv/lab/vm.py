@@ -86,15 +86,22 @@ class VM(HandoverSteps):
         self._state = VMState.INCOMING
 
     async def migrate(
-        self, destination: VM, uri: str, live: bool = True, max_bandwidth: int = 10**12, timeout: float = 600.0
+        self,
+        destination: VM,
+        uri: str,
+        live: bool = True,
+        max_bandwidth: int = 10**12,
+        timeout: float = 600.0,
+        stall: float | None = None,
     ) -> None:
         """Move the guest to ``destination`` (INCOMING on ``uri``, see :meth:`receive`); RAM is sent, not shared.
 
         Live pre-copy if ``live``, else stop-and-copy (``stop`` first);
-        ``max_bandwidth`` in bytes/s, ``timeout`` in s. On success the
+        ``max_bandwidth`` in bytes/s, ``timeout`` in s; with ``stall``, a
+        migration that sends nothing for ``stall`` s (a cut link) fails. On success the
         destination runs the guest (RUNNING) and this QEMU has quit (STOPPED).
         On failure (the destination dies, a QMP error, the migration
-        ``failed`` or ``cancelled``, timeout) the migration is cancelled, the
+        ``failed`` or ``cancelled``, timeout, a stall) the migration is cancelled, the
         destination's QEMU killed (STOPPED) and the guest goes on running here
         (RUNNING); if this QEMU died, FAILED. :attr:`switched_over_at` is
         QEMU's time of the guest's last ``STOP`` here (the switch-over), and the
@@ -116,7 +123,7 @@ class VM(HandoverSteps):
                 stopped = True
             await self._execute("migrate", "migrate", {"uri": uri})
             self._inject("migrating")
-            await self._wait_migration("migrate", timeout)
+            await self._wait_migration("migrate", timeout, stall)
             self.switched_over_at = self._last("STOP", self.transport.events())
             await destination._arrive(self.boot_token)
         except BaseException:
