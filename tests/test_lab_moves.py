@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,17 +29,27 @@ from rejuv.trace.markers import MarkerKind
 Marks = list[tuple[MarkerKind, str | None, str]]
 
 
-def _lab(folder: Path, vms: int) -> tuple[list[VM], list[FakeQEMU], dict[str, FakeQEMU], Destination, list[FakeQEMU]]:
+class _SlowQEMU(FakeQEMU):
+    """A fake QEMU whose every QMP command takes a moment, so that moves can overlap."""
+
+    async def execute(self, what: str, command: str, arguments: Mapping[str, object] | None = None) -> object:
+        await asyncio.sleep(0.002)
+        return await super().execute(what, command, arguments)
+
+
+def _lab(
+    folder: Path, vms: int, fake: type[FakeQEMU] = FakeQEMU
+) -> tuple[list[VM], list[FakeQEMU], dict[str, FakeQEMU], Destination, list[FakeQEMU]]:
     network: dict[str, FakeQEMU] = {}
     (folder / "source").mkdir()
     (folder / "spare").mkdir()
     image = fake_image(folder)
-    fakes = [FakeQEMU(f"vm{i}", network) for i in range(vms)]
+    fakes = [fake(f"vm{i}", network) for i in range(vms)]
     sources = [VM(i, FakeHost(), image, folder / "source", VMConfig(), transport=fakes[i]) for i in range(vms)]
     arrivals: list[FakeQEMU] = []
 
     def transport(vm: VM) -> FakeQEMU:
-        arrivals.append(FakeQEMU(vm.name, network))
+        arrivals.append(fake(vm.name, network))
         return arrivals[-1]
 
     destination = Destination(FakeHost(), folder / "spare", lambda i: f"tcp:10.9.0.2:{4444 + i}", transport)
@@ -151,3 +163,39 @@ def test_a_move_that_sends_nothing_for_the_stall_time_is_cancelled(
     assert "migrate_cancel" in fakes[0].commands and arrivals[0].pid is None
     assert marks[-1][0] is MarkerKind.MIGRATION_CANCELLED and "migration stalled" in marks[-1][2]
     assert "migration stalled" in report.outcomes["vm0"]
+
+
+def _most_at_once(marks: Marks) -> int:
+    moving, most = 0, 0
+    for kind, _, _ in marks:
+        moving += {MarkerKind.MIGRATION_STARTED: 1, MarkerKind.MIGRATION_ENDED: -1}.get(kind, 0)
+        most = max(most, moving)
+    return most
+
+
+@pytest.mark.parametrize("parallel", [1, 2])
+def test_at_most_parallel_moves_run_at_once_and_every_vm_arrives(tmp_path: Path, parallel: int) -> None:
+    """With --parallel-moves C, at most C VMs are between migration-started and migration-ended, and C are at once."""
+    vms, fakes, _, destination, _ = _lab(tmp_path, 4, _SlowQEMU)
+    tokens = [fake.token for fake in fakes]
+    marks, mark = _recorder()
+    asyncio.run(move_all(vms, mark, destination, live=True, parallel=parallel))
+    assert _most_at_once(marks) == parallel
+    assert [vm.boot_token for vm in vms] == tokens and all(vm.host is destination.spare for vm in vms)
+    starts = [subject for kind, subject, _ in marks if kind is MarkerKind.MIGRATION_STARTED]
+    assert starts == ["vm0", "vm1", "vm2", "vm3"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "why"),
+    [
+        ({"procedure": "live", "vms": 2, "parallel_moves": 3}, "from 1 to --vms (2)"),
+        ({"procedure": "live", "vms": 2, "parallel_moves": 0}, "from 1 to --vms (2)"),
+        ({"procedure": "warm", "parallel_moves": 2}, "only the migration procedures move VMs"),
+    ],
+)
+def test_parallel_moves_must_be_between_one_and_the_vms(changes: dict[str, Any], why: str) -> None:
+    """--parallel-moves is from 1 to --vms, and only for the migration procedures."""
+    with pytest.raises(LabError, match="must be") as caught:
+        Experiment(**changes)
+    assert caught.value.what == "parallel_moves" and why in caught.value.why

@@ -16,12 +16,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import cast
 
 import pytest
 
+from rejuv.lab.cluster import ClusterHost
 from rejuv.lab.experiment import Experiment, ExperimentResult, run_experiment
 from rejuv.lab.image import GuestImage, ImageRecipe, build_image
-from rejuv.lab.vmbase import VMBase
+from rejuv.lab.vmbase import FaultHook, VMBase
 from rejuv.trace.markers import MarkerKind
 from test_lab_cli import _lines
 from test_lab_qemu import _leftovers
@@ -44,10 +46,10 @@ def image() -> GuestImage:
     return build_image(ImageRecipe(files=20))
 
 
-def _run(experiment: Experiment, image: GuestImage, faults: dict[int, object] | None = None) -> ExperimentResult:
+def _run(experiment: Experiment, image: GuestImage, faults: dict[int, FaultHook] | None = None) -> ExperimentResult:
     before = _leftovers()
     try:
-        return asyncio.run(run_experiment(experiment, image, faults=faults))  # type: ignore[arg-type]
+        return asyncio.run(run_experiment(experiment, image, faults=faults))
     finally:
         assert _leftovers() - before == set(), "the run left something behind"
 
@@ -62,13 +64,13 @@ def stop_and_copy(image: GuestImage) -> ExperimentResult:
     return _run(_experiment("migration", 1), image)
 
 
-def _kill_the_destination_after(seconds: float) -> object:
+def _kill_the_destination_after(seconds: float) -> FaultHook:
     """A fault hook: once the migration is under way, SIGKILL every process on the spare host ``seconds`` later."""
 
     def hook(vm: VMBase, stage: str) -> None:
         if stage != "migrating":
             return
-        spare = str(vm.host.namespace).removesuffix("src") + "spare"  # type: ignore[attr-defined]
+        spare = cast(ClusterHost, vm.host).namespace.removesuffix("src") + "spare"
 
         def kill() -> None:
             pids = subprocess.run(["ip", "netns", "pids", spare], capture_output=True, text=True).stdout.split()
@@ -80,12 +82,12 @@ def _kill_the_destination_after(seconds: float) -> object:
     return hook
 
 
-def _cut_the_link_after(seconds: float) -> object:
+def _cut_the_link_after(seconds: float) -> FaultHook:
     """A fault hook: once the migration is under way, take the source's end of the link down ``seconds`` later."""
 
     def hook(vm: VMBase, stage: str) -> None:
         if stage == "migrating":
-            source = str(vm.host.namespace)  # type: ignore[attr-defined]
+            source = cast(ClusterHost, vm.host).namespace
             down = ["ip", "-n", source, "link", "set", "mig0", "down"]
             asyncio.get_running_loop().call_later(seconds, lambda: subprocess.run(down, check=True))
 
@@ -169,7 +171,7 @@ def test_sigterm_during_a_move_leaves_nothing_behind(tmp_path: Path) -> None:
     argv += ["--vms", "1", "--rate", "2", "--before", "6s", "--after", "5s", "--files", "20", "--accel", "tcg"]
     process = subprocess.Popen([*argv, "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        lines, seen = _lines(process.stderr), []
+        lines, seen = _lines(process.stderr), list[str]()
         deadline = time.monotonic() + 120
         while not any("migration-started" in line for line in seen):
             seen.append(lines.get(timeout=max(0.1, deadline - time.monotonic())))

@@ -40,6 +40,7 @@ _FLAGS = {
     "seed": "--seed",
     "os_vm": "--os-vm",
     "link": "--link",
+    "parallel_moves": "--parallel-moves",
     "files": "--files",
     "file_kb": "--file-kb",
 }
@@ -78,6 +79,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--link",
         help="the two-host lab's migration link rate, e.g. 1gbit or 100mbit (default: 1gbit; migration procedures)",
+    )
+    run.add_argument(
+        "--parallel-moves",
+        type=int,
+        default=1,
+        help="VMs that migrate at once (default: 1, the paper's; migration procedures)",
     )
     run.add_argument("--os-vm", type=int, default=0, help="the VM the os procedure reboots (default: 0)")
     run.add_argument("--step", type=duration, default=1.0, help="throughput sampling step (default: 1s)")
@@ -166,6 +173,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             os_vm=args.os_vm,
             link=args.link,
+            parallel_moves=args.parallel_moves,
         )
     except LabError as err:
         raise _flagged(err) from err

@@ -64,6 +64,7 @@ class Experiment:
     timeout: float = 10.0  #: per request, s
     mechanism: str = "auto"  #: Warm-VM Reboot mechanism: auto, cpr-transfer, cpr-reboot or ignore-shared
     link: str | None = None  #: the migration link's rate (tc units, e.g. 1gbit); migration procedures only
+    parallel_moves: int = 1  #: VMs that move at once (migration procedures)
 
     @property
     def two_hosts(self) -> bool:
@@ -83,6 +84,9 @@ class Experiment:
             raise LabError("link", f"only the migration procedures ({migrations}) use the two-host lab and its link")
         if self.two_hosts:
             parse_link_rate(self.link_rate)
+        if not 1 <= self.parallel_moves <= max(1, self.vms if self.two_hosts else 1):
+            where = f"from 1 to --vms ({self.vms})" if self.two_hosts else "1: only the migration procedures move VMs"
+            raise LabError("parallel_moves", f"must be {where}, got {self.parallel_moves}")
         if self.mechanism not in MECHANISMS:
             raise LabError("mechanism", f"must be one of {', '.join(MECHANISMS)}, got {self.mechanism!r}")
         if self.accel not in ACCELERATORS:
@@ -179,6 +183,7 @@ async def run_experiment(
             vm_dir.mkdir()
             (run_dir / "spare").mkdir()
             options["destination"] = Destination(cluster.spare, run_dir / "spare", cluster.migration_uri)
+            options["parallel"] = experiment.parallel_moves
             progress(
                 f"two-host lab: migration link {experiment.link_rate} (namespaces {', '.join(cluster.namespaces)})"
             )
