@@ -5,17 +5,18 @@
 - ``live``: QEMU's pre-copy live migration, limited only by the link
   (QEMU's own ``max-bandwidth`` is lifted: the tc-shaped link is the limit).
 
-For each VM, in order, a destination QEMU starts on the spare host
-(``-incoming``, listening on the spare's end of the link), the source sends
-the guest, and the destination runs it at the VM's same address and MAC.
-Each move writes three markers for its VM: ``migration-started`` (before the
-destination starts), ``migration-switched-over`` (QEMU's ``STOP`` of the guest
-on the source, placed at QEMU's own time of it; at the end of the move if
-QEMU sent none) and ``migration-ended`` (the
-guest runs on the spare). A move that fails (the destination dies, the link
-breaks so that nothing is sent for :data:`STALL` s, a QMP error) is cancelled by :meth:`~rejuv.lab.vm.VM.migrate`: the
-guest goes on running on the source, the trace says ``migration-cancelled``
-with the reason, the report says so, and the next VM moves. Ctrl-C and
+For each VM, in order (``parallel`` at a time, one by default), a destination
+QEMU starts on the spare host (``-incoming``, listening on the spare's end of
+the link), the source sends the guest, and the destination runs it at the
+VM's same address and MAC. Each move writes three markers for its VM:
+``migration-started`` (before the destination starts),
+``migration-switched-over`` (QEMU's ``STOP`` of the guest on the source,
+placed at QEMU's own time of it; at the end of the move if QEMU sent none)
+and ``migration-ended`` (the guest runs on the spare). A move that fails (the
+destination dies, the link breaks so that nothing is sent for :data:`STALL`
+s, a QMP error) is cancelled by :meth:`~rejuv.lab.vm.VM.migrate`: the guest
+goes on running on the source, the trace says ``migration-cancelled`` with
+the reason, the report says so, and the next VM moves. Ctrl-C and
 cancellation are not faults: they propagate, and the caller's cleanup ends
 every QEMU on both hosts.
 """
