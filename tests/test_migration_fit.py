@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,8 @@ from rejuv.errors import RejuvWarning, TraceError
 from rejuv.model import STRATEGIES, MigrationStrategy, degradation_rates, load_preset, migration_degradation
 from rejuv.trace import Migration, Trace, synthesize, write_trace
 from rejuv.trace.curve_fit import fit_curve
-from rejuv.trace.migration_fit import fit_migration, migration_parameters
+from rejuv.trace.markers import Marker, MarkerKind
+from rejuv.trace.migration_fit import fit_migration, migration_parameters, migration_table
 from rejuv.trace.segment import Estimate
 
 PARAMS = load_preset()
@@ -124,3 +126,13 @@ def test_a_fitted_migration_gives_its_strategy_s_time_parameter(key: str, symbol
     (found,) = migration_parameters(fitted, item, 1.0).items()
     per_vm = fitted.total_time / VMS if key == "migration" else fitted.total_time
     assert found == (symbol, Estimate(per_vm, 1.0, "s"))
+
+
+def test_a_cancelled_move_is_left_out_of_table_1() -> None:
+    """A migration-started closed by migration-cancelled (the VM stayed on the source) is no move: Table 1 is unchanged."""
+    trace = migration_trace("migration", seed=1)
+    aborted = (Marker(120.0, MarkerKind.MIGRATION_STARTED, "vm0"), Marker(121.0, MarkerKind.MIGRATION_CANCELLED, "vm0"))
+    with_cancel = dataclasses.replace(trace, markers=(*trace.markers, *aborted))
+    expected, got = migration_table(trace), migration_table(with_cancel)
+    assert expected.keys() == got.keys()
+    assert all(np.array_equal(expected[key], got[key], equal_nan=True) for key in expected)

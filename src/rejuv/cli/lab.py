@@ -12,13 +12,13 @@ from rejuv.cli.options import duration
 from rejuv.lab.accel import ACCELERATORS
 from rejuv.lab.cleanup import CLEANUP
 from rejuv.lab.errors import LabError
-from rejuv.lab.experiment import Experiment, check_room, run_experiment
+from rejuv.lab.experiment import PROCEDURE_NAMES, Experiment, check_room, run_experiment
 from rejuv.lab.host import require_root
 from rejuv.lab.image import DEFAULT_FILE_KB, DEFAULT_FILES, ImageRecipe, build_image
 from rejuv.lab.machine import qemu_version
 from rejuv.lab.mechanism import MECHANISMS, choose_mechanism
-from rejuv.lab.procedures import PROCEDURES
 from rejuv.lab.reclaim import Leftover, find_leftovers, reclaim
+from rejuv.signals import cancelled_on_sigterm
 from rejuv.trace.store import write_trace
 
 HELP = (
@@ -40,6 +40,8 @@ _FLAGS = {
     "step": "--step",
     "seed": "--seed",
     "os_vm": "--os-vm",
+    "link": "--link",
+    "parallel_moves": "--parallel-moves",
     "files": "--files",
     "file_kb": "--file-kb",
 }
@@ -56,7 +58,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     image = commands.add_parser("image", help="build (or find in the cache) the guest image and print its files")
     _image_options(image)
     run = commands.add_parser("run", help="boot VMs, load them, run a procedure, write a .trace")
-    run.add_argument("--procedure", choices=tuple(PROCEDURES), default="warm", help="(default: %(default)s)")
+    run.add_argument(
+        "--procedure",
+        choices=PROCEDURE_NAMES,
+        default="warm",
+        help="(default: %(default)s; migration and live move every VM to a spare host in the two-host lab)",
+    )
     run.add_argument("--vms", type=int, default=4, help="VMs on the host (default: %(default)s)")
     run.add_argument("--rate", type=float, default=10.0, help="offered load per VM, req/s (default: %(default)s)")
     run.add_argument("--before", type=duration, default=30.0, help="load before the procedure (default: 30s)")
@@ -69,6 +76,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=MECHANISMS,
         default="auto",
         help="how warm reboots restart QEMU (default: %(default)s, the best the installed QEMU has)",
+    )
+    run.add_argument(
+        "--link",
+        help="the two-host lab's migration link rate, e.g. 1gbit or 100mbit (default: 1gbit; migration procedures)",
+    )
+    run.add_argument(
+        "--parallel-moves",
+        type=int,
+        default=1,
+        help="VMs that migrate at once (default: 1, the paper's; migration procedures)",
     )
     run.add_argument("--os-vm", type=int, default=0, help="the VM the os procedure reboots (default: 0)")
     run.add_argument("--step", type=duration, default=1.0, help="throughput sampling step (default: 1s)")
@@ -156,6 +173,8 @@ def run(args: argparse.Namespace) -> int:
             step=args.step,
             seed=args.seed,
             os_vm=args.os_vm,
+            link=args.link,
+            parallel_moves=args.parallel_moves,
         )
         choose_mechanism(experiment.mechanism, qemu_version())  # one the installed QEMU has
     except LabError as err:
@@ -174,7 +193,7 @@ def run(args: argparse.Namespace) -> int:
         raise _flagged(err) from err
     image = build_image(recipe, progress=_say)
     try:  # the command line turns SIGTERM into KeyboardInterrupt too
-        result = asyncio.run(run_experiment(experiment, image, progress=_say))
+        result = asyncio.run(cancelled_on_sigterm(run_experiment(experiment, image, progress=_say)))
     except KeyboardInterrupt:
         failed = CLEANUP.run_all()
         if failed:

@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rejuv.lab.errors import LabError
-from rejuv.lab.host import Host
 from rejuv.lab.image import GuestImage, cache_dir
 from rejuv.lab.machine import qemu_version
-from rejuv.lab.vm import VM, VMConfig
+from rejuv.lab.vm import VM, VMConfig, VMHost
 
 __all__ = ["Accelerator", "choose_accelerator", "ACCELERATORS"]
 
@@ -46,7 +45,7 @@ def _verdict_file(cache: Path | None) -> Path:
     return (cache or cache_dir()) / "lab" / f"accel-{hashlib.sha256(facts.encode()).hexdigest()[:16]}.json"
 
 
-async def _probe(image: GuestImage, host: Host, run_dir: Path, timeout: float) -> str | None:
+async def _probe(image: GuestImage, host: VMHost, run_dir: Path, timeout: float) -> str | None:
     """None if a guest boots and serves under KVM within ``timeout`` s, else why not."""
     vm = VM(0, host, image, run_dir, VMConfig(accel="kvm", boot_timeout=timeout))
     try:
@@ -60,7 +59,7 @@ async def _probe(image: GuestImage, host: Host, run_dir: Path, timeout: float) -
 
 
 async def choose_accelerator(
-    requested: str, image: GuestImage, host: Host, run_dir: Path, timeout: float = 20.0, cache: Path | None = None
+    requested: str, image: GuestImage, host: VMHost, run_dir: Path, timeout: float = 20.0, cache: Path | None = None
 ) -> Accelerator:
     """``tcg``, ``kvm`` (probed; LabError if it fails) or ``auto`` (probed, cached, TCG fallback)."""
     if requested not in ACCELERATORS:

@@ -22,18 +22,23 @@ from typing import Any
 
 from rejuv.lab.accel import ACCELERATORS, choose_accelerator
 from rejuv.lab.cleanup import run_directory, shared_memory_root
+from rejuv.lab.cluster import DEFAULT_LINK, Cluster, parse_link_rate
 from rejuv.lab.errors import LabError
 from rejuv.lab.host import MAX_VMS, Host
 from rejuv.lab.image import GuestImage
 from rejuv.lab.load import ClientReport, LoadClient, Request, throughput
 from rejuv.lab.machine import machine_metadata, qemu_version
 from rejuv.lab.mechanism import MECHANISMS, choose_mechanism
+from rejuv.lab.moves import MIGRATION_PROCEDURES, Destination
 from rejuv.lab.procedures import PROCEDURES, ProcedureReport
-from rejuv.lab.vm import VM, FaultHook, GuestStatus, VMConfig
+from rejuv.lab.vm import VM, FaultHook, GuestStatus, VMConfig, VMHost
 from rejuv.trace.data import Trace
 from rejuv.trace.markers import Marker, MarkerKind
 
-__all__ = ["Experiment", "ExperimentResult", "run_experiment", "check_room", "MAX_OFFERED_LOAD"]
+__all__ = ["Experiment", "ExperimentResult", "run_experiment", "check_room", "MAX_OFFERED_LOAD", "PROCEDURE_NAMES"]
+
+#: Every procedure ``rejuv lab run`` knows: one host's, then the two-host lab's migrations.
+PROCEDURE_NAMES = (*PROCEDURES, *MIGRATION_PROCEDURES)
 
 #: req/s over all VMs. The client sends about 500 requests per CPU-second (docs/lab.md), on one core
 #: at most: above twice that it cannot keep its schedule at all (and it stops answering SIGTERM).
@@ -58,10 +63,30 @@ class Experiment:
     os_vm: int = 0  #: the VM whose OS the ``os`` procedure reboots
     timeout: float = 10.0  #: per request, s
     mechanism: str = "auto"  #: Warm-VM Reboot mechanism: auto, cpr-transfer, cpr-reboot or ignore-shared
+    link: str | None = None  #: the migration link's rate (tc units, e.g. 1gbit); migration procedures only
+    parallel_moves: int = 1  #: VMs that move at once (migration procedures)
+
+    @property
+    def two_hosts(self) -> bool:
+        """Whether the procedure needs the two-host lab (a migration)."""
+        return self.procedure in MIGRATION_PROCEDURES
+
+    @property
+    def link_rate(self) -> str:
+        """The migration link's rate as given (the paper's gigabit Ethernet by default)."""
+        return self.link if self.link is not None else DEFAULT_LINK
 
     def __post_init__(self) -> None:
-        if self.procedure not in PROCEDURES:
-            raise LabError("procedure", f"must be one of {', '.join(PROCEDURES)}, got {self.procedure!r}")
+        if self.procedure not in PROCEDURE_NAMES:
+            raise LabError("procedure", f"must be one of {', '.join(PROCEDURE_NAMES)}, got {self.procedure!r}")
+        if self.link is not None and not self.two_hosts:
+            migrations = ", ".join(MIGRATION_PROCEDURES)
+            raise LabError("link", f"only the migration procedures ({migrations}) use the two-host lab and its link")
+        if self.two_hosts:
+            parse_link_rate(self.link_rate)
+        if not 1 <= self.parallel_moves <= max(1, self.vms if self.two_hosts else 1):
+            where = f"from 1 to --vms ({self.vms})" if self.two_hosts else "1: only the migration procedures move VMs"
+            raise LabError("parallel_moves", f"must be {where}, got {self.parallel_moves}")
         if self.mechanism not in MECHANISMS:
             raise LabError("mechanism", f"must be one of {', '.join(MECHANISMS)}, got {self.mechanism!r}")
         if self.accel not in ACCELERATORS:
@@ -149,40 +174,66 @@ async def run_experiment(
     mechanism = choose_mechanism(experiment.mechanism, qemu_version())  # refused before anything is made
     async with AsyncExitStack() as stack:
         run_dir = stack.enter_context(run_directory())
-        host = stack.enter_context(Host(experiment.vms))
-        accel = await choose_accelerator(experiment.accel, image, host, run_dir)
+        host: VMHost
+        client_host: VMHost
+        options: dict[str, Any] = {"target": experiment.os_vm} if experiment.procedure == "os" else {}
+        if experiment.two_hosts:
+            cluster = stack.enter_context(Cluster(experiment.vms, parse_link_rate(experiment.link_rate)))
+            host, client_host, vm_dir = cluster.source, cluster.client, run_dir / "source"
+            vm_dir.mkdir()
+            (run_dir / "spare").mkdir()
+            options["destination"] = Destination(cluster.spare, run_dir / "spare", cluster.migration_uri)
+            options["parallel"] = experiment.parallel_moves
+            progress(
+                f"two-host lab: migration link {experiment.link_rate} (namespaces {', '.join(cluster.namespaces)})"
+            )
+        else:
+            host = client_host = stack.enter_context(Host(experiment.vms))
+            vm_dir = run_dir
+        accel = await choose_accelerator(experiment.accel, image, host, vm_dir)
         progress(f"accelerator: {accel.name} ({accel.reason})")
         progress(f"warm reboot mechanism: {mechanism.name} ({mechanism.reason})")
         config = VMConfig(experiment.memory_mb, accel.name, experiment.disk_bps, mechanism=mechanism.name)
-        vms = [VM(i, host, image, run_dir, config) for i in range(experiment.vms)]
+        vms = [VM(i, host, image, vm_dir, config) for i in range(experiment.vms)]
         for vm in vms:
             stack.push_async_callback(vm.close)
+        stack.push_async_callback(_close_all, vms)  # where a migration left them
         began = time.monotonic()
         await asyncio.gather(*(vm.boot() for vm in vms))
         progress(f"booted {experiment.vms} VMs in {time.monotonic() - began:.1f} s")
         for index, hook in (faults or {}).items():
             vms[index].fault = hook
         duration = experiment.before + experiment.after + _PROCEDURE_ALLOWANCE  # the client must outlast the run
-        client = LoadClient(host, experiment.vms, experiment.rate, image.files, experiment.timeout, duration)
+        client = LoadClient(client_host, experiment.vms, experiment.rate, image.files, experiment.timeout, duration)
         stack.push_async_callback(client.close)
         start = await client.start()
         markers: list[Marker] = []
 
-        def mark(kind: MarkerKind, subject: str | None, note: str) -> None:
-            markers.append(Marker(time.monotonic() - start, kind, subject, note))
+        def mark(kind: MarkerKind, subject: str | None, note: str, at: float | None = None) -> None:
+            markers.append(Marker((time.monotonic() if at is None else at) - start, kind, subject, note))
             progress(f"{markers[-1].time:7.1f} s  {kind.value}{' ' + subject if subject else ''}")
 
         await asyncio.sleep(max(0.0, start - time.monotonic()))
         mark(MarkerKind.LOAD_STARTED, None, f"{experiment.rate:g} req/s per VM")
         await _wait(experiment.before, start, client, experiment, progress)
         status_before = await _statuses(vms)
-        options: dict[str, Any] = {"target": experiment.os_vm} if experiment.procedure == "os" else {}
-        report = await PROCEDURES[experiment.procedure](vms, mark, **options)
+        report = await {**PROCEDURES, **MIGRATION_PROCEDURES}[experiment.procedure](vms, mark, **options)
         for line in report.describe():
             progress(f"          {line}")
         resumed_at = time.monotonic()
         await _wait(experiment.after, resumed_at, client, experiment, progress)
         status_after = await _statuses(vms)
+        if experiment.two_hosts:  # where every guest ended, and what still runs on each host
+            on = {id(cluster.source): "source", id(cluster.spare): "spare"}
+            placement = {
+                "vm_hosts_after": {vm.name: on.get(id(vm.host), "?") for vm in vms},
+                "host_processes_after": {
+                    "source": len(cluster.processes(cluster.source)),
+                    "spare": len(cluster.processes(cluster.spare)),
+                },
+            }
+        else:
+            placement = {}
         mark(MarkerKind.LOAD_ENDED, None, "")
         end = time.monotonic()
         client_report = await client.stop()
@@ -203,6 +254,9 @@ async def run_experiment(
             "procedure_lost": report.lost,
             "procedure_timings": report.timings,
             "procedure_pauses": report.pauses,
+            "lab": "two hosts (source, spare)" if experiment.two_hosts else "one host",
+            "migration_link": experiment.link_rate if experiment.two_hosts else None,
+            **placement,
             "client": asdict(client_report),
             "guest_status_before": {name: asdict(s) for name, s in status_before.items()},
             "guest_status_after": {name: asdict(s) for name, s in status_after.items()},
@@ -212,6 +266,11 @@ async def run_experiment(
             trace, report, client_report, accel.name, status_before, status_after, list(client.requests), start, markers
         )
     raise AssertionError("unreachable")  # pragma: no cover - AsyncExitStack does not swallow errors here
+
+
+async def _close_all(vms: list[VM]) -> None:
+    for vm in vms:
+        await vm.close()
 
 
 async def _wait(

@@ -27,7 +27,7 @@ from rejuv.lab.cleanup import CLEANUP
 from rejuv.lab.errors import HostError
 from rejuv.lab.owner import NAMESPACE_PREFIX, owner_tag
 
-__all__ = ["Host", "MAX_VMS", "require_root"]
+__all__ = ["Host", "MAX_VMS", "require_root", "vm_address", "vm_mac", "vm_tap", "http_get", "ip"]
 
 MAX_VMS = 200
 _SUBNET = "10.0.2"
@@ -35,10 +35,44 @@ _BRIDGE = "br0"
 _BRIDGE_MAC = "52:54:00:2a:ff:ff"  #: fixed, so that the bridge never takes a port's MAC (which flushes its neighbours)
 
 
-def _ip(*argv: str) -> None:
+def ip(*argv: str) -> None:
+    """Run ``ip ARGV``; HostError quoting ip's message if it fails."""
     done = subprocess.run(["ip", *argv], capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise HostError(f"ip {' '.join(argv)}", done.stderr.strip() or f"exit status {done.returncode}")
+
+
+def vm_address(index: int) -> str:
+    """The IP address of VM ``index`` (on whatever host it runs)."""
+    return f"{_SUBNET}.{10 + index}"
+
+
+def vm_mac(index: int) -> str:
+    """The MAC address of VM ``index``."""
+    return f"52:54:00:2a:{index // 256:02x}:{index % 256:02x}"
+
+
+def vm_tap(index: int, spare: bool = False) -> str:
+    """The tap device of VM ``index``, or its spare one."""
+    return f"tap{index}{'s' if spare else ''}"
+
+
+async def http_get(namespace: str, url: str, timeout: float = 5.0) -> str:
+    """The body at ``url``, fetched from inside ``namespace`` (busybox wget); HostError if none."""
+    command = ["ip", "netns", "exec", namespace, "busybox", "wget", "-q", "-O", "-", url]  # its -T crashes (1.35)
+    process = await asyncio.create_subprocess_exec(
+        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), timeout)
+    except BaseException:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        raise
+    if process.returncode != 0:
+        raise HostError(url, err.decode().strip() or f"wget exit status {process.returncode}")
+    return out.decode(errors="replace")
 
 
 def require_root() -> None:
@@ -61,15 +95,15 @@ class Host:
 
     def address(self, index: int) -> str:
         """The IP address of VM ``index``."""
-        return f"{_SUBNET}.{10 + index}"
+        return vm_address(index)
 
     def mac(self, index: int) -> str:
         """The MAC address of VM ``index``."""
-        return f"52:54:00:2a:{index // 256:02x}:{index % 256:02x}"
+        return vm_mac(index)
 
     def tap(self, index: int, spare: bool = False) -> str:
         """The tap device of VM ``index``, or its spare one."""
-        return f"tap{index}{'s' if spare else ''}"
+        return vm_tap(index, spare)
 
     def exec_argv(self, argv: list[str]) -> list[str]:
         """``argv`` run inside the namespace."""
@@ -79,20 +113,20 @@ class Host:
         """Make the namespace, the bridge and the taps; on failure remove what was made."""
         if self._handle is not None:
             return self
-        _ip("netns", "add", self.namespace)
+        ip("netns", "add", self.namespace)
         self._handle = CLEANUP.add(f"network namespace {self.namespace}", self._delete)
         try:
             inside = ("-n", self.namespace)
-            _ip(*inside, "link", "set", "lo", "up")
-            _ip(*inside, "link", "add", _BRIDGE, "address", _BRIDGE_MAC, "type", "bridge")
-            _ip(*inside, "addr", "add", f"{self.gateway}/24", "dev", _BRIDGE)
-            _ip(*inside, "link", "set", _BRIDGE, "up")
+            ip(*inside, "link", "set", "lo", "up")
+            ip(*inside, "link", "add", _BRIDGE, "address", _BRIDGE_MAC, "type", "bridge")
+            ip(*inside, "addr", "add", f"{self.gateway}/24", "dev", _BRIDGE)
+            ip(*inside, "link", "set", _BRIDGE, "up")
             for tap in (self.tap(index, spare) for index in range(self.vms) for spare in (False, True)):
-                _ip(*inside, "tuntap", "add", tap, "mode", "tap")
-                _ip(*inside, "link", "set", tap, "master", _BRIDGE, "up")
+                ip(*inside, "tuntap", "add", tap, "mode", "tap")
+                ip(*inside, "link", "set", tap, "master", _BRIDGE, "up")
             for index in range(self.vms):  # now that no port joins and changes the bridge's MAC (which flushes them)
                 entry = (self.address(index), "lladdr", self.mac(index), "dev", _BRIDGE, "nud", "permanent")
-                _ip(*inside, "neigh", "replace", *entry)
+                ip(*inside, "neigh", "replace", *entry)
         except BaseException:
             self.remove()
             raise
@@ -109,20 +143,7 @@ class Host:
 
     async def http_get(self, url: str, timeout: float = 5.0) -> str:
         """The body at ``url``, fetched from inside the namespace (busybox wget); HostError if none."""
-        command = self.exec_argv(["busybox", "wget", "-q", "-O", "-", url])  # its -T crashes (busybox 1.35)
-        process = await asyncio.create_subprocess_exec(
-            *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-        )
-        try:
-            out, err = await asyncio.wait_for(process.communicate(), timeout)
-        except BaseException:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
-            raise
-        if process.returncode != 0:
-            raise HostError(url, err.decode().strip() or f"wget exit status {process.returncode}")
-        return out.decode(errors="replace")
+        return await http_get(self.namespace, url, timeout)
 
     def exists(self) -> bool:
         """Whether the namespace is there."""

@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from rejuv.lab.cleanup import CLEANUP, die_with_parent
 from rejuv.lab.errors import LabError
 from rejuv.lab.guest import FILE_TEMPLATE, FILES_PATH
-from rejuv.lab.host import Host
+from rejuv.lab.vmbase import VMHost
 
 __all__ = ["Request", "ClientReport", "LoadClient", "throughput", "client_limit", "reply_gap"]
 
@@ -93,7 +93,7 @@ def client_limit(summary: dict[str, Any], offered: float) -> ClientReport:
 class LoadClient:
     """A running load worker: ``rate`` req/s to each of ``host``'s first ``vms`` VMs, files in order."""
 
-    host: Host
+    host: VMHost
     vms: int
     rate: float
     files: int

@@ -65,7 +65,7 @@ class VM(HandoverSteps):
     """A VM: its own steps (:class:`~rejuv.lab.vmbase.VMBase`), a hand-over (:class:`~rejuv.lab.handover.HandoverSteps`),
     and migration to another host (here)."""
 
-    # -- migration (prepared for the migration procedures; no procedure uses it yet) -------------
+    # -- migration to another host (the migration procedures, :mod:`rejuv.lab.moves`) -------------
     async def receive(self, uri: str) -> None:
         """Start QEMU ``-incoming defer`` on a fresh memory file and listen on ``uri`` (``tcp:ADDRESS:PORT``).
 
@@ -86,20 +86,31 @@ class VM(HandoverSteps):
         self._state = VMState.INCOMING
 
     async def migrate(
-        self, destination: VM, uri: str, live: bool = True, max_bandwidth: int = 10**12, timeout: float = 600.0
+        self,
+        destination: VM,
+        uri: str,
+        live: bool = True,
+        max_bandwidth: int = 10**12,
+        timeout: float = 600.0,
+        stall: float | None = None,
     ) -> None:
         """Move the guest to ``destination`` (INCOMING on ``uri``, see :meth:`receive`); RAM is sent, not shared.
 
         Live pre-copy if ``live``, else stop-and-copy (``stop`` first);
-        ``max_bandwidth`` in bytes/s, ``timeout`` in s. On success the
+        ``max_bandwidth`` in bytes/s, ``timeout`` in s; with ``stall``, a
+        migration that sends nothing for ``stall`` s (a cut link) fails. On success the
         destination runs the guest (RUNNING) and this QEMU has quit (STOPPED).
         On failure (the destination dies, a QMP error, the migration
-        ``failed`` or ``cancelled``, timeout) the migration is cancelled, the
+        ``failed`` or ``cancelled``, timeout, a stall) the migration is cancelled, the
         destination's QEMU killed (STOPPED) and the guest goes on running here
-        (RUNNING); if this QEMU died, FAILED. Not yet used by a procedure.
+        (RUNNING); if this QEMU died, FAILED. :attr:`switched_over_at` is
+        QEMU's time of the guest's last ``STOP`` here (the switch-over), and the
+        destination's :attr:`last_pause` runs from it to the guest's ``RESUME`` there.
         """
         self._require("migrate", VMState.RUNNING)
         destination._require("migrate", VMState.INCOMING)
+        self.switched_over_at = None
+        self.last_pause = None
         self._state = VMState.MIGRATING
         stopped = False
         try:
@@ -111,12 +122,17 @@ class VM(HandoverSteps):
                 await self._execute("migrate", "stop")
                 stopped = True
             await self._execute("migrate", "migrate", {"uri": uri})
-            await self._wait_migration("migrate", timeout)
+            self._inject("migrating")
+            await self._wait_migration("migrate", timeout, stall)
+            self.switched_over_at = self._last("STOP", self.transport.events())
             await destination._arrive(self.boot_token)
         except BaseException:
             await destination.close()
             await self._continue_here("migrate rollback", stopped)
             raise
+        resumed = destination._last("RESUME", destination.transport.events())
+        left = self.switched_over_at
+        destination.last_pause = resumed - left if resumed is not None and left is not None else None
         await self._quit(f"its guest had moved to {destination.name}")
         self.memory_file.unlink(missing_ok=True)
         self._state = VMState.STOPPED

@@ -107,6 +107,7 @@ class VMBase:
         self._sockets: CprSockets | None = None  #: a prepared hand-over's sockets
         self._stopped_at: float | None = None  #: QEMU's time of the last STOP of the guest
         self.last_pause: float | None = None  #: s from the guest's last STOP to its RESUME, by QEMU's events
+        self.switched_over_at: float | None = None  #: QEMU's time (s since the epoch) of a migration's switch-over
         self._run_dir = run_dir
         self._state = VMState.CREATED
         self._generation = 0
@@ -341,15 +342,25 @@ class VMBase:
                 raise VMError(f"{self.name}: {step}", f"the migration did not end within {timeout:g} s of cancelling")
             await asyncio.sleep(0.01)
 
-    async def _wait_migration(self, step: str, timeout: float = 600.0) -> None:
+    async def _wait_migration(self, step: str, timeout: float = 600.0, stall: float | None = None) -> None:
+        """Wait until the migration completes; VMError if it fails, takes ``timeout`` s, or sends nothing for ``stall`` s."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        sent, moved_at = None, time.monotonic()
+        while (now := time.monotonic()) < deadline:
             info = await self._query(step, "query-migrate")
             status = info.get("status")
             if status == "completed":
                 return
             if status in ("failed", "cancelled"):
                 raise VMError(f"{self.name}: {step}", f"migration {status}: {info.get('error-desc', '')}")
+            if stall is not None:
+                ram = info.get("ram")
+                transferred = ram.get("transferred") if isinstance(ram, dict) else None
+                if transferred != sent:
+                    sent, moved_at = transferred, now
+                elif now - moved_at > stall:
+                    why = f"migration stalled: nothing sent for {stall:g} s (the link is down?)"
+                    raise VMError(f"{self.name}: {step}", why)
             await asyncio.sleep(0.005)
         raise VMError(f"{self.name}: {step}", f"migration did not complete within {timeout:g} s")
 

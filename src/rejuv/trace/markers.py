@@ -32,7 +32,9 @@ class MarkerKind(enum.Enum):
     OS_REBOOT_ENDED = "os-reboot-ended"
     # migration of one VM
     MIGRATION_STARTED = "migration-started"
+    MIGRATION_SWITCHED_OVER = "migration-switched-over"
     MIGRATION_ENDED = "migration-ended"
+    MIGRATION_CANCELLED = "migration-cancelled"
     # load
     LOAD_STARTED = "load-started"
     LOAD_ENDED = "load-ended"

@@ -49,6 +49,8 @@ def _moves(trace: Trace) -> list[tuple[str, float, float]]:
                     trace.source, f"migration-ended at {marker.time:g} s for {marker.subject!r}, which never started"
                 )
             moves.append((marker.subject, started.pop(marker.subject), marker.time))
+        elif marker.kind is MarkerKind.MIGRATION_CANCELLED and marker.subject is not None:
+            started.pop(marker.subject, None)  # the VM stayed on the source: no move to fit
     if not moves:
         raise TraceError(trace.source, "has no migration-started/migration-ended markers")
     return sorted(moves, key=lambda move: move[1])

@@ -1,0 +1,196 @@
+"""The migration procedures on real QEMU (TCG) in the two-host lab: what must hold when a VM moves.
+
+Small runs (128 MB guests, 20 files, 5 req/s): ``live`` moves two VMs over a
+1 Gbit/s link, ``migration`` (stop-and-copy) one; a live move over 100 Mbit/s
+has its destination QEMU killed a second in; and a SIGTERM in the middle of a
+move must leave nothing behind. Root and ``qemu-system-x86_64`` are needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import cast
+
+import pytest
+
+from rejuv.lab.cluster import ClusterHost
+from rejuv.lab.experiment import Experiment, ExperimentResult, run_experiment
+from rejuv.lab.image import GuestImage, ImageRecipe, build_image
+from rejuv.lab.vmbase import FaultHook, VMBase
+from rejuv.trace.markers import MarkerKind
+from test_lab_cli import _lines
+from test_lab_qemu import _leftovers
+
+pytestmark = [
+    pytest.mark.lab,
+    pytest.mark.skipif(shutil.which("qemu-system-x86_64") is None, reason="qemu-system-x86_64 is not installed"),
+    pytest.mark.skipif(os.geteuid() != 0, reason="the two-host lab needs root"),
+]
+
+
+def _experiment(procedure: str, vms: int, link: str = "1gbit") -> Experiment:
+    return Experiment(
+        procedure=procedure, vms=vms, rate=5.0, before=6.0, after=5.0, accel="tcg", timeout=3.0, link=link
+    )
+
+
+@pytest.fixture(scope="module")
+def image() -> GuestImage:
+    return build_image(ImageRecipe(files=20))
+
+
+def _run(experiment: Experiment, image: GuestImage, faults: dict[int, FaultHook] | None = None) -> ExperimentResult:
+    before = _leftovers()
+    try:
+        return asyncio.run(run_experiment(experiment, image, faults=faults))
+    finally:
+        assert _leftovers() - before == set(), "the run left something behind"
+
+
+@pytest.fixture(scope="module")
+def live(image: GuestImage) -> ExperimentResult:
+    return _run(_experiment("live", 2), image)
+
+
+@pytest.fixture(scope="module")
+def stop_and_copy(image: GuestImage) -> ExperimentResult:
+    return _run(_experiment("migration", 1), image)
+
+
+def _kill_the_destination_after(seconds: float) -> FaultHook:
+    """A fault hook: once the migration is under way, SIGKILL every process on the spare host ``seconds`` later."""
+
+    def hook(vm: VMBase, stage: str) -> None:
+        if stage != "migrating":
+            return
+        spare = cast(ClusterHost, vm.host).namespace.removesuffix("src") + "spare"
+
+        def kill() -> None:
+            pids = subprocess.run(["ip", "netns", "pids", spare], capture_output=True, text=True).stdout.split()
+            for pid in pids:
+                os.kill(int(pid), signal.SIGKILL)
+
+        asyncio.get_running_loop().call_later(seconds, kill)
+
+    return hook
+
+
+def _cut_the_link_after(seconds: float) -> FaultHook:
+    """A fault hook: once the migration is under way, take the source's end of the link down ``seconds`` later."""
+
+    def hook(vm: VMBase, stage: str) -> None:
+        if stage == "migrating":
+            source = cast(ClusterHost, vm.host).namespace
+            down = ["ip", "-n", source, "link", "set", "mig0", "down"]
+            asyncio.get_running_loop().call_later(seconds, lambda: subprocess.run(down, check=True))
+
+    return hook
+
+
+@pytest.fixture(scope="module")
+def link_cut(image: GuestImage) -> ExperimentResult:
+    return _run(_experiment("live", 1, link="100mbit"), image, faults={0: _cut_the_link_after(1.0)})
+
+
+@pytest.fixture(scope="module")
+def destination_killed(image: GuestImage) -> ExperimentResult:
+    return _run(_experiment("live", 1, link="100mbit"), image, faults={0: _kill_the_destination_after(1.0)})
+
+
+def _moved_in_place(result: ExperimentResult) -> None:
+    for name, status in result.status_before.items():
+        assert result.status_after[name].token == status.token, f"{name} lost its memory"
+    assert set(result.trace.metadata["vm_hosts_after"].values()) == {"spare"}
+    assert result.trace.metadata["host_processes_after"]["source"] == 0
+
+
+def test_a_live_migrated_vm_keeps_its_guest_and_serves_from_the_spare(live: ExperimentResult) -> None:
+    """After live: every boot token kept, every VM on the spare host, answering the client; the source runs nothing."""
+    _moved_in_place(live)
+
+
+def test_a_stop_and_copy_migrated_vm_keeps_its_guest_and_serves_from_the_spare(
+    stop_and_copy: ExperimentResult,
+) -> None:
+    """After stop-and-copy: the boot token kept, the VM on the spare host, answering the client; the source empty."""
+    _moved_in_place(stop_and_copy)
+
+
+def test_the_client_never_needs_a_new_address(live: ExperimentResult) -> None:
+    """The client asks each VM at its one fixed address throughout, and every VM answers after its move."""
+    moved = {m.subject: m.time for m in live.markers if m.kind is MarkerKind.MIGRATION_ENDED}
+    assert set(moved) == {"vm0", "vm1"}
+    for index, name in enumerate(live.trace.vm_names):
+        after = [r for r in live.requests if r.vm == index and r.start - live.start > moved[name] + 1.0]
+        assert after and all(r.ok for r in after), f"{name} did not serve at its address after moving"
+
+
+def test_each_move_writes_start_switch_over_and_end_in_order(live: ExperimentResult) -> None:
+    """Per VM, one at a time: migration-started < migration-switched-over < migration-ended, vm0's before vm1's."""
+    kinds = (MarkerKind.MIGRATION_STARTED, MarkerKind.MIGRATION_SWITCHED_OVER, MarkerKind.MIGRATION_ENDED)
+    moves = [(m.subject, m.kind) for m in live.trace.markers if m.kind in kinds]
+    assert moves == [(name, kind) for name in ("vm0", "vm1") for kind in kinds]
+    assert live.trace.metadata["migration_link"] == "1gbit"
+
+
+def test_a_killed_destination_leaves_the_vm_running_on_the_source_and_says_so(
+    destination_killed: ExperimentResult,
+) -> None:
+    """Destination QEMU killed mid-move: cancelled in the trace and the report, the guest serves on at the source."""
+    markers = [m for m in destination_killed.trace.markers if m.subject == "vm0"]
+    assert [m.kind for m in markers] == [MarkerKind.MIGRATION_STARTED, MarkerKind.MIGRATION_CANCELLED]
+    assert "runs on the source host" in markers[1].note
+    assert "migration cancelled" in destination_killed.report.outcomes["vm0"]
+    assert destination_killed.status_after["vm0"].token == destination_killed.status_before["vm0"].token
+    assert destination_killed.trace.metadata["vm_hosts_after"] == {"vm0": "source"}
+    assert destination_killed.trace.metadata["host_processes_after"]["spare"] == 0
+
+
+def test_a_cut_link_leaves_the_vm_running_on_the_source_and_says_so(link_cut: ExperimentResult) -> None:
+    """Link down mid-move: nothing more is sent, the move is cancelled (trace, report), the guest serves on at the source."""
+    markers = [m for m in link_cut.trace.markers if m.subject == "vm0"]
+    assert [m.kind for m in markers] == [MarkerKind.MIGRATION_STARTED, MarkerKind.MIGRATION_CANCELLED]
+    assert "migration stalled" in markers[1].note and "runs on the source host" in markers[1].note
+    assert "migration cancelled" in link_cut.report.outcomes["vm0"]
+    assert link_cut.status_after["vm0"].token == link_cut.status_before["vm0"].token
+    assert link_cut.trace.metadata["vm_hosts_after"] == {"vm0": "source"}
+    assert link_cut.trace.metadata["host_processes_after"]["spare"] == 0
+
+
+def test_sigterm_during_a_move_leaves_nothing_behind(tmp_path: Path) -> None:
+    """SIGTERM while a VM crosses a 100 Mbit/s link: exit 130, no QEMU, namespace, run directory or trace left."""
+    out = tmp_path / "run.trace"
+    argv = [sys.executable, "-m", "rejuv", "lab", "run", "--procedure", "migration", "--link", "100mbit"]
+    argv += ["--vms", "1", "--rate", "2", "--before", "6s", "--after", "5s", "--files", "20", "--accel", "tcg"]
+    process = subprocess.Popen([*argv, "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines, seen = _lines(process.stderr), list[str]()
+        deadline = time.monotonic() + 120
+        while not any("migration-started" in line for line in seen):
+            seen.append(lines.get(timeout=max(0.1, deadline - time.monotonic())))
+            assert seen[-1], f"the run ended early: {''.join(seen)}"
+        time.sleep(1.0)  # the guest's RAM is on the link
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    while (line := lines.get(timeout=10)) != "":
+        seen.append(line)
+    error = "".join(seen)
+    assert process.returncode == 130, error
+    assert "no VM, namespace or run directory left" in error and "Traceback" not in error
+    netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False).stdout
+    assert f"rejuv-{process.pid}-" not in netns
+    assert list(Path("/dev/shm").glob(f"rejuv-lab-{process.pid}-*")) == []
+    qemus = subprocess.run(["pgrep", "-f", f"rejuv-lab-{process.pid}-"], capture_output=True, text=True).stdout
+    assert qemus == ""
+    assert list(tmp_path.iterdir()) == []
