@@ -34,7 +34,7 @@ from types import TracebackType
 
 from rejuv.lab.cleanup import CLEANUP
 from rejuv.lab.errors import HostError, LabError
-from rejuv.lab.host import MAX_VMS, http_get, ip, require_root, vm_address, vm_mac, vm_tap
+from rejuv.lab.host import MAX_VMS, NamespaceVMs, http_get, ip, require_root, vm_address, vm_mac, vm_tap
 from rejuv.lab.owner import NAMESPACE_PREFIX, owner_tag
 
 __all__ = ["Cluster", "ClusterHost", "parse_link_rate", "LINK_ADDRESSES", "DEFAULT_LINK"]
@@ -56,7 +56,7 @@ def parse_link_rate(text: str) -> int:
     return bits
 
 
-class ClusterHost:
+class ClusterHost(NamespaceVMs):
     """One namespace of a :class:`Cluster` as a VM sees it (:class:`~rejuv.lab.vmbase.VMHost`).
 
     Its VMs' QEMUs run in ``namespace``; the guests are reached (``http_get``) from the client's.
@@ -66,19 +66,6 @@ class ClusterHost:
         self.namespace = namespace
         self.client_namespace = client_namespace
         self.gateway = _GATEWAY
-
-    def address(self, index: int) -> str:
-        return vm_address(index)
-
-    def mac(self, index: int) -> str:
-        return vm_mac(index)
-
-    def tap(self, index: int, spare: bool = False) -> str:
-        return vm_tap(index, spare)
-
-    def exec_argv(self, argv: list[str]) -> list[str]:
-        """``argv`` run inside this namespace."""
-        return ["ip", "netns", "exec", self.namespace, *argv]
 
     async def http_get(self, url: str, timeout: float = 5.0) -> str:
         """The body at ``url``, fetched by the client (it holds the cluster's gateway address)."""

@@ -27,7 +27,7 @@ from rejuv.lab.cleanup import CLEANUP
 from rejuv.lab.errors import HostError
 from rejuv.lab.owner import NAMESPACE_PREFIX, owner_tag
 
-__all__ = ["Host", "MAX_VMS", "require_root", "vm_address", "vm_mac", "vm_tap", "http_get", "ip"]
+__all__ = ["Host", "NamespaceVMs", "MAX_VMS", "require_root", "vm_address", "vm_mac", "vm_tap", "http_get", "ip"]
 
 MAX_VMS = 200
 _SUBNET = "10.0.2"
@@ -81,17 +81,10 @@ def require_root() -> None:
         raise HostError("rejuv lab", "needs root: it creates a network namespace, a bridge and tap devices")
 
 
-class Host:
-    """A network namespace holding a bridge and ``vms`` taps; a context manager that removes it all."""
+class NamespaceVMs:
+    """What a VM needs of the namespace its QEMU runs in: its identity on the network and how to run there."""
 
-    def __init__(self, vms: int) -> None:
-        if not 1 <= vms <= MAX_VMS:
-            raise HostError("vms", f"must be between 1 and {MAX_VMS}, got {vms}")
-        require_root()
-        self.vms = vms
-        self.namespace = f"{NAMESPACE_PREFIX}{owner_tag()}-{secrets.token_hex(3)}"  # whose it is, after a SIGKILL
-        self.gateway = f"{_SUBNET}.1"
-        self._handle: int | None = None
+    namespace: str
 
     def address(self, index: int) -> str:
         """The IP address of VM ``index``."""
@@ -108,6 +101,19 @@ class Host:
     def exec_argv(self, argv: list[str]) -> list[str]:
         """``argv`` run inside the namespace."""
         return ["ip", "netns", "exec", self.namespace, *argv]
+
+
+class Host(NamespaceVMs):
+    """A network namespace holding a bridge and ``vms`` taps; a context manager that removes it all."""
+
+    def __init__(self, vms: int) -> None:
+        if not 1 <= vms <= MAX_VMS:
+            raise HostError("vms", f"must be between 1 and {MAX_VMS}, got {vms}")
+        require_root()
+        self.vms = vms
+        self.namespace = f"{NAMESPACE_PREFIX}{owner_tag()}-{secrets.token_hex(3)}"  # whose it is, after a SIGKILL
+        self.gateway = f"{_SUBNET}.1"
+        self._handle: int | None = None
 
     def create(self) -> Host:
         """Make the namespace, the bridge and the taps; on failure remove what was made."""
