@@ -21,11 +21,6 @@ from rejuv.lab.reclaim import Leftover, find_leftovers, reclaim
 from rejuv.signals import cancelled_on_sigterm
 from rejuv.trace.store import write_trace
 
-HELP = (
-    "real QEMU VMs: build the guest image (image), measure a rejuvenation into a trace (run), "
-    "remove what killed runs left (clean)"
-)
-
 #: The option behind each field of Experiment and ImageRecipe, so that an error names what the user typed.
 _FLAGS = {
     "procedure": "--procedure",

@@ -62,7 +62,7 @@ COMMANDS: dict[str, Command] = {
         "rejuv.cli.report",
     ),
     "lab": Command(
-        "real QEMU VMs: build the guest image (image), measure a rejuvenation into a trace (run), "
+        "real QEMU VMs: build the guest image (image), measure a rejuvenation or a migration into a trace (run), "
         "remove what killed runs left (clean)",
         "rejuv.cli.lab",
     ),
