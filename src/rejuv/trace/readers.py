@@ -228,18 +228,23 @@ def _series_name(metric: dict[str, Any], number: int) -> str:
 
 
 def _prometheus_value(source: str, where: str, text: Any) -> float:
-    """A sample's value: Prometheus writes it as a string ("12.5"); NaN and infinities are refused with why."""
+    """A sample's value: Prometheus writes it as a string ("12.5"); ``"NaN"`` is a missing sample.
+
+    A rate over a window with too few points, or a division by zero in the query, gives NaN in real data;
+    it reads as the trace format's NaN. Infinities and negative values are refused with why.
+    """
     if not isinstance(text, str | int | float) or isinstance(text, bool):
         raise TraceError(f"{source}, {where}", f'value must be a number in a string ("12.5"), got {text!r}')
     try:
         value = float(text)
     except ValueError:
         raise TraceError(f"{source}, {where}", f"not a number: {text!r}") from None
-    if not math.isfinite(value):
+    if math.isnan(value):
+        return math.nan
+    if math.isinf(value):
         raise TraceError(
             f"{source}, {where}",
-            f"throughput is {'NaN' if math.isnan(value) else 'infinite'} ({text!r}); rejuv does not yet read "
-            "Prometheus's NaN or Inf as a missing sample: filter them out in the query (append '>= 0')",
+            f"throughput is infinite ({text!r}); check the query (a division by zero?) or filter it out (append '< Inf')",
         )
     if value < 0:
         raise TraceError(f"{source}, {where}", f"throughput must be >= 0, got {value:g}")
