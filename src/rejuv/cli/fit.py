@@ -16,7 +16,7 @@ from rejuv.jsontext import to_json
 from rejuv.model import STRATEGIES, MigrationProfile, MigrationStrategy, lookup
 from rejuv.provenance import stamp
 from rejuv.trace.data import Trace
-from rejuv.trace.events import combine, event_kinds, measure
+from rejuv.trace.events import combine, event_kinds, measure, too_coarse
 from rejuv.trace.migration_fit import fit_migration, migration_parameters
 from rejuv.trace.params_file import write_parameter_file
 from rejuv.trace.prometheus_api import DEFAULT_TIMEOUT, Server, fetch_trace
@@ -44,8 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--baseline",
         type=positive_duration,
-        default=30.0,
-        help="baseline before each event, seconds or with a unit (default: %(default)s)",
+        help="baseline before each event, seconds or with a unit (default: 30 s, or 5 samples at a coarser step)",
     )
     tolerance = parser.add_argument(
         "--recovery-tolerance",
@@ -140,8 +139,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _fit_events(args: argparse.Namespace, settings: Settings) -> dict[str, Estimate]:
     measured = []
+    coarse = []
     for trace in _traces(args):
-        measured += measure(trace, args.kind, settings)
+        found = measure(trace, args.kind, settings)
+        measured += found
+        coarse += too_coarse(found, trace.step, settings)
     counts = {kind: sum(1 for m in measured if m.kind == kind) for kind in event_kinds()}
     print("events: " + ", ".join(f"{count} {kind}" for kind, count in counts.items() if count), file=_report(args))
     for item in measured:
@@ -150,6 +152,8 @@ def _fit_events(args: argparse.Namespace, settings: Settings) -> dict[str, Estim
                 f"note: the {item.kind} event at {item.segment.start:g} s had not recovered when the trace ended",
                 file=sys.stderr,
             )
+    for note in coarse:
+        print(f"note: {note}", file=sys.stderr)
     return combine(measured)
 
 
