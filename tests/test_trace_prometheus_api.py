@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from fit_output import fit_json
 from rejuv.cli import main
 from rejuv.cli.option_types import timestamp
 from rejuv.trace.markers import MarkerKind
@@ -77,14 +78,6 @@ def matrix(columns: dict[str, list[float]], step: float, origin: float = ORIGIN,
         for name, values in columns.items()
     ]
     return json.dumps({"status": "success", "data": {"resultType": "matrix", "result": result}})
-
-
-def fit_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, dict[str, float]]:
-    status = main(["fit", "--json", *argv])
-    out, err = capsys.readouterr()
-    assert status == 0, err
-    estimates: dict[str, dict[str, float]] = json.loads(out)["estimates"]
-    return estimates
 
 
 def error_of(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
