@@ -252,3 +252,35 @@ def test_a_moment_without_meaning_is_refused(text: str) -> None:
     """Text that is no moment, a time without a zone, a future offset, negative or NaN seconds are refused."""
     with pytest.raises(argparse.ArgumentTypeError):
         timestamp(text)
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("ftp://127.0.0.1/", "expected an http:// or https:// URL, got 'ftp://127.0.0.1/'"),
+        ("http://[::1", "not a URL: 'http://[::1' (Invalid IPv6 URL)"),
+        ("http://a b", "not a usable URL: 'http://a b' (URL can't contain control characters."),
+    ],
+)
+def test_a_url_that_is_not_an_http_server_is_refused(capsys: pytest.CaptureFixture[str], url: str, why: str) -> None:
+    """Only http:// and https:// URLs are asked (never file://); a malformed one is an error, not a traceback."""
+    assert error_of(capsys, "fit", "--prometheus", url, "--query", "q", "--start", "now-1h").startswith(
+        f"error: --prometheus: {why}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["fit", "--query", "q"], "error: --query: goes with --prometheus URL"),
+        (["fit"], "error: fit: name the trace files to fit, or --prometheus URL --query PROMQL --start T"),
+        (["fit", "--prometheus", "http://127.0.0.1:1", "--start", "0"], "error: --prometheus: needs --query"),
+        (["fit", "a.trace", "--prometheus", "http://127.0.0.1:1"], "error: --prometheus: fits one range query"),
+    ],
+    ids=["query without server", "nothing to fit", "no query", "files and server"],
+)
+def test_files_or_a_server_are_fitted_never_both_nor_neither(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    """fit takes trace files or --prometheus with --query and --start; the live options need --prometheus."""
+    assert error_of(capsys, *argv).startswith(message)

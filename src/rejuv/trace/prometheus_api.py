@@ -87,8 +87,12 @@ def _post(source: str, url: str, form: dict[str, str], timeout: float) -> bytes:
         raise TraceError(source, f"cannot reach {url} ({err.reason})") from None
     except TimeoutError:
         raise TraceError(source, f"no answer from {url} within {timeout:g} s; raise --timeout") from None
+    except http.client.InvalidURL as err:
+        raise TraceError(source, f"not a usable URL: {url!r} ({err})") from None
     except (http.client.HTTPException, ConnectionError) as err:
         raise TraceError(source, f"{url} broke off its answer ({err or type(err).__name__})") from None
+    except ValueError as err:  # a URL that urllib cannot use (a control character, a bad port)
+        raise TraceError(source, f"not a usable URL: {url!r} ({err})") from None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,7 +112,10 @@ def fetch_range(server: Server, query: str, start: float, end: float, step: floa
     """
     url, timeout = server.url, server.timeout
     where = url if server.source is None else server.source
-    scheme = urllib.parse.urlsplit(url).scheme
+    try:
+        scheme = urllib.parse.urlsplit(url).scheme
+    except ValueError as err:  # "http://[::1" and other malformed URLs
+        raise TraceError(where, f"not a URL: {url!r} ({err})") from None
     if scheme not in ("http", "https"):
         raise TraceError(where, f"expected an http:// or https:// URL, got {url!r}")
     if not (math.isfinite(start) and math.isfinite(end) and end > start):
