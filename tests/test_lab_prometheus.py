@@ -35,8 +35,11 @@ QUERY = "rate(rejuv_lab_replies_total[5s])"
 #: the window holds under 10% of the baseline's replies (about 4 s after the last reply) and ends with the first
 #: scrape after the first reply, so it is short by up to the window (this lab's 2-3 s cold downtime vanishes:
 #: 0 s), and the degraded period grows by what the downtime lost and by the window's trailing edge. So the
-#: durations agree within the window plus both uncertainties, the degradation rate within 0.1 (measured: lab
-#: D_c 2 s, omega_c 0.57, R_vmm_c 6 s; Prometheus 0 s, 0.55, 12 s).
+#: durations agree within the window plus both uncertainties. The degradation rate is a mean over periods that
+#: differ for the same reason (Prometheus's is longer and holds the smeared downtime), and the lab's own
+#: uncertainty for it is 0 here (an open-loop client's warm baseline is exactly 5 replies a second: no spread),
+#: so it cannot be the tolerance; 0.15 is. Measured in two runs: lab D_c 2 s, omega_c 0.57 / 0.48, R_vmm_c 6 / 8 s;
+#: Prometheus 0 s, 0.55 / 0.56, 12 / 13 s.
 WINDOW = 5.0
 
 
@@ -94,7 +97,7 @@ def prometheus(tmp_path: Path) -> Iterator[tuple[str, int]]:
 def test_fit_from_prometheus_scraping_a_lab_run_agrees_with_the_lab_trace(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], prometheus: tuple[str, int]
 ) -> None:
-    """D_c, omega_c and R_vmm_c from Prometheus's rate() match the lab trace's within the rate window and 0.1."""
+    """D_c and R_vmm_c from Prometheus's rate() match the lab trace's within the rate window, omega_c within 0.15."""
     url, target = prometheus
     trace_path = tmp_path / "cold.trace"
     argv = ["lab", "run", "--procedure", "cold", "--vms", "1", "--rate", "5", "--accel", "tcg", "--memory", "128"]
@@ -121,4 +124,4 @@ def test_fit_from_prometheus_scraping_a_lab_run_agrees_with_the_lab_trace(
     for symbol in ("D_c", "R_vmm_c"):
         both = lab[symbol]["uncertainty"] + live[symbol]["uncertainty"]
         assert abs(live[symbol]["value"] - lab[symbol]["value"]) <= WINDOW + both, symbol
-    assert abs(live["omega_c"]["value"] - lab["omega_c"]["value"]) <= 0.1
+    assert abs(live["omega_c"]["value"] - lab["omega_c"]["value"]) <= 0.15
