@@ -21,7 +21,7 @@ LAB_READY    = command -v busybox >/dev/null && command -v httperf >/dev/null &&
 	&& command -v cpio >/dev/null && command -v depmod >/dev/null && command -v qemu-system-x86_64 >/dev/null \
 	&& [ "$$(qemu-system-x86_64 --version | sed -n '1s/^QEMU emulator version \([0-9]*\)\..*/\1/p')" -ge $(QEMU_MIN) ] 2>/dev/null
 
-.PHONY: reproduce test lint lab-deps browser-deps bench figures clean mutation
+.PHONY: reproduce test lint lab-deps browser-deps prometheus-deps bench figures clean mutation
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -63,7 +63,15 @@ browser-deps:
 	else echo "note: chromium is missing and this is not a root Debian shell: rejuv report's browser tests will skip"; \
 	    echo "      (apt-get install chromium)"; fi
 
-test: lint lab-deps browser-deps
+# Debian's prometheus, which tests/test_lab_prometheus.py starts on loopback to scrape rejuv lab run --metrics.
+prometheus-deps:
+	@if command -v prometheus >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus; \
+	else echo "note: prometheus is missing and this is not a root Debian shell: the live Prometheus test will skip"; \
+	    echo "      (apt-get install prometheus)"; fi
+
+test: lint lab-deps browser-deps prometheus-deps
 	$(BIN)/python -m pytest
 
 bench: $(STAMP) lab-deps

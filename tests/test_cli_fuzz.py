@@ -59,6 +59,13 @@ PLAUSIBLE: dict[str, list[str]] = {
     "before": DURATIONS,
     "after": DURATIONS,
     "step": DURATIONS,
+    # fit --prometheus: only loopback, where nothing listens on port 1 (refused at once), and URLs that are none
+    "prometheus": ["http://127.0.0.1:1", "http://[::1]:1", "ftp://127.0.0.1/", "http://[::1", "127.0.0.1:9090", ""],
+    "query": ["up", "rate(x[1m])", ""],
+    "markers_query": ["up", ""],
+    "start": ["0", "now-1h", "2026-11-30T00:00:00Z", "2026-11-30T00:00:00", "now+1h"],
+    "end": ["60", "now", "1e300"],
+    "timeout": ["1", "0.5s", "0", "-1"],
 }
 
 PARAMETER_VALUES = ["59", "59s", "0.61", "61%", "-3", "0", "1e308", "nan", "inf", '"text"', "[1, 2]", "{ a = 1 }"]

@@ -390,11 +390,11 @@ CASES: dict[str, Case] = {
     "Prometheus one sample": Case(
         ("fit", "q.json"), "q.json", "at least 2 samples, got 1", {"q.json": prometheus(points(1))}
     ),
-    "Prometheus 'NaN' value": Case(
+    "Prometheus '-Inf' value": Case(
         ("fit", "q.json"),
         "series 'a' at 1",
-        "throughput is NaN ('NaN')",
-        {"q.json": prometheus([[0, "1"], [1, "NaN"]])},
+        "throughput is infinite ('-Inf')",
+        {"q.json": prometheus([[0, "1"], [1, "-Inf"]])},
     ),
     "Prometheus '+Inf' value": Case(
         ("fit", "q.json"),

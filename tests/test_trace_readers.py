@@ -161,6 +161,13 @@ def test_a_prometheus_range_query_reads_one_vm_per_series(tmp_path: Path) -> Non
     assert trace.metadata == {"source_file": "q.json", "time_origin": 1700000000.0}
 
 
+def test_a_prometheus_nan_sample_is_a_missing_sample(tmp_path: Path) -> None:
+    """Prometheus's "NaN" (a rate with too few points, a 0/0) reads as NaN, the trace format's missing sample."""
+    text = prometheus([series({"vm": "a"}, [(0, "1"), (1, "NaN"), (2, "3")])])
+    trace = read_prometheus(write(tmp_path, "q.json", text))
+    np.testing.assert_array_equal(trace.vm_throughput[:, 0], [1, NAN, 3])
+
+
 def test_prometheus_series_with_the_same_name_are_numbered(tmp_path: Path) -> None:
     """Two series that a label cannot tell apart keep both, as name#0 and name#1."""
     text = prometheus([series({"job": "web"}, [(0, "1"), (1, "2")]), series({"job": "web"}, [(0, "3"), (1, "4")])])
@@ -180,7 +187,7 @@ def test_prometheus_series_with_the_same_name_are_numbered(tmp_path: Path) -> No
             ", series 'a' at 1",
             "throughput must be >= 0, got -1",
         ),
-        (prometheus([series({"vm": "a"}, [(0, "1"), (1, "NaN")])]), ", series 'a' at 1", "throughput is NaN"),
+        (prometheus([series({"vm": "a"}, [(0, "1"), (1, "+Inf")])]), ", series 'a' at 1", "throughput is infinite"),
         (prometheus([series({"vm": "a"}, [(0, "1"), (1, "x")])]), ", series 'a' at 1", "not a number: 'x'"),
         (
             prometheus([series({"vm": "a"}, [("noon", "1")])]),
@@ -200,7 +207,7 @@ def test_prometheus_series_with_the_same_name_are_numbered(tmp_path: Path) -> No
         "no series",
         "no values",
         "negative",
-        "NaN",
+        "infinite",
         "non-numeric value",
         "non-numeric timestamp",
         "not a pair",

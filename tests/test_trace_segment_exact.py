@@ -33,6 +33,7 @@ DOWNTIMES = (0, 1, 2, 7, 60)  #: samples
 PERIODS = (0, 1, 2, 5, 24, 100)  #: samples
 LEAD = 10  #: samples before the baseline window, at another level that the baseline must not see
 WINDOW = 40  #: baseline window, samples
+RECOVERY = 5  #: recovery window, samples
 TAIL = 40  #: samples after the degraded period, more than the 4 windows of 5 that "back for good" reads
 START = LEAD + WINDOW  #: the event's first sample
 # Where one sample is missing; each edge needs a downtime or period long enough to have two sides.
@@ -93,7 +94,7 @@ CASES = [
 @pytest.mark.parametrize("step", [0.5, 1.0, 5.0])
 def test_a_noise_free_event_segments_exactly(step: float, base: float) -> None:
     """Every downtime, period, rate and missing edge gives the exact downtime, period and rate, by the documented edge rules."""
-    settings = Settings(baseline_window=WINDOW * step)
+    settings = Settings(baseline_window=WINDOW * step, recovery_window=RECOVERY * step)
     for edge, downtime, rate, period in CASES:
         values = event_series(downtime, rate, period, base)
         gap = missing_index(edge, downtime, period)
@@ -116,7 +117,7 @@ def test_a_noise_free_event_segments_exactly(step: float, base: float) -> None:
 @pytest.mark.parametrize("step", [0.5, 1.0, 5.0])
 def test_without_noise_the_uncertainties_are_quantisation_alone(step: float, base: float) -> None:
     """Noise-free: baseline and rate exact (uncertainty 0); downtime and period one step, plus one per missing edge sample."""
-    settings = Settings(baseline_window=WINDOW * step)
+    settings = Settings(baseline_window=WINDOW * step, recovery_window=RECOVERY * step)
     for edge, downtime, rate, period in CASES:
         values = event_series(downtime, rate, period, base)
         gap = missing_index(edge, downtime, period)

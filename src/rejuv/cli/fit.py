@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 from typing import TextIO
 
 from rejuv.cli.format import table
-from rejuv.cli.option_types import open_fraction, positive_duration, renamed
+from rejuv.cli.option_types import open_fraction, positive_duration, renamed, timestamp
 from rejuv.cli.trace_options import announce, not_an_input
+from rejuv.errors import ParameterError
 from rejuv.jsontext import to_json
 from rejuv.model import STRATEGIES, MigrationProfile, MigrationStrategy, lookup
 from rejuv.provenance import stamp
 from rejuv.trace.data import Trace
-from rejuv.trace.events import combine, event_kinds, measure
+from rejuv.trace.events import combine, event_kinds, measure, too_coarse
 from rejuv.trace.migration_fit import fit_migration, migration_parameters
 from rejuv.trace.params_file import write_parameter_file
+from rejuv.trace.prometheus_api import DEFAULT_TIMEOUT, Server, fetch_trace
 from rejuv.trace.readers import read_any
 from rejuv.trace.segment import Estimate, Settings
 
@@ -27,18 +30,21 @@ def _migrations() -> dict[str, MigrationStrategy]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("traces", nargs="+", type=Path, metavar="TRACE", help=".trace, .csv or Prometheus .json files")
+    parser.add_argument(
+        "traces", nargs="*", type=Path, metavar="TRACE", help=".trace, .csv or Prometheus .json files (or --prometheus)"
+    )
     parser.add_argument(
         "--kind",
         choices=[*event_kinds(), *_migrations()],
         help="the kind of event: needed for traces without markers, and to fit migrations (Table 1)",
     )
-    parser.add_argument("--markers", type=Path, help="markers CSV (time,kind,subject) for a CSV trace")
+    parser.add_argument(
+        "--markers", type=Path, help="markers CSV (time,kind,subject) for a CSV trace or --prometheus (Unix seconds)"
+    )
     parser.add_argument(
         "--baseline",
         type=positive_duration,
-        default=30.0,
-        help="baseline before each event, seconds or with a unit (default: %(default)s)",
+        help="baseline before each event, seconds or with a unit (default: 30 s, or 5 samples at a coarser step)",
     )
     tolerance = parser.add_argument(
         "--recovery-tolerance",
@@ -49,6 +55,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="fraction of the baseline within which throughput counts as recovered (default: %(default)s)",
     )
     renamed(parser, "--tolerance", tolerance)
+    live = parser.add_argument_group("live Prometheus (docs/operators.md)")
+    live.add_argument("--prometheus", metavar="URL", help="fit a range query from this server instead of files")
+    live.add_argument("--query", metavar="PROMQL", help="the throughput query: one series per VM, in req/s")
+    live.add_argument("--start", type=timestamp, help="RFC 3339, Unix seconds or now-1h")
+    live.add_argument("--end", type=timestamp, help="RFC 3339, Unix seconds or now (default: now)")
+    live.add_argument("--step", type=positive_duration, default=15.0, help="sampling step (default: 15s)")
+    live.add_argument(
+        "--markers-query",
+        metavar="PROMQL",
+        help="series above 0 while an event of --kind runs (one per VM for os and migrations), for its markers",
+    )
+    live.add_argument(
+        "--timeout",
+        type=positive_duration,
+        default=DEFAULT_TIMEOUT,
+        help="seconds to wait for each answer (default: %(default)g)",
+    )
     parser.add_argument("--out", type=Path, help="write the parameters to this TOML file (for rejuv compare --params)")
     parser.add_argument(
         "--json", action="store_true", help="print one JSON object (the tables of progress go to stderr)"
@@ -64,7 +87,7 @@ def _fit_migration(
     args: argparse.Namespace, settings: Settings
 ) -> tuple[dict[str, Estimate], dict[str, MigrationProfile]]:
     item = _migrations()[args.kind]
-    traces = [_read(path, args.markers) for path in args.traces]
+    traces = _traces(args)
     fitted = fit_migration(traces, live=item.live, settings=settings)
     step = max(trace.step for trace in traces)
     out = _report(args)
@@ -82,6 +105,7 @@ def _fit_migration(
 
 
 def run(args: argparse.Namespace) -> int:
+    _check_inputs(args)
     not_an_input(args.out, [*args.traces, *([args.markers] if args.markers else [])])
     settings = Settings(baseline_window=args.baseline, tolerance=args.tolerance)
     if args.kind in _migrations():
@@ -90,9 +114,9 @@ def run(args: argparse.Namespace) -> int:
         estimates, profiles = _fit_events(args, settings), {}
     if args.json:
         if args.out is not None:
-            write_parameter_file(args.out, estimates, [str(path) for path in args.traces], profiles)
+            write_parameter_file(args.out, estimates, _sources(args), profiles)
         document = {
-            "traces": [str(path) for path in args.traces],
+            "traces": _sources(args),
             "kind": args.kind,
             "estimates": {
                 symbol: {"name": lookup(symbol).name, "value": e.value, "uncertainty": e.uncertainty, "unit": e.unit}
@@ -108,15 +132,18 @@ def run(args: argparse.Namespace) -> int:
     ]
     print(table(["symbol", "name", "value", "uncertainty", "unit"], rows, align="llrll"))
     if args.out is not None:
-        write_parameter_file(args.out, estimates, [str(path) for path in args.traces], profiles)
+        write_parameter_file(args.out, estimates, _sources(args), profiles)
         print(f"wrote {args.out}")
     return 0
 
 
 def _fit_events(args: argparse.Namespace, settings: Settings) -> dict[str, Estimate]:
     measured = []
-    for path in args.traces:
-        measured += measure(_read(path, args.markers), args.kind, settings)
+    coarse = []
+    for trace in _traces(args):
+        found = measure(trace, args.kind, settings)
+        measured += found
+        coarse += too_coarse(found, trace.step, settings)
     counts = {kind: sum(1 for m in measured if m.kind == kind) for kind in event_kinds()}
     print("events: " + ", ".join(f"{count} {kind}" for kind, count in counts.items() if count), file=_report(args))
     for item in measured:
@@ -125,7 +152,47 @@ def _fit_events(args: argparse.Namespace, settings: Settings) -> dict[str, Estim
                 f"note: the {item.kind} event at {item.segment.start:g} s had not recovered when the trace ended",
                 file=sys.stderr,
             )
+    for note in coarse:
+        print(f"note: {note}", file=sys.stderr)
     return combine(measured)
+
+
+def _check_inputs(args: argparse.Namespace) -> None:
+    """Files or --prometheus, not both; --prometheus needs --query and --start; the live options need it."""
+    if args.prometheus is None:
+        for option in ("query", "start", "end", "markers_query"):
+            if getattr(args, option) is not None:
+                raise ParameterError(f"--{option.replace('_', '-')}", "goes with --prometheus URL")
+        if not args.traces:
+            raise ParameterError("fit", "name the trace files to fit, or --prometheus URL --query PROMQL --start T")
+        return
+    if args.traces:
+        raise ParameterError("--prometheus", "fits one range query: name no trace files with it")
+    for option in ("query", "start"):
+        if getattr(args, option) is None:
+            raise ParameterError("--prometheus", f"needs --{option}")
+
+
+def _sources(args: argparse.Namespace) -> list[str]:
+    """Where the fitted data came from: the files, or the server and its query."""
+    if args.prometheus is None:
+        return [str(path) for path in args.traces]
+    return [f"{args.prometheus} query={args.query!r} step={args.step:g}s"]
+
+
+def _traces(args: argparse.Namespace) -> list[Trace]:
+    if args.prometheus is None:
+        return [_read(path, args.markers) for path in args.traces]
+    return [
+        fetch_trace(
+            Server(args.prometheus, args.timeout, "--prometheus"),
+            args.query,
+            (args.start, time.time() if args.end is None else args.end, args.step),
+            markers=args.markers,
+            markers_query=args.markers_query,
+            kind=args.kind,
+        )
+    ]
 
 
 def _read(path: Path, markers: Path | None) -> Trace:

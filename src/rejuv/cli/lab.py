@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 from rejuv.cli.options import duration
@@ -17,6 +18,7 @@ from rejuv.lab.host import require_root
 from rejuv.lab.image import DEFAULT_FILE_KB, DEFAULT_FILES, ImageRecipe, build_image
 from rejuv.lab.machine import qemu_version
 from rejuv.lab.mechanism import MECHANISMS, choose_mechanism
+from rejuv.lab.metrics import parse_address, serve_metrics
 from rejuv.lab.reclaim import Leftover, find_leftovers, reclaim
 from rejuv.signals import cancelled_on_sigterm
 from rejuv.trace.store import write_trace
@@ -85,6 +87,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--os-vm", type=int, default=0, help="the VM the os procedure reboots (default: 0)")
     run.add_argument("--step", type=duration, default=1.0, help="throughput sampling step (default: 1s)")
     run.add_argument("--seed", type=int, default=0, help="seed of the data files (default: %(default)s)")
+    run.add_argument(
+        "--metrics",
+        metavar="HOST:PORT",
+        help="serve the client's replies per VM for Prometheus at http://HOST:PORT/metrics while the run lasts "
+        "(rejuv_lab_replies_total, rejuv_lab_errors_total; default: off)",
+    )
     _image_options(run)
     run.add_argument("--out", type=Path, required=True, help="the .trace file to write")
     clean = commands.add_parser(
@@ -174,6 +182,7 @@ def run(args: argparse.Namespace) -> int:
         choose_mechanism(experiment.mechanism, qemu_version())  # one the installed QEMU has
     except LabError as err:
         raise _flagged(err) from err
+    address = None if args.metrics is None else parse_address(args.metrics)
     if args.out.is_dir():
         raise LabError("--out", f"{args.out} is a folder; name the .trace file to write")
     if not args.out.parent.is_dir():
@@ -188,7 +197,12 @@ def run(args: argparse.Namespace) -> int:
         raise _flagged(err) from err
     image = build_image(recipe, progress=_say)
     try:  # the command line turns SIGTERM into KeyboardInterrupt too
-        result = asyncio.run(cancelled_on_sigterm(run_experiment(experiment, image, progress=_say)))
+        with nullcontext(None) if address is None else serve_metrics(address, experiment.vms) as count:
+            if address is not None:
+                _say(f"metrics: http://{args.metrics}/metrics")
+            result = asyncio.run(
+                cancelled_on_sigterm(run_experiment(experiment, image, progress=_say, on_request=count))
+            )
     except KeyboardInterrupt:
         failed = CLEANUP.run_all()
         if failed:

@@ -14,8 +14,10 @@ that still works and warns on stderr, so that no user's script breaks.
 from __future__ import annotations
 
 import argparse
+import datetime
 import math
 import sys
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -30,6 +32,7 @@ __all__ = [
     "bounded",
     "whole",
     "event_count",
+    "timestamp",
     "renamed",
 ]
 
@@ -134,6 +137,40 @@ def event_count(text: str) -> int:
     if not (math.isfinite(value) and value >= 1):
         raise argparse.ArgumentTypeError(f"expected a whole number of events >= 1 such as 1e9, got {text!r}")
     return int(value)
+
+
+def timestamp(text: str) -> float:
+    """A moment as Unix seconds: RFC 3339 (``2026-11-30T14:00:00Z``), Unix seconds, ``now`` or ``now-1h``.
+
+    The relative form subtracts a duration (:func:`duration`) from the time the command was started.
+    """
+    stripped = text.strip()
+    if stripped.startswith("now"):
+        rest = stripped[3:].strip()
+        if not rest:
+            return time.time()
+        if not rest.startswith("-"):
+            raise argparse.ArgumentTypeError(f"expected now or now-<duration> such as now-1h, got {text!r}")
+        return time.time() - nonnegative_duration(rest[1:].strip())
+    try:
+        value = float(stripped)
+    except ValueError:
+        return _rfc3339(text)
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"Unix seconds must be a finite number >= 0, got {text!r}")
+    return value
+
+
+def _rfc3339(text: str) -> float:
+    try:
+        moment = datetime.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected RFC 3339 (2026-11-30T14:00:00Z), Unix seconds or now-1h, got {text!r}"
+        ) from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"RFC 3339 needs a time zone (Z or +01:00), got {text!r}")
+    return moment.timestamp()
 
 
 class _Renamed(argparse.Action):

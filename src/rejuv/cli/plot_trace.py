@@ -28,8 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--baseline",
         type=positive_duration,
-        default=30.0,
-        help="baseline before each event, seconds or with a unit (default: %(default)s)",
+        help="baseline before each event, seconds or with a unit (default: 30 s, or 5 samples at a coarser step)",
     )
     parser.add_argument("--no-segments", action="store_true", help="draw the trace only (for migration traces, say)")
     parser.add_argument("--out", type=Path, help="figure to write (default: TRACE with .png, or the --format's suffix)")
@@ -59,6 +58,10 @@ def run(args: argparse.Namespace) -> int:
     from rejuv.report.output import write_figure  # matplotlib loads only for commands that draw
     from rejuv.report.trace_plot import plot_trace
 
-    write_figure(plot_trace(trace, measured, args.baseline, MAX_VMS), out, figure_format=args.figure_format)
+    write_figure(
+        plot_trace(trace, measured, settings.baseline_seconds(trace.step), MAX_VMS),
+        out,
+        figure_format=args.figure_format,
+    )
     print(f"wrote {out}")
     return 0

@@ -168,8 +168,12 @@ async def run_experiment(
     image: GuestImage,
     progress: Callable[[str], None] = lambda _: None,
     faults: dict[int, FaultHook] | None = None,
+    on_request: Callable[[Request], None] | None = None,
 ) -> ExperimentResult:
-    """Run ``experiment`` on ``image``; ``faults`` maps VM indexes to fault hooks (tests)."""
+    """Run ``experiment`` on ``image``; ``faults`` maps VM indexes to fault hooks (tests).
+
+    ``on_request`` is called with each of the client's requests as it finishes (``--metrics`` counts them).
+    """
     check_room(experiment)
     mechanism = choose_mechanism(experiment.mechanism, qemu_version())  # refused before anything is made
     async with AsyncExitStack() as stack:
@@ -204,7 +208,15 @@ async def run_experiment(
         for index, hook in (faults or {}).items():
             vms[index].fault = hook
         duration = experiment.before + experiment.after + _PROCEDURE_ALLOWANCE  # the client must outlast the run
-        client = LoadClient(client_host, experiment.vms, experiment.rate, image.files, experiment.timeout, duration)
+        client = LoadClient(
+            client_host,
+            experiment.vms,
+            experiment.rate,
+            image.files,
+            experiment.timeout,
+            duration,
+            on_request=on_request,
+        )
         stack.push_async_callback(client.close)
         start = await client.start()
         markers: list[Marker] = []
@@ -243,6 +255,7 @@ async def run_experiment(
             **machine_metadata(),
             **{f"experiment_{key}": value for key, value in asdict(experiment).items()},
             "generator": "rejuv lab",
+            "time_origin_unix": time.time() - (time.monotonic() - start),  # the trace's 0 s on the wall clock
             "accel": accel.name,
             "accel_reason": accel.reason,
             "mechanism": mechanism.name,

@@ -15,7 +15,7 @@ import itertools
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,6 +101,7 @@ class LoadClient:
     duration: float = 3600.0
     requests: list[Request] = field(default_factory=list)
     start_at: float = 0.0
+    on_request: Callable[[Request], None] | None = None  #: called with each request as it finishes
     _process: asyncio.subprocess.Process | None = None
     _reader: asyncio.Task[dict[str, Any]] | None = None
     _handle: int | None = None
@@ -133,6 +134,8 @@ class LoadClient:
             if "summary" in item:
                 return dict(item["summary"])
             self.requests.append(Request(**item))
+            if self.on_request is not None:
+                self.on_request(self.requests[-1])
         raise LabError("load client", f"ended without a summary (exit status {await self._process.wait()})")
 
     def replies(self, vm: int, since: float) -> int:

@@ -29,7 +29,7 @@ from rejuv.trace.data import Trace
 from rejuv.trace.markers import MarkerKind
 from rejuv.trace.segment import DEFAULT_SETTINGS, Estimate, Segment, Settings, detect_events, segment_event
 
-__all__ = ["Measured", "OS_SYMBOLS", "event_kinds", "event_markers", "find_events", "measure", "combine"]
+__all__ = ["Measured", "OS_SYMBOLS", "event_kinds", "event_markers", "find_events", "measure", "combine", "too_coarse"]
 
 #: What an OS rejuvenation's event measures: (downtime, degradation rate, degraded period).
 OS_SYMBOLS = ("D_os", "delta", "R_os")
@@ -117,6 +117,27 @@ def measure(trace: Trace, kind: str | None = None, settings: Settings = DEFAULT_
             downtime = segment.downtime
         found.append(Measured(what, subject, segment, downtime))
     return found
+
+
+def too_coarse(measured: Sequence[Measured], step: float, settings: Settings = DEFAULT_SETTINGS) -> list[str]:
+    """Notes on events the sampling step is too coarse to measure: a downtime or degraded period of 2 samples or fewer.
+
+    Only at steps coarser than the recovery window (5 s by default): at 1 s, a short period is a measurement.
+    Where an event of a few seconds falls between two samples, its edges are averaged into its neighbours, so
+    its downtime can read 0 and its degradation rate is biased towards the edges' level.
+    """
+    if step <= settings.recovery_window:
+        return []
+    notes = []
+    for item in measured:
+        for what, estimate in (("downtime", item.downtime), ("degraded period", item.segment.degraded_period)):
+            if estimate.value <= 2 * step:
+                notes.append(
+                    f"the {item.kind} event at {item.segment.start:g} s: its {what} ({estimate.value:g} s) spans "
+                    f"2 samples or fewer at the {step:g} s step, too coarse to measure it or the rate over it; "
+                    "sample more finely (a shorter --step and scrape interval)"
+                )
+    return notes
 
 
 def _pool(estimates: Sequence[Estimate]) -> Estimate:

@@ -97,7 +97,7 @@ class MigrationFit:
 
 def _host_throughput(trace: Trace, settings: Settings) -> float:
     first = round(_moves(trace)[0][1] / trace.step)
-    before = trace.host_throughput[max(0, first - round(settings.baseline_window / trace.step)) : first]
+    before = trace.host_throughput[max(0, first - round(settings.baseline_seconds(trace.step) / trace.step)) : first]
     before = before[np.isfinite(before)]
     if len(before) < settings.min_baseline_samples:
         raise TraceError(trace.source, f"baseline window too short before the first migration: {len(before)} samples")

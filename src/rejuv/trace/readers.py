@@ -33,7 +33,7 @@ from rejuv.trace.data import Trace, check_trace_memory
 from rejuv.trace.markers import Marker, MarkerKind
 from rejuv.trace.store import read_trace
 
-__all__ = ["read_csv", "read_markers_csv", "read_prometheus", "read_any"]
+__all__ = ["read_csv", "read_markers_csv", "read_prometheus", "prometheus_response", "read_any"]
 
 TRACE_SUFFIXES = (".trace", ".npz")  #: what read_any reads as a rejuv trace file
 
@@ -228,18 +228,23 @@ def _series_name(metric: dict[str, Any], number: int) -> str:
 
 
 def _prometheus_value(source: str, where: str, text: Any) -> float:
-    """A sample's value: Prometheus writes it as a string ("12.5"); NaN and infinities are refused with why."""
+    """A sample's value: Prometheus writes it as a string ("12.5"); ``"NaN"`` is a missing sample.
+
+    A rate over a window with too few points, or a division by zero in the query, gives NaN in real data;
+    it reads as the trace format's NaN. Infinities and negative values are refused with why.
+    """
     if not isinstance(text, str | int | float) or isinstance(text, bool):
         raise TraceError(f"{source}, {where}", f'value must be a number in a string ("12.5"), got {text!r}')
     try:
         value = float(text)
     except ValueError:
         raise TraceError(f"{source}, {where}", f"not a number: {text!r}") from None
-    if not math.isfinite(value):
+    if math.isnan(value):
+        return math.nan
+    if math.isinf(value):
         raise TraceError(
             f"{source}, {where}",
-            f"throughput is {'NaN' if math.isnan(value) else 'infinite'} ({text!r}); rejuv does not yet read "
-            "Prometheus's NaN or Inf as a missing sample: filter them out in the query (append '>= 0')",
+            f"throughput is infinite ({text!r}); check the query (a division by zero?) or filter it out (append '< Inf')",
         )
     if value < 0:
         raise TraceError(f"{source}, {where}", f"throughput must be >= 0, got {value:g}")
@@ -270,10 +275,10 @@ def _prometheus_series(source: str, name: str, values: list[Any]) -> dict[float,
     return points
 
 
-def _prometheus_data(source: str, path: Path | str) -> dict[str, Any]:
+def _prometheus_data(source: str, text: str) -> dict[str, Any]:
     """The ``data`` object of a range-query response; Prometheus's own error, quoted, if the query failed."""
     try:
-        document = json.loads(_read_text(path))
+        document = json.loads(text)
     except json.JSONDecodeError as err:
         raise TraceError(f"{source}, line {err.lineno}", f"not valid JSON ({err.msg})") from err
     except RecursionError:
@@ -299,8 +304,15 @@ def read_prometheus(path: Path | str) -> Trace:
     Raises :class:`TraceError` naming the file and the series, and quoting
     Prometheus's own message for a failed query.
     """
-    source = str(path)
-    results = _prometheus_data(source, path).get("result")
+    return prometheus_response(str(path), _read_text(path), Path(path).name)
+
+
+def prometheus_response(source: str, text: str, origin_name: str) -> Trace:
+    """A trace from the text of a range-query response, read from ``source`` (a file, or a server's URL).
+
+    ``origin_name`` is recorded as the trace's ``source_file``. Raises :class:`TraceError` naming ``source``.
+    """
+    results = _prometheus_data(source, text).get("result")
     if not isinstance(results, list) or not results:
         raise TraceError(f"{source}: data.result", "holds no series")
     names: list[str] = []
@@ -329,7 +341,7 @@ def read_prometheus(path: Path | str) -> Trace:
         step,
         tuple(names),
         table,
-        metadata={"source_file": Path(path).name, "time_origin": float(times[0])},
+        metadata={"source_file": origin_name, "time_origin": float(times[0])},
         source=source,
     )
 

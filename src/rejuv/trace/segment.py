@@ -3,7 +3,8 @@
 For an event that starts at sample s (from a marker, or detected):
 
 1. **baseline** b: the median of the samples in the window before s (and the
-   noise σ from their median absolute deviation);
+   noise σ from their median absolute deviation); by default 30 s, widened to
+   ``min_baseline_samples`` steps for coarse data such as Prometheus's 15 s or 30 s;
 2. **downtime**: the first run of samples below ``down_fraction`` b that
    starts at s or the sample after it, or failing that the first such run
    that starts later and lasts at least a window (below); it ends at the first
@@ -13,8 +14,8 @@ For an event that starts at sample s (from a marker, or detected):
    ``tolerance`` of b. The end is the later of two estimates: the least-squares
    change point between a degraded level and b (unbiased for a step), and the
    first window of samples whose mean is within the tolerance, and stays so
-   over four windows (``window`` samples, or more where noise would make a
-   window that short unreliable)
+   over four windows (``recovery_window`` seconds, at least a sample, or more
+   where noise would make a window that short unreliable)
    (which catches slow ramps, such as a page cache refilling); the change
    point is sought only up to two windows past that crossing;
 4. **degradation rate**: 1 - mean(throughput over the degraded period) / b,
@@ -39,6 +40,7 @@ __all__ = ["Estimate", "Segment", "Settings", "DEFAULT_SETTINGS", "segment_event
 
 Array = NDArray[np.float64]
 _MAD_TO_SIGMA = 1.4826
+DEFAULT_BASELINE = 30.0  #: seconds: the baseline window at steps up to a fifth of it
 _FIRST_LOOK = 4096  #: samples after an event's start read first; enough for most events
 
 
@@ -56,13 +58,31 @@ class Estimate:
 
 @dataclass(frozen=True)
 class Settings:
-    """How segmentation reads a series; the defaults suit 1 s samples of a web workload."""
+    """How segmentation reads a series; windows are in seconds, so the defaults suit 1 s to 30 s steps.
 
-    baseline_window: float = 30.0  #: seconds before the event used for the baseline
+    The default baseline window is 30 s, or ``min_baseline_samples`` steps where the step is coarser than
+    a fifth of that (75 s at a 15 s step, 150 s at 30 s). A window set explicitly is used as it is.
+    """
+
+    baseline_window: float | None = None  #: seconds before the event used for the baseline; None: the default
     min_baseline_samples: int = 5
     down_fraction: float = 0.1  #: below this fraction of the baseline a sample counts as down
     tolerance: float = 0.05  #: within this fraction of the baseline, throughput is back
-    window: int = 5  #: samples averaged when deciding that throughput is back
+    recovery_window: float = 5.0  #: seconds averaged when deciding that throughput is back (at least a sample)
+
+    def baseline_seconds(self, step: float) -> float:
+        """The baseline window at a sampling ``step``: as set, or the default sized for the step."""
+        if self.baseline_window is not None:
+            return self.baseline_window
+        return max(DEFAULT_BASELINE, self.min_baseline_samples * step)
+
+    def baseline_samples(self, step: float) -> int:
+        """Samples in the baseline window at ``step`` (at least 1)."""
+        return max(1, round(self.baseline_seconds(step) / step))
+
+    def recovery_samples(self, step: float) -> int:
+        """Samples in the recovery window at ``step`` (at least 1)."""
+        return max(1, round(self.recovery_window / step))
 
 
 DEFAULT_SETTINGS = Settings()
@@ -81,14 +101,20 @@ class Segment:
 
 
 def _baseline(source: str, values: Array, start: int, settings: Settings, step: float) -> tuple[float, float, float]:
-    first = max(0, start - max(1, round(settings.baseline_window / step)))
+    first = max(0, start - settings.baseline_samples(step))
     window = values[first:start]
     window = window[np.isfinite(window)]
     if len(window) < settings.min_baseline_samples:
+        remedy = ""
+        if settings.baseline_window is None and settings.baseline_seconds(step) > DEFAULT_BASELINE:  # coarse data
+            remedy = (
+                f"; at a {step:g} s step, start the trace at least "
+                f"{settings.min_baseline_samples * step:g} s before the event, or sample more finely"
+            )
         raise TraceError(
             source,
             f"baseline window too short before the event at {start * step:g} s: {len(window)} valid samples, "
-            f"need at least {settings.min_baseline_samples}",
+            f"need at least {settings.min_baseline_samples}{remedy}",
         )
     level = float(np.median(window))
     sigma = _MAD_TO_SIGMA * float(np.median(np.abs(window - level)))
@@ -195,10 +221,11 @@ def segment_event(
     # Average enough samples that noise alone puts a degraded window over the threshold
     # less than once in 30,000 (4 standard errors).
     enough = int(np.ceil((4 * sigma / (settings.tolerance * level)) ** 2))
-    down_start, recovery = _down_run(span, settings.down_fraction * level, max(settings.window, enough))
+    window = settings.recovery_samples(step)
+    down_start, recovery = _down_run(span, settings.down_fraction * level, max(window, enough))
     rest = span[recovery:]
     threshold = (1 - settings.tolerance) * level
-    width = max(1, min(max(settings.window, enough), len(rest)))
+    width = max(1, min(max(window, enough), len(rest)))
     # Back means back for good: this window and the four after it reach the threshold.
     back_in = _back_for_good(rest, threshold, width)
     recovered = back_in is not None
@@ -219,7 +246,7 @@ def segment_event(
     searched = max(1.0, float(end))
     # Missing samples at the downtime's edges hide where it began and ended: widen both by them
     # (the gap before it may reach back past s).
-    lookback = max(0, start - round(settings.baseline_window / step))
+    lookback = max(0, start - round(settings.baseline_seconds(step) / step))
     before = _missing_at_end(np.isfinite(values[lookback : start + down_start])) if recovery else 0
     inside = _missing_at_end(np.isfinite(span[down_start:recovery]))
     period_error = step * (min(max(1.0, (sigma / height) ** 2), searched) + inside)

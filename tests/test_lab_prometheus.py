@@ -1,0 +1,127 @@
+"""A real Prometheus scrapes rejuv lab run --metrics during a real cold reboot; fit --prometheus agrees with the trace.
+
+Debian's prometheus (make test installs it: make prometheus-deps) runs on loopback with its own config and
+data directory, scraping the lab's metrics every second, and is stopped after. Needs what test_lab_qemu.py
+needs (qemu-system-x86_64, root, apt for the guest kernel).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fit_output import fit_json
+from rejuv.cli.main import main
+from rejuv.trace.store import read_trace
+
+pytestmark = [
+    pytest.mark.lab,
+    pytest.mark.skipif(shutil.which("qemu-system-x86_64") is None, reason="qemu-system-x86_64 is not installed"),
+    pytest.mark.skipif(
+        shutil.which("prometheus") is None, reason="prometheus is not installed (make prometheus-deps installs it)"
+    ),
+]
+
+QUERY = "rate(rejuv_lab_replies_total[5s])"
+#: rate() over 5 s of 1 s scrapes is a moving average over the window: the downtime Prometheus sees starts when
+#: the window holds under 10% of the baseline's replies (about 4 s after the last reply) and ends with the first
+#: scrape after the first reply, so it is short by up to the window (this lab's 2-3 s cold downtime vanishes:
+#: 0 s), and the degraded period grows by what the downtime lost and by the window's trailing edge. So the
+#: durations agree within the window plus both uncertainties. The degradation rate is a mean over periods that
+#: differ for the same reason (Prometheus's is longer and holds the smeared downtime), and the lab's own
+#: uncertainty for it is 0 here (an open-loop client's warm baseline is exactly 5 replies a second: no spread),
+#: so it cannot be the tolerance; 0.15 is. Measured in two runs: lab D_c 2 s, omega_c 0.57 / 0.48, R_vmm_c 6 / 8 s;
+#: Prometheus 0 s, 0.55 / 0.56, 12 / 13 s.
+WINDOW = 5.0
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def prometheus(tmp_path: Path) -> Iterator[tuple[str, int]]:
+    """(URL of a running Prometheus, the port it scrapes every second on loopback)."""
+    target, port = _free_port(), _free_port()
+    config = tmp_path / "prometheus.yml"
+    config.write_text(
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+        f"scrape_configs:\n  - job_name: rejuv-lab\n    static_configs:\n      - targets: ['127.0.0.1:{target}']\n"
+    )
+    log = (tmp_path / "prometheus.log").open("w")
+    server = subprocess.Popen(
+        [
+            "prometheus",
+            f"--config.file={config}",
+            f"--storage.tsdb.path={tmp_path / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/-/ready", timeout=2) as ready:
+                    if ready.status == 200:
+                        break
+            except OSError:
+                pass
+            assert server.poll() is None, (tmp_path / "prometheus.log").read_text()
+            assert time.monotonic() < deadline, "prometheus was not ready within 30 s"
+            time.sleep(0.2)
+        yield url, target
+    finally:
+        server.terminate()
+        try:
+            server.wait(20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+
+
+def test_fit_from_prometheus_scraping_a_lab_run_agrees_with_the_lab_trace(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], prometheus: tuple[str, int]
+) -> None:
+    """D_c and R_vmm_c from Prometheus's rate() match the lab trace's within the rate window, omega_c within 0.15."""
+    url, target = prometheus
+    trace_path = tmp_path / "cold.trace"
+    argv = ["lab", "run", "--procedure", "cold", "--vms", "1", "--rate", "5", "--accel", "tcg", "--memory", "128"]
+    argv += ["--disk-kbps", "128", "--files", "20", "--before", "26", "--after", "30"]
+    assert main([*argv, "--metrics", f"127.0.0.1:{target}", "--out", str(trace_path)]) == 0
+    capsys.readouterr()
+    time.sleep(3)  # the last scrapes land
+    trace = read_trace(trace_path)
+    origin = float(trace.metadata["time_origin_unix"])
+    markers = tmp_path / "markers.csv"
+    markers.write_text(
+        "time,kind,subject\n"
+        + "".join(
+            f"{origin + m.time:.3f},{m.kind.value},{m.subject or ''}\n" for m in trace.markers if m.time > 2 * WINDOW
+        )
+    )
+    lab = fit_json(capsys, str(trace_path), "--baseline", "5")
+    live = fit_json(
+        capsys,
+        *("--prometheus", url, "--query", QUERY, "--step", "1s", "--baseline", "5", "--markers", str(markers)),
+        *("--start", f"{origin + WINDOW:.0f}", "--end", f"{origin + trace.duration:.0f}", "--kind", "cold"),
+    )
+    print(json.dumps({"lab": lab, "prometheus": live}, indent=1))
+    for symbol in ("D_c", "R_vmm_c"):
+        both = lab[symbol]["uncertainty"] + live[symbol]["uncertainty"]
+        assert abs(live[symbol]["value"] - lab[symbol]["value"]) <= WINDOW + both, symbol
+    assert abs(live["omega_c"]["value"] - lab["omega_c"]["value"]) <= 0.15
