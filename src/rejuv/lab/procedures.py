@@ -73,13 +73,7 @@ async def _reboot_on_memory(vms: Sequence[VM], mark: Mark, save_ram: bool, name:
     report = ProcedureReport(name)
     note = "save-to-file" if save_ram else "on-memory"
     mark(MarkerKind.SUSPEND_STARTED, None, note)
-    began = time.monotonic()
-    suspended = await asyncio.gather(*(vm.suspend(save_ram=save_ram) for vm in vms), return_exceptions=True)
-    report.timings["suspend"] = time.monotonic() - began
-    for vm, result in zip(vms, suspended, strict=True):
-        _reraise_interrupts(result)
-        if isinstance(result, BaseException):
-            report.outcomes[vm.name] = f"suspend failed: {result}"
+    await _each(vms, lambda vm: vm.suspend(save_ram=save_ram), report, "suspend", "suspend failed: {}")
     mark(MarkerKind.ALL_SUSPENDED, None, note)
     # Quick reload: every old QEMU has quit; the new VMM is ready to start new ones.
     mark(MarkerKind.VMM_RESTARTED, None, note)
@@ -94,22 +88,11 @@ async def _reboot_on_memory(vms: Sequence[VM], mark: Mark, save_ram: bool, name:
 async def _reboot_by_handover(vms: Sequence[VM], mark: Mark) -> ProcedureReport:
     """Warm-VM Reboot by ``cpr-transfer``: new QEMUs start beside the serving ones, then take their guests over."""
     report = ProcedureReport("warm")
-    began = time.monotonic()
-    prepared = await asyncio.gather(*(vm.prepare_handover() for vm in vms), return_exceptions=True)
-    report.timings["prepare"] = time.monotonic() - began
-    for vm, result in zip(vms, prepared, strict=True):
-        _reraise_interrupts(result)
-        if isinstance(result, BaseException):
-            report.outcomes[vm.name] = f"its new QEMU failed to start ({result}), not rejuvenated"
+    failed_start = "its new QEMU failed to start ({}), not rejuvenated"
+    await _each(vms, lambda vm: vm.prepare_handover(), report, "prepare", failed_start)
     ready = [vm for vm in vms if vm.state is VMState.PREPARED]
     mark(MarkerKind.SUSPEND_STARTED, None, "on-memory")
-    began = time.monotonic()
-    handed = await asyncio.gather(*(vm.hand_over() for vm in ready), return_exceptions=True)
-    report.timings["suspend"] = time.monotonic() - began
-    for vm, result in zip(ready, handed, strict=True):
-        _reraise_interrupts(result)
-        if isinstance(result, BaseException):
-            report.outcomes[vm.name] = f"hand-over failed: {result}"
+    await _each(ready, lambda vm: vm.hand_over(), report, "suspend", "hand-over failed: {}")
     mark(MarkerKind.ALL_SUSPENDED, None, "on-memory")
     mark(MarkerKind.VMM_RESTARTED, None, "on-memory")  # the new QEMUs were there before the guests stopped
     began = time.monotonic()
@@ -138,6 +121,19 @@ async def _take_over(vm: VM, report: ProcedureReport) -> None:
     await vm.close()
     await vm.boot()
     report.outcomes[vm.name] = report.outcomes.get(vm.name, "") + "; booted afresh"
+
+
+async def _each(
+    vms: Sequence[VM], step: Callable[[VM], Awaitable[object]], report: ProcedureReport, timing: str, failure: str
+) -> None:
+    """Run ``step`` on every VM at once, timed as ``timing``; a VM whose step fails is reported (``failure`` formats it)."""
+    began = time.monotonic()
+    results = await asyncio.gather(*(step(vm) for vm in vms), return_exceptions=True)
+    report.timings[timing] = time.monotonic() - began
+    for vm, result in zip(vms, results, strict=True):
+        _reraise_interrupts(result)
+        if isinstance(result, BaseException):
+            report.outcomes[vm.name] = failure.format(result)
 
 
 def _reraise_interrupts(result: object) -> None:
