@@ -39,6 +39,7 @@ _FLAGS = {
     "os_vm": "--os-vm",
     "link": "--link",
     "parallel_moves": "--parallel-moves",
+    "hosts": "--hosts",
     "files": "--files",
     "file_kb": "--file-kb",
 }
@@ -59,9 +60,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--procedure",
         choices=PROCEDURE_NAMES,
         default="warm",
-        help="(default: %(default)s; migration and live move every VM to a spare host in the two-host lab)",
+        help="(default: %(default)s; migration and live empty each loaded host onto the spare in the lab of --hosts hosts)",
     )
-    run.add_argument("--vms", type=int, default=4, help="VMs on the host (default: %(default)s)")
+    run.add_argument(
+        "--vms", type=int, default=4, help="VMs on the host, or on each loaded host (default: %(default)s)"
+    )
     run.add_argument("--rate", type=float, default=10.0, help="offered load per VM, req/s (default: %(default)s)")
     run.add_argument("--before", type=duration, default=30.0, help="load before the procedure (default: 30s)")
     run.add_argument("--after", type=duration, default=60.0, help="load after it (default: 60s)")
@@ -76,7 +79,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     run.add_argument(
         "--link",
-        help="the two-host lab's migration link rate, e.g. 1gbit or 100mbit (default: 1gbit; migration procedures)",
+        help="each host's up-link rate, shared by its VMs' traffic and its migrations, e.g. 1gbit or 100mbit "
+        "(default: 1gbit; migration procedures)",
+    )
+    run.add_argument(
+        "--hosts",
+        type=int,
+        default=2,
+        help="hosts of the lab, the spare included: each host in turn is emptied onto the spare, rejuvenated, "
+        "and becomes the next spare (default: 2; migration procedures)",
     )
     run.add_argument(
         "--parallel-moves",
@@ -178,6 +189,7 @@ def run(args: argparse.Namespace) -> int:
             os_vm=args.os_vm,
             link=args.link,
             parallel_moves=args.parallel_moves,
+            hosts=args.hosts,
         )
         choose_mechanism(experiment.mechanism, qemu_version())  # one the installed QEMU has
     except LabError as err:
@@ -197,7 +209,7 @@ def run(args: argparse.Namespace) -> int:
         raise _flagged(err) from err
     image = build_image(recipe, progress=_say)
     try:  # the command line turns SIGTERM into KeyboardInterrupt too
-        with nullcontext(None) if address is None else serve_metrics(address, experiment.vms) as count:
+        with nullcontext(None) if address is None else serve_metrics(address, experiment.total_vms) as count:
             if address is not None:
                 _say(f"metrics: http://{args.metrics}/metrics")
             result = asyncio.run(
@@ -210,5 +222,5 @@ def run(args: argparse.Namespace) -> int:
         _say("interrupted: no VM, namespace or run directory left; no trace written")
         raise
     write_trace(result.trace, args.out)
-    print(f"wrote {args.out}: {result.trace.samples} samples of {args.vms} VMs, {args.procedure} ({result.accel})")
+    print(f"wrote {args.out}: {result.trace.samples} samples of {experiment.total_vms} VMs, {args.procedure} ({result.accel})")
     return 0

@@ -22,7 +22,8 @@ from typing import Any
 
 from rejuv.lab.accel import ACCELERATORS, choose_accelerator
 from rejuv.lab.cleanup import run_directory, shared_memory_root
-from rejuv.lab.cluster import DEFAULT_LINK, Cluster, parse_link_rate
+from rejuv.lab.cluster import DEFAULT_LINK, MAX_HOSTS, Cluster, ClusterHost, parse_link_rate
+from rejuv.lab.cycle import CycleHost, spare_cycle
 from rejuv.lab.errors import LabError
 from rejuv.lab.host import MAX_VMS, Host
 from rejuv.lab.image import GuestImage
@@ -65,11 +66,17 @@ class Experiment:
     mechanism: str = "auto"  #: Warm-VM Reboot mechanism: auto, cpr-transfer, cpr-reboot or ignore-shared
     link: str | None = None  #: the migration link's rate (tc units, e.g. 1gbit); migration procedures only
     parallel_moves: int = 1  #: VMs that move at once (migration procedures)
+    hosts: int = 2  #: hosts of the lab, the spare included (migration procedures): ``vms`` VMs on each of the others
 
     @property
-    def two_hosts(self) -> bool:
-        """Whether the procedure needs the two-host lab (a migration)."""
+    def multi_host(self) -> bool:
+        """Whether the procedure needs the lab of several hosts (a migration)."""
         return self.procedure in MIGRATION_PROCEDURES
+
+    @property
+    def total_vms(self) -> int:
+        """VMs in the whole lab: ``vms`` on each loaded host (every host but the spare), or ``vms`` on the one host."""
+        return self.vms * (self.hosts - 1) if self.multi_host else self.vms
 
     @property
     def link_rate(self) -> str:
@@ -79,13 +86,18 @@ class Experiment:
     def __post_init__(self) -> None:
         if self.procedure not in PROCEDURE_NAMES:
             raise LabError("procedure", f"must be one of {', '.join(PROCEDURE_NAMES)}, got {self.procedure!r}")
-        if self.link is not None and not self.two_hosts:
+        if self.link is not None and not self.multi_host:
             migrations = ", ".join(MIGRATION_PROCEDURES)
-            raise LabError("link", f"only the migration procedures ({migrations}) use the two-host lab and its link")
-        if self.two_hosts:
+            raise LabError("link", f"only the migration procedures ({migrations}) use the lab of hosts and its links")
+        if self.hosts != 2 and not self.multi_host:
+            migrations = ", ".join(MIGRATION_PROCEDURES)
+            raise LabError("hosts", f"only the migration procedures ({migrations}) run on several hosts")
+        if not 2 <= self.hosts <= MAX_HOSTS:
+            raise LabError("hosts", f"must be from 2 (a loaded host and the spare) to {MAX_HOSTS}, got {self.hosts}")
+        if self.multi_host:
             parse_link_rate(self.link_rate)
-        if not 1 <= self.parallel_moves <= max(1, self.vms if self.two_hosts else 1):
-            where = f"from 1 to --vms ({self.vms})" if self.two_hosts else "1: only the migration procedures move VMs"
+        if not 1 <= self.parallel_moves <= max(1, self.vms if self.multi_host else 1):
+            where = f"from 1 to --vms ({self.vms})" if self.multi_host else "1: only the migration procedures move VMs"
             raise LabError("parallel_moves", f"must be {where}, got {self.parallel_moves}")
         if self.mechanism not in MECHANISMS:
             raise LabError("mechanism", f"must be one of {', '.join(MECHANISMS)}, got {self.mechanism!r}")
@@ -94,12 +106,15 @@ class Experiment:
         least = 2 if self.procedure == "os" else 1
         if not least <= self.vms <= MAX_VMS:
             raise LabError("vms", f"needs at least {least} and at most {MAX_VMS} (one /24 subnet), got {self.vms}")
+        if self.total_vms > MAX_VMS:
+            lab = f"{self.vms} VMs x {self.hosts - 1} loaded hosts = {self.total_vms} VMs"
+            raise LabError("vms", f"{lab}: at most {MAX_VMS} fit in the lab (one /24 subnet)")
         for name, unit in (("rate", " req/s"), ("step", " s"), ("timeout", " s"), ("before", " s"), ("after", " s")):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):  # NaN fails every comparison: refused here too
                 raise LabError(name, f"must be a finite number > 0{unit}, got {value:g}")
-        if self.rate * self.vms > MAX_OFFERED_LOAD:
-            offered = f"{self.vms} VMs x {self.rate:g} req/s = {self.rate * self.vms:g} req/s"
+        if self.rate * self.total_vms > MAX_OFFERED_LOAD:
+            offered = f"{self.total_vms} VMs x {self.rate:g} req/s = {self.rate * self.total_vms:g} req/s"
             raise LabError(
                 "rate", f"{offered} is more than one load client can send (at most {MAX_OFFERED_LOAD:g} req/s)"
             )
@@ -120,11 +135,11 @@ def check_room(experiment: Experiment, root: Path | None = None) -> None:
     touched, so the whole of each guest's RAM must fit.
     """
     root = root if root is not None else shared_memory_root()
-    needed = experiment.vms * experiment.memory_mb * 2**20
+    needed = experiment.total_vms * experiment.memory_mb * 2**20
     stat = os.statvfs(root)
     room = min(stat.f_bavail * stat.f_frsize, _memory_available())
     if needed > room:
-        guests = f"{experiment.vms} VMs x {experiment.memory_mb} MB = {needed // 2**20} MB of guest memory"
+        guests = f"{experiment.total_vms} VMs x {experiment.memory_mb} MB = {needed // 2**20} MB of guest memory"
         raise LabError("memory_mb", f"{guests} do not fit in the {room // 2**20} MB free in RAM and {root}")
 
 
@@ -178,39 +193,41 @@ async def run_experiment(
     mechanism = choose_mechanism(experiment.mechanism, qemu_version())  # refused before anything is made
     async with AsyncExitStack() as stack:
         run_dir = stack.enter_context(run_directory())
-        host: VMHost
         client_host: VMHost
         options: dict[str, Any] = {"target": experiment.os_vm} if experiment.procedure == "os" else {}
-        if experiment.two_hosts:
-            cluster = stack.enter_context(Cluster(experiment.vms, parse_link_rate(experiment.link_rate)))
-            host, client_host, vm_dir = cluster.source, cluster.client, run_dir / "source"
-            vm_dir.mkdir()
-            (run_dir / "spare").mkdir()
-            options["destination"] = Destination(cluster.spare, run_dir / "spare", cluster.migration_uri)
+        cluster: Cluster | None = None
+        if experiment.multi_host:
+            rate = parse_link_rate(experiment.link_rate)
+            cluster = stack.enter_context(Cluster(experiment.total_vms, rate, experiment.hosts))
+            client_host, cycle = cluster.client, _cycle_hosts(cluster, run_dir)
+            homes = [
+                (cycle[i // experiment.vms].arrival.spare, run_dir / f"host{i // experiment.vms}")
+                for i in range(experiment.total_vms)
+            ]
+            options.update(hosts=cycle, procedure=MIGRATION_PROCEDURES[experiment.procedure])
             options["parallel"] = experiment.parallel_moves
-            progress(
-                f"two-host lab: migration link {experiment.link_rate} (namespaces {', '.join(cluster.namespaces)})"
-            )
+            links = f"up-links {experiment.link_rate} each"
+            progress(f"{experiment.hosts} hosts, {links} (namespaces {', '.join(cluster.namespaces)})")
         else:
-            host = client_host = stack.enter_context(Host(experiment.vms))
-            vm_dir = run_dir
-        accel = await choose_accelerator(experiment.accel, image, host, vm_dir)
+            client_host = stack.enter_context(Host(experiment.vms))
+            homes = [(client_host, run_dir)] * experiment.vms
+        accel = await choose_accelerator(experiment.accel, image, *homes[0])
         progress(f"accelerator: {accel.name} ({accel.reason})")
         progress(f"warm reboot mechanism: {mechanism.name} ({mechanism.reason})")
         config = VMConfig(experiment.memory_mb, accel.name, experiment.disk_bps, mechanism=mechanism.name)
-        vms = [VM(i, host, image, vm_dir, config) for i in range(experiment.vms)]
+        vms = [VM(i, host, image, folder, config) for i, (host, folder) in enumerate(homes)]
         for vm in vms:
             stack.push_async_callback(vm.close)
         stack.push_async_callback(_close_all, vms)  # where a migration left them
         began = time.monotonic()
         await asyncio.gather(*(vm.boot() for vm in vms))
-        progress(f"booted {experiment.vms} VMs in {time.monotonic() - began:.1f} s")
+        progress(f"booted {experiment.total_vms} VMs in {time.monotonic() - began:.1f} s")
         for index, hook in (faults or {}).items():
             vms[index].fault = hook
         duration = experiment.before + experiment.after + _PROCEDURE_ALLOWANCE  # the client must outlast the run
         client = LoadClient(
             client_host,
-            experiment.vms,
+            experiment.total_vms,
             experiment.rate,
             image.files,
             experiment.timeout,
@@ -229,28 +246,26 @@ async def run_experiment(
         mark(MarkerKind.LOAD_STARTED, None, f"{experiment.rate:g} req/s per VM")
         await _wait(experiment.before, start, client, experiment, progress)
         status_before = await _statuses(vms)
-        report = await {**PROCEDURES, **MIGRATION_PROCEDURES}[experiment.procedure](vms, mark, **options)
+        placed_before = _placement(vms)
+        run_procedure = spare_cycle if experiment.multi_host else PROCEDURES[experiment.procedure]
+        report = await run_procedure(vms, mark, **options)
         for line in report.describe():
             progress(f"          {line}")
         resumed_at = time.monotonic()
         await _wait(experiment.after, resumed_at, client, experiment, progress)
         status_after = await _statuses(vms)
-        if experiment.two_hosts:  # where every guest ended, and what still runs on each host
-            on = {id(cluster.source): "source", id(cluster.spare): "spare"}
+        placement = {}
+        if cluster is not None:  # where every guest was and ended, and what still runs on each host
             placement = {
-                "vm_hosts_after": {vm.name: on.get(id(vm.host), "?") for vm in vms},
-                "host_processes_after": {
-                    "source": len(cluster.processes(cluster.source)),
-                    "spare": len(cluster.processes(cluster.spare)),
-                },
+                "vm_hosts_before": placed_before,
+                "vm_hosts_after": _placement(vms),
+                "host_processes_after": {host.name: len(cluster.processes(host)) for host in cluster.hosts},
             }
-        else:
-            placement = {}
         mark(MarkerKind.LOAD_ENDED, None, "")
         end = time.monotonic()
         client_report = await client.stop()
         progress(client_report.describe())
-        series = throughput(client.requests, experiment.vms, start, end - start, experiment.step)
+        series = throughput(client.requests, experiment.total_vms, start, end - start, experiment.step)
         metadata = {
             **machine_metadata(),
             **{f"experiment_{key}": value for key, value in asdict(experiment).items()},
@@ -267,8 +282,8 @@ async def run_experiment(
             "procedure_lost": report.lost,
             "procedure_timings": report.timings,
             "procedure_pauses": report.pauses,
-            "lab": "two hosts (source, spare)" if experiment.two_hosts else "one host",
-            "migration_link": experiment.link_rate if experiment.two_hosts else None,
+            "lab": f"{experiment.hosts} hosts (the last one the spare)" if experiment.multi_host else "one host",
+            "migration_link": experiment.link_rate if experiment.multi_host else None,
             **placement,
             "client": asdict(client_report),
             "guest_status_before": {name: asdict(s) for name, s in status_before.items()},
@@ -279,6 +294,24 @@ async def run_experiment(
             trace, report, client_report, accel.name, status_before, status_after, list(client.requests), start, markers
         )
     raise AssertionError("unreachable")  # pragma: no cover - AsyncExitStack does not swallow errors here
+
+
+def _cycle_hosts(cluster: Cluster, run_dir: Path) -> list[CycleHost]:
+    """The cluster's hosts as the spare's cycle sees them, each with its folder for the VMs' files in ``run_dir``."""
+
+    def host(member: ClusterHost) -> CycleHost:
+        folder = run_dir / member.name
+        folder.mkdir()
+        return CycleHost(
+            member.name, Destination(member, folder, member.migration_uri), lambda: cluster.rejuvenate(member)
+        )
+
+    return [host(member) for member in cluster.hosts]
+
+
+def _placement(vms: list[VM]) -> dict[str, str]:
+    """Each VM's name and the name of the host it runs on."""
+    return {vm.name: getattr(vm.host, "name", "?") for vm in vms}
 
 
 async def _close_all(vms: list[VM]) -> None:
@@ -294,5 +327,5 @@ async def _wait(
     while (left := deadline - time.monotonic()) > 0:
         await asyncio.sleep(min(5.0, left))
         now = time.monotonic()
-        rates = [client.replies(vm, now - 5.0) / 5.0 for vm in range(experiment.vms)]
+        rates = [client.replies(vm, now - 5.0) / 5.0 for vm in range(experiment.total_vms)]
         progress(f"{now - client.start_at:7.1f} s  replies/s per VM: {' '.join(f'{r:5.1f}' for r in rates)}")

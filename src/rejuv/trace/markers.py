@@ -35,6 +35,9 @@ class MarkerKind(enum.Enum):
     MIGRATION_SWITCHED_OVER = "migration-switched-over"
     MIGRATION_ENDED = "migration-ended"
     MIGRATION_CANCELLED = "migration-cancelled"
+    # the spare's cycle: a host emptied onto the spare, then its VMM restarted
+    EVACUATION_STARTED = "evacuation-started"
+    HOST_REJUVENATED = "host-rejuvenated"
     # load
     LOAD_STARTED = "load-started"
     LOAD_ENDED = "load-ended"
