@@ -1,4 +1,4 @@
-"""The migration procedures' logic against fake QEMUs (no root, no QEMU), and the two-host lab's options.
+"""The migration procedures' logic against fake QEMUs (no root, no QEMU), and the lab of hosts' options.
 
 A move's destination QEMU is a :class:`fake_qemu.FakeQEMU` handed in through
 :attr:`rejuv.lab.moves.Destination.transport`; the fakes of one test share a
@@ -119,11 +119,11 @@ def test_a_link_rate_that_is_not_a_rate_is_refused(text: str) -> None:
 
 
 def test_a_link_is_refused_for_the_one_host_procedures() -> None:
-    """Only the migration procedures run on the two-host lab: --link with warm is refused, naming link."""
+    """Only the migration procedures run on the lab of hosts: --link with warm is refused, naming link."""
     with pytest.raises(LabError, match="only the migration procedures") as caught:
         Experiment(procedure="warm", link="1gbit")
     assert caught.value.what == "link"
-    assert Experiment(procedure="live").two_hosts and Experiment(procedure="migration", link="100mbit").two_hosts
+    assert Experiment(procedure="live").multi_host and Experiment(procedure="migration", link="100mbit").multi_host
 
 
 @pytest.mark.parametrize(
@@ -143,9 +143,9 @@ def test_a_bad_link_is_refused_before_anything_is_made(tmp_path: Path, argv: lis
     assert not out.exists()
 
 
-@pytest.mark.parametrize("role", ["sw", "src", "spare", "client"])
-def test_the_two_host_labs_namespaces_name_their_owner(role: str) -> None:
-    """Each namespace of the two-host lab, rejuv-<pid>-<start>-<random><role>, names its owner for rejuv lab clean."""
+@pytest.mark.parametrize("role", ["sw", "client", "h0", "h1", "h15"])
+def test_the_labs_namespaces_name_their_owner(role: str) -> None:
+    """Each namespace of the lab of hosts, rejuv-<pid>-<start>-<random><role>, names its owner for rejuv lab clean."""
     assert Owner.from_name(f"{NAMESPACE_PREFIX}1234-5678-a1b2c3{role}", NAMESPACE_PREFIX) == Owner(1234, 5678)
 
 

@@ -222,5 +222,7 @@ def run(args: argparse.Namespace) -> int:
         _say("interrupted: no VM, namespace or run directory left; no trace written")
         raise
     write_trace(result.trace, args.out)
-    print(f"wrote {args.out}: {result.trace.samples} samples of {experiment.total_vms} VMs, {args.procedure} ({result.accel})")
+    print(
+        f"wrote {args.out}: {result.trace.samples} samples of {experiment.total_vms} VMs, {args.procedure} ({result.accel})"
+    )
     return 0

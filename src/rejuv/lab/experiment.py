@@ -240,7 +240,8 @@ async def run_experiment(
 
         def mark(kind: MarkerKind, subject: str | None, note: str, at: float | None = None) -> None:
             markers.append(Marker((time.monotonic() if at is None else at) - start, kind, subject, note))
-            progress(f"{markers[-1].time:7.1f} s  {kind.value}{' ' + subject if subject else ''}")
+            about = subject if subject else note  # a host-wide marker's note says which host (the spare's cycle)
+            progress(f"{markers[-1].time:7.1f} s  {kind.value}{' ' + about if about else ''}")
 
         await asyncio.sleep(max(0.0, start - time.monotonic()))
         mark(MarkerKind.LOAD_STARTED, None, f"{experiment.rate:g} req/s per VM")
