@@ -1,9 +1,10 @@
-"""The migration procedures on real QEMU (TCG) in the two-host lab: what must hold when a VM moves.
+"""The migration procedures on real QEMU (TCG) in a lab of two hosts: what must hold when a VM moves.
 
-Small runs (128 MB guests, 20 files, 5 req/s): ``live`` moves two VMs over a
-1 Gbit/s link, ``migration`` (stop-and-copy) one; a live move over 100 Mbit/s
-has its destination QEMU killed a second in; and a SIGTERM in the middle of a
-move must leave nothing behind. Root and ``qemu-system-x86_64`` are needed.
+Small runs (128 MB guests, 20 files, 5 req/s): ``live`` moves two VMs over
+1 Gbit/s up-links, ``migration`` (stop-and-copy) one; a live move over 100
+Mbit/s has its destination QEMU killed a second in, another its source host's
+up-link cut a second in (for 8 s); and a SIGTERM in the middle of a move must
+leave nothing behind. Root and ``qemu-system-x86_64`` are needed.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import cast
 
 import pytest
 
-from rejuv.lab.cluster import ClusterHost
+from rejuv.lab.cluster import UPLINK, ClusterHost
 from rejuv.lab.experiment import Experiment, ExperimentResult, run_experiment
 from rejuv.lab.image import GuestImage, ImageRecipe, build_image
 from rejuv.lab.vmbase import FaultHook, VMBase
@@ -70,7 +71,7 @@ def _kill_the_destination_after(seconds: float) -> FaultHook:
     def hook(vm: VMBase, stage: str) -> None:
         if stage != "migrating":
             return
-        spare = cast(ClusterHost, vm.host).namespace.removesuffix("src") + "spare"
+        spare = cast(ClusterHost, vm.host).namespace.removesuffix("h0") + "h1"
 
         def kill() -> None:
             pids = subprocess.run(["ip", "netns", "pids", spare], capture_output=True, text=True).stdout.split()
@@ -82,21 +83,26 @@ def _kill_the_destination_after(seconds: float) -> FaultHook:
     return hook
 
 
-def _cut_the_link_after(seconds: float) -> FaultHook:
-    """A fault hook: once the migration is under way, take the source's end of the link down ``seconds`` later."""
+def _cut_the_link_after(seconds: float, for_seconds: float) -> FaultHook:
+    """A fault hook: once the migration is under way, cut the source host's up-link ``seconds`` later, for ``for_seconds``.
+
+    The cable is plugged back after the move has been cancelled (nothing sent for ``moves.STALL`` s),
+    so that the guest is seen serving on at the source afterwards.
+    """
 
     def hook(vm: VMBase, stage: str) -> None:
         if stage == "migrating":
-            source = cast(ClusterHost, vm.host).namespace
-            down = ["ip", "-n", source, "link", "set", "mig0", "down"]
-            asyncio.get_running_loop().call_later(seconds, lambda: subprocess.run(down, check=True))
+            uplink = ["ip", "-n", cast(ClusterHost, vm.host).namespace, "link", "set", UPLINK]
+            loop = asyncio.get_running_loop()
+            loop.call_later(seconds, lambda: subprocess.run([*uplink, "down"], check=True))
+            loop.call_later(seconds + for_seconds, lambda: subprocess.run([*uplink, "up"], check=True))
 
     return hook
 
 
 @pytest.fixture(scope="module")
 def link_cut(image: GuestImage) -> ExperimentResult:
-    return _run(_experiment("live", 1, link="100mbit"), image, faults={0: _cut_the_link_after(1.0)})
+    return _run(_experiment("live", 1, link="100mbit"), image, faults={0: _cut_the_link_after(1.0, 8.0)})
 
 
 @pytest.fixture(scope="module")
@@ -107,8 +113,8 @@ def destination_killed(image: GuestImage) -> ExperimentResult:
 def _moved_in_place(result: ExperimentResult) -> None:
     for name, status in result.status_before.items():
         assert result.status_after[name].token == status.token, f"{name} lost its memory"
-    assert set(result.trace.metadata["vm_hosts_after"].values()) == {"spare"}
-    assert result.trace.metadata["host_processes_after"]["source"] == 0
+    assert set(result.trace.metadata["vm_hosts_after"].values()) == {"host1"}
+    assert result.trace.metadata["host_processes_after"]["host0"] == 0
 
 
 def test_a_live_migrated_vm_keeps_its_guest_and_serves_from_the_spare(live: ExperimentResult) -> None:
@@ -149,19 +155,19 @@ def test_a_killed_destination_leaves_the_vm_running_on_the_source_and_says_so(
     assert "runs on the source host" in markers[1].note
     assert "migration cancelled" in destination_killed.report.outcomes["vm0"]
     assert destination_killed.status_after["vm0"].token == destination_killed.status_before["vm0"].token
-    assert destination_killed.trace.metadata["vm_hosts_after"] == {"vm0": "source"}
-    assert destination_killed.trace.metadata["host_processes_after"]["spare"] == 0
+    assert destination_killed.trace.metadata["vm_hosts_after"] == {"vm0": "host0"}
+    assert destination_killed.trace.metadata["host_processes_after"]["host1"] == 0
 
 
 def test_a_cut_link_leaves_the_vm_running_on_the_source_and_says_so(link_cut: ExperimentResult) -> None:
-    """Link down mid-move: nothing more is sent, the move is cancelled (trace, report), the guest serves on at the source."""
+    """Up-link cut mid-move: nothing more is sent, the move is cancelled (trace, report), the guest serves on at the source."""
     markers = [m for m in link_cut.trace.markers if m.subject == "vm0"]
     assert [m.kind for m in markers] == [MarkerKind.MIGRATION_STARTED, MarkerKind.MIGRATION_CANCELLED]
     assert "migration stalled" in markers[1].note and "runs on the source host" in markers[1].note
     assert "migration cancelled" in link_cut.report.outcomes["vm0"]
     assert link_cut.status_after["vm0"].token == link_cut.status_before["vm0"].token
-    assert link_cut.trace.metadata["vm_hosts_after"] == {"vm0": "source"}
-    assert link_cut.trace.metadata["host_processes_after"]["spare"] == 0
+    assert link_cut.trace.metadata["vm_hosts_after"] == {"vm0": "host0"}
+    assert link_cut.trace.metadata["host_processes_after"]["host1"] == 0
 
 
 def test_sigterm_during_a_move_leaves_nothing_behind(tmp_path: Path) -> None:
