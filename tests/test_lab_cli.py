@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -39,23 +40,27 @@ def _lines(stream: object) -> queue.Queue[str]:
     return lines
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_a_signal_during_a_run_stops_it_cleanly_and_leaves_nothing_behind(
-    signum: signal.Signals, tmp_path: Path
-) -> None:
-    """SIGINT or SIGTERM under load: exit 130 with a clear message, no QEMU, client, namespace, run dir or trace."""
-    out = tmp_path / "run.trace"
-    argv = [sys.executable, "-m", "rejuv", "lab", "run", "--procedure", "warm", "--vms", "1", "--rate", "2"]
-    argv += ["--before", "60s", "--after", "5s", "--files", "20", "--accel", "tcg", "--out", str(out)]
+def interrupted(
+    argv: list[str],
+    cue: str,
+    signum: signal.Signals = signal.SIGTERM,
+    count: int = 1,
+    delay: float = 0.0,
+    on_cue: Callable[[int], object] = lambda pid: None,
+) -> tuple[subprocess.Popen[str], str]:
+    """Run ``argv``; once ``count`` stderr lines hold ``cue``, call ``on_cue(pid)``, wait ``delay`` s and send ``signum``.
+
+    The ended process and its whole stderr; a run that ends before its cue fails the test.
+    """
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        lines, seen = _lines(process.stderr), []
-        deadline = time.monotonic() + 120
-        while not any("replies/s per VM" in line for line in seen):  # booted, and the load has run 5 s
+        lines, seen = _lines(process.stderr), list[str]()
+        deadline = time.monotonic() + 150
+        while sum(cue in line for line in seen) < count:
             seen.append(lines.get(timeout=max(0.1, deadline - time.monotonic())))
             assert seen[-1], f"the run ended early: {''.join(seen)}"
-        children = processes.children(process.pid)
-        assert any("qemu-system" in command for command in children.values()), children
+        on_cue(process.pid)
+        time.sleep(delay)
         process.send_signal(signum)
         process.wait(timeout=60)
     finally:
@@ -64,7 +69,23 @@ def test_a_signal_during_a_run_stops_it_cleanly_and_leaves_nothing_behind(
             process.wait()
     while (line := lines.get(timeout=10)) != "":
         seen.append(line)
-    error = "".join(seen)
+    return process, "".join(seen)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_during_a_run_stops_it_cleanly_and_leaves_nothing_behind(
+    signum: signal.Signals, tmp_path: Path
+) -> None:
+    """SIGINT or SIGTERM under load: exit 130 with a clear message, no QEMU, client, namespace, run dir or trace."""
+    out = tmp_path / "run.trace"
+    argv = [sys.executable, "-m", "rejuv", "lab", "run", "--procedure", "warm", "--vms", "1", "--rate", "2"]
+    argv += ["--before", "60s", "--after", "5s", "--files", "20", "--accel", "tcg", "--out", str(out)]
+    children: dict[int, str] = {}
+    # "replies/s per VM": booted, and the load has run 5 s
+    process, error = interrupted(
+        argv, "replies/s per VM", signum, on_cue=lambda pid: children.update(processes.children(pid))
+    )
+    assert any("qemu-system" in command for command in children.values()), children
     assert process.returncode == 130
     assert error.rstrip().endswith("error: interrupted")
     assert "Traceback" not in error

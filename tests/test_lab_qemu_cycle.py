@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import queue
 import shutil
 import signal
 import subprocess
@@ -29,7 +28,7 @@ from rejuv.lab.image import GuestImage, ImageRecipe, build_image
 from rejuv.lab.owner import NAMESPACE_PREFIX
 from rejuv.trace.markers import MarkerKind
 from test_lab_clean import _leftovers_of, _rejuv
-from test_lab_cli import _lines
+from test_lab_cli import interrupted
 from test_lab_qemu import _leftovers
 
 pytestmark = [
@@ -127,39 +126,17 @@ def test_a_hosts_web_replies_and_its_migration_share_its_up_link(shared_link: Ex
     assert shared_link.trace.metadata["vm_hosts_after"] == {"vm0": "host1", "vm1": "host1"}
 
 
-def _start(argv: list[str]) -> subprocess.Popen[str]:
-    base = [sys.executable, "-m", "rejuv", "lab", "run", "--procedure", "live", "--hosts", "3", "--vms", "1"]
-    base += ["--rate", "2", "--before", "5s", "--after", "5s", "--files", "20", "--accel", "tcg"]
-    return subprocess.Popen([*base, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def _read_until(lines: queue.Queue[str], text: str, count: int = 1) -> list[str]:
-    """Read a run's stderr ``lines`` until ``count`` of them hold ``text``; the lines read."""
-    seen: list[str] = []
-    deadline = time.monotonic() + 150
-    while sum(text in line for line in seen) < count:
-        seen.append(lines.get(timeout=max(0.1, deadline - time.monotonic())))
-        assert seen[-1], f"the run ended early: {''.join(seen)}"
-    return seen
+#: `rejuv lab run` over three hosts, one VM on each loaded host
+_ARGV = [sys.executable, "-m", "rejuv", "lab", "run", "--procedure", "live", "--hosts", "3", "--vms", "1"]
+_ARGV += ["--rate", "2", "--before", "5s", "--after", "5s", "--files", "20", "--accel", "tcg"]
 
 
 def test_sigterm_during_the_second_evacuation_leaves_nothing_behind(tmp_path: Path) -> None:
     """SIGTERM while host1's VM crosses a 100 Mbit/s up-link: exit 130, no QEMU, namespace, memory file or trace left."""
     out = tmp_path / "run.trace"
-    process = _start(["--link", "100mbit", "--out", str(out)])
-    lines = _lines(process.stderr)
-    try:
-        seen = _read_until(lines, "evacuation-started", count=2)
-        time.sleep(1.0)  # host1's guest is on the link
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    while (line := lines.get(timeout=10)) != "":
-        seen.append(line)
-    error = "".join(seen)
+    process, error = interrupted(
+        [*_ARGV, "--link", "100mbit", "--out", str(out)], "evacuation-started", count=2, delay=1.0
+    )
     assert process.returncode == 130, error
     assert "no VM, namespace or run directory left" in error and "Traceback" not in error
     assert _leftovers_of(process.pid) == []
@@ -170,16 +147,11 @@ def test_sigterm_during_the_second_evacuation_leaves_nothing_behind(tmp_path: Pa
 @pytest.fixture
 def killed_cycle(tmp_path: Path) -> Iterator[int]:
     """The pid of a three-host run SIGKILLed just after host0's rejuvenation; whatever is left removed afterwards."""
-    process = _start(["--out", str(tmp_path / "run.trace")])
+    process, _ = interrupted([*_ARGV, "--out", str(tmp_path / "run.trace")], "host-rejuvenated", signal.SIGKILL)
     try:
-        _read_until(_lines(process.stderr), "host-rejuvenated")
-        process.kill()
-        assert process.wait(timeout=30) == -signal.SIGKILL
+        assert process.returncode == -signal.SIGKILL
         yield process.pid
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
         for leftover in _leftovers_of(process.pid):
             if leftover.parent == Path("/run/netns"):
                 subprocess.run(["ip", "netns", "del", leftover.name], check=False)

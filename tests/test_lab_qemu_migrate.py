@@ -15,7 +15,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import cast
 
@@ -26,7 +25,7 @@ from rejuv.lab.experiment import Experiment, ExperimentResult, run_experiment
 from rejuv.lab.image import GuestImage, ImageRecipe, build_image
 from rejuv.lab.vmbase import FaultHook, VMBase
 from rejuv.trace.markers import MarkerKind
-from test_lab_cli import _lines
+from test_lab_cli import interrupted
 from test_lab_qemu import _leftovers
 
 pytestmark = [
@@ -175,23 +174,7 @@ def test_sigterm_during_a_move_leaves_nothing_behind(tmp_path: Path) -> None:
     out = tmp_path / "run.trace"
     argv = [sys.executable, "-m", "rejuv", "lab", "run", "--procedure", "migration", "--link", "100mbit"]
     argv += ["--vms", "1", "--rate", "2", "--before", "6s", "--after", "5s", "--files", "20", "--accel", "tcg"]
-    process = subprocess.Popen([*argv, "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        lines, seen = _lines(process.stderr), list[str]()
-        deadline = time.monotonic() + 120
-        while not any("migration-started" in line for line in seen):
-            seen.append(lines.get(timeout=max(0.1, deadline - time.monotonic())))
-            assert seen[-1], f"the run ended early: {''.join(seen)}"
-        time.sleep(1.0)  # the guest's RAM is on the link
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    while (line := lines.get(timeout=10)) != "":
-        seen.append(line)
-    error = "".join(seen)
+    process, error = interrupted([*argv, "--out", str(out)], "migration-started", delay=1.0)  # RAM on the link
     assert process.returncode == 130, error
     assert "no VM, namespace or run directory left" in error and "Traceback" not in error
     netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False).stdout

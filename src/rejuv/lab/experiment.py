@@ -38,7 +38,7 @@ from rejuv.trace.markers import Marker, MarkerKind
 
 __all__ = ["Experiment", "ExperimentResult", "run_experiment", "check_room", "MAX_OFFERED_LOAD", "PROCEDURE_NAMES"]
 
-#: Every procedure ``rejuv lab run`` knows: one host's, then the two-host lab's migrations.
+#: Every procedure ``rejuv lab run`` knows: one host's, then the migrations of the lab of hosts.
 PROCEDURE_NAMES = (*PROCEDURES, *MIGRATION_PROCEDURES)
 
 #: req/s over all VMs. The client sends about 500 requests per CPU-second (docs/lab.md), on one core

@@ -1,13 +1,13 @@
 """The migration procedures: every VM of the source host moves to the spare host, one at a time.
 
 - ``migration``: stop-and-copy. The guest stops on the source, its whole RAM
-  and device state cross the migration link, and it runs on the spare.
+  and device state cross the hosts' shaped up-links, and it runs on the spare.
 - ``live``: QEMU's pre-copy live migration, limited only by the link
   (QEMU's own ``max-bandwidth`` is lifted: the tc-shaped link is the limit).
 
 For each VM, in order (``parallel`` at a time, one by default), a destination
-QEMU starts on the spare host (``-incoming``, listening on the spare's end of
-the link), the source sends the guest, and the destination runs it at the
+QEMU starts on the spare host (``-incoming``, listening on the spare's
+address), the source sends the guest, and the destination runs it at the
 VM's same address and MAC. Each move writes three markers for its VM:
 ``migration-started`` (before the destination starts),
 ``migration-switched-over`` (QEMU's ``STOP`` of the guest on the source,
@@ -127,7 +127,8 @@ async def live_migration(
     return await move_all(vms, mark, destination, live=True, parallel=parallel)
 
 
-#: The migration procedures by name; each needs the two-host lab (:class:`~rejuv.lab.cluster.Cluster`).
+#: The migration procedures by name; each runs in the lab of hosts (:class:`~rejuv.lab.cluster.Cluster`),
+#: once per loaded host in the spare's cycle (:func:`~rejuv.lab.cycle.spare_cycle`).
 MIGRATION_PROCEDURES: dict[str, Callable[..., Awaitable[ProcedureReport]]] = {
     "migration": stop_and_copy,
     "live": live_migration,
