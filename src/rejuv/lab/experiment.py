@@ -200,10 +200,8 @@ async def run_experiment(
             rate = parse_link_rate(experiment.link_rate)
             cluster = stack.enter_context(Cluster(experiment.total_vms, rate, experiment.hosts))
             client_host, cycle = cluster.client, _cycle_hosts(cluster, run_dir)
-            homes = [
-                (cycle[i // experiment.vms].arrival.spare, run_dir / f"host{i // experiment.vms}")
-                for i in range(experiment.total_vms)
-            ]
+            arrivals = [cycle[i // experiment.vms].arrival for i in range(experiment.total_vms)]  # vms per loaded host
+            homes = [(arrival.spare, arrival.folder) for arrival in arrivals]
             options.update(hosts=cycle, procedure=MIGRATION_PROCEDURES[experiment.procedure])
             options["parallel"] = experiment.parallel_moves
             links = f"up-links {experiment.link_rate} each"
@@ -247,7 +245,7 @@ async def run_experiment(
         mark(MarkerKind.LOAD_STARTED, None, f"{experiment.rate:g} req/s per VM")
         await _wait(experiment.before, start, client, experiment, progress)
         status_before = await _statuses(vms)
-        placed_before = _placement(vms)
+        placed_before = _placement(vms, cluster)
         run_procedure = spare_cycle if experiment.multi_host else PROCEDURES[experiment.procedure]
         report = await run_procedure(vms, mark, **options)
         for line in report.describe():
@@ -259,7 +257,7 @@ async def run_experiment(
         if cluster is not None:  # where every guest was and ended, and what still runs on each host
             placement = {
                 "vm_hosts_before": placed_before,
-                "vm_hosts_after": _placement(vms),
+                "vm_hosts_after": _placement(vms, cluster),
                 "host_processes_after": {host.name: len(cluster.processes(host)) for host in cluster.hosts},
             }
         mark(MarkerKind.LOAD_ENDED, None, "")
@@ -310,9 +308,10 @@ def _cycle_hosts(cluster: Cluster, run_dir: Path) -> list[CycleHost]:
     return [host(member) for member in cluster.hosts]
 
 
-def _placement(vms: list[VM]) -> dict[str, str]:
-    """Each VM's name and the name of the host it runs on."""
-    return {vm.name: getattr(vm.host, "name", "?") for vm in vms}
+def _placement(vms: list[VM], cluster: Cluster | None) -> dict[str, str]:
+    """Each VM's name and the name of the cluster's host it runs on (nothing for the one-host lab)."""
+    names = {} if cluster is None else {id(host): host.name for host in cluster.hosts}
+    return {vm.name: names[id(vm.host)] for vm in vms if id(vm.host) in names}
 
 
 async def _close_all(vms: list[VM]) -> None:
