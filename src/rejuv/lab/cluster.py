@@ -197,10 +197,6 @@ class Cluster:
         self._vmm(host)
         return time.monotonic() - began
 
-    def qdiscs(self, host: ClusterHost) -> tuple[str, str]:
-        """What ``tc -s qdisc show`` says of ``host``'s up-link: its own end, then the switch's port (tests, reports)."""
-        return _qdisc(host.namespace, UPLINK), _qdisc(self.names["sw"], f"p{host.number}")
-
     def processes(self, host: ClusterHost) -> list[int]:
         """The processes running in ``host``'s namespace (its QEMUs)."""
         done = subprocess.run(["ip", "netns", "pids", host.namespace], capture_output=True, text=True, check=False)
@@ -225,13 +221,6 @@ def _deleter(name: str) -> Callable[[], None]:
         subprocess.run(["ip", "netns", "del", name], capture_output=True, check=False)
 
     return delete
-
-
-def _qdisc(namespace: str, device: str) -> str:
-    done = subprocess.run(
-        ["tc", "-s", "-n", namespace, "qdisc", "show", "dev", device], capture_output=True, text=True, check=False
-    )
-    return done.stdout.strip()
 
 
 def _tc(namespace: str, argv: list[str]) -> None:
