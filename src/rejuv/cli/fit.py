@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
@@ -89,19 +90,31 @@ def _fit_migration(
     item = _migrations()[args.kind]
     traces = _traces(args)
     fitted = fit_migration(traces, live=item.live, settings=settings)
-    step = max(trace.step for trace in traces)
     out = _report(args)
     print(
-        f"Table 1 measured from {len(traces)} run(s) of {fitted.vms} VMs (p = {fitted.host_throughput:.1f} req/s):",
+        f"Table 1 measured from {fitted.evacuations} evacuation(s) of {fitted.vms} VMs "
+        f"(p = {fitted.host_throughput:.1f} req/s):",
         file=out,
     )
     columns = list(fitted.fits)
-    rows = [[f"{int(i)}", *(f"{fitted.table[c][row]:.2f}" for c in columns)] for row, i in enumerate(fitted.table["i"])]
+
+    def cell(column: str, row: int) -> str:
+        value, error = fitted.table[column][row], fitted.table_error[column][row]
+        return f"{value:.2f}" + (f" ± {error:.2f}" if math.isfinite(error) else "")
+
+    rows = [[f"{int(i)}", *(cell(c, row) for c in columns)] for row, i in enumerate(fitted.table["i"])]
     print(table(["i", *columns], rows), file=out)
     for column, result in fitted.fits.items():
         print(f"  {column}: {result}", file=out)
-    print(f"{item.rate_symbol()} = {fitted.degradation:.4f}", file=out)
-    return migration_parameters(fitted, item, step), {item.profile_section: fitted.profile}
+    for note in fitted.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if fitted.degradation is None:
+        print(
+            f"{item.rate_symbol()} not measured (above); the file gets no {item.rate_symbol()} and no curves", file=out
+        )
+        return migration_parameters(fitted, item), {}
+    print(f"{item.rate_symbol()} = {fitted.degradation}", file=out)
+    return migration_parameters(fitted, item), {item.profile_section: fitted.profile}
 
 
 def run(args: argparse.Namespace) -> int:
