@@ -74,8 +74,9 @@ def _baseline(
     trace: Trace, columns: list[int], since: float, until: float, settings: Settings, name: str
 ) -> tuple[float, float]:
     """The VMs' total throughput over the baseline window that ends at ``until`` and starts no earlier than ``since``."""
-    start = max(since, until - settings.baseline_seconds(trace.step))
-    window = trace.vm_throughput[_samples(start, until, trace.step), columns]
+    last = math.floor(until / trace.step + 1e-9)  # the samples wholly before the move
+    first = max(last - settings.baseline_samples(trace.step), math.ceil(since / trace.step - 1e-9))
+    window = trace.vm_throughput[max(first, 0) : max(last, 0), columns]
     counts = np.isfinite(window).sum(axis=0)
     if len(window) == 0 or counts.min() < settings.min_baseline_samples:
         have = int(counts.min()) if len(window) else 0
@@ -119,7 +120,9 @@ def _measure(
         rows["destination_throughput"].append(mean_of(order[: i - 1]))
         rows["move_time"].append(move.end - move.start)
     columns = list(column.values())
-    host, host_error = _baseline(trace, columns, since, done[0].start, settings, name) if done else (math.nan, math.nan)
+    host, host_error = (
+        _baseline(trace, columns, since, done[0].start, settings, evacuation.name) if done else (math.nan, math.nan)
+    )
     during = (
         trace.vm_throughput[_samples(done[0].start, done[-1].end, trace.step), columns] if done else np.empty((0, 0))
     )
