@@ -274,3 +274,17 @@ def test_plot_trace_refuses_a_move_that_ends_without_starting(
     error = capsys.readouterr().err
     assert error.startswith("error: ") and "'vm1', which is not moving" in error and "Traceback" not in error
     assert not path.with_suffix(".png").exists()
+
+
+def test_rejuv_report_draws_a_migration_trace_move_by_move_and_fits_the_migration_it_records(tmp_path: Path) -> None:
+    """A .trace in rejuv report: the moves counted, and, for the migration the run recorded, its time and γ measured."""
+    from rejuv.report.result_kinds import trace_result
+
+    trace = _trace("live", vms=4)
+    path = write_trace(dataclasses.replace(trace, metadata={"experiment_procedure": "live"}), tmp_path / "lab.trace")
+    result = trace_result(str(path))
+    assert result.verdict[0] == "4 move(s) done, 0 cancelled."
+    assert any(line.startswith("M_l = ") for line in result.verdict)
+    assert any(line.startswith("gamma_l = ") for line in result.verdict)
+    unnamed = trace_result(str(write_trace(trace, tmp_path / "synthetic.trace")))
+    assert "does not say which migration" in unnamed.verdict[1]

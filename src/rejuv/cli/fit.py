@@ -19,7 +19,7 @@ from rejuv.provenance import stamp
 from rejuv.trace.data import Trace
 from rejuv.trace.events import combine, event_kinds, measure, too_coarse
 from rejuv.trace.migration_fit import fit_migration, migration_parameters
-from rejuv.trace.moves import has_moves
+from rejuv.trace.moves import has_moves, recorded_migration
 from rejuv.trace.params_file import write_parameter_file
 from rejuv.trace.prometheus_api import DEFAULT_TIMEOUT, Server, fetch_trace
 from rejuv.trace.readers import read_any
@@ -167,9 +167,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _recorded_migration(traces: list[Trace]) -> str:
     """The migration the traces' runs recorded (the lab's ``experiment_procedure``); else ask for --kind."""
-    recorded = {trace.metadata.get("experiment_procedure") for trace in traces}
-    if len(recorded) == 1 and (kind := recorded.pop()) in _migrations():
-        return str(kind)
+    recorded = {recorded_migration(trace) for trace in traces}
+    if len(recorded) == 1 and (kind := recorded.pop()) is not None:
+        return kind
     raise ParameterError(
         "--kind", f"the traces hold migrations but do not say which: name one of {', '.join(_migrations())}"
     )

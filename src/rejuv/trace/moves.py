@@ -23,10 +23,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rejuv.errors import TraceError
+from rejuv.model import STRATEGIES, MigrationStrategy
 from rejuv.trace.data import Trace
 from rejuv.trace.markers import MarkerKind
 
-__all__ = ["Move", "Evacuation", "has_moves", "find_moves", "evacuations", "moved_mask"]
+__all__ = ["Move", "Evacuation", "has_moves", "recorded_migration", "find_moves", "evacuations", "moved_mask"]
 
 #: The kind value that splits a trace into evacuations (compared by value: traces from newer labs carry it too).
 EVACUATION_STARTED = "evacuation-started"
@@ -75,6 +76,12 @@ class Evacuation:
 def has_moves(trace: Trace) -> bool:
     """Whether ``trace`` holds any ``migration-started`` marker."""
     return any(marker.kind is MarkerKind.MIGRATION_STARTED for marker in trace.markers)
+
+
+def recorded_migration(trace: Trace) -> str | None:
+    """The migration strategy's key the run recorded (the lab's ``experiment_procedure``), or None if it says none."""
+    key = trace.metadata.get("experiment_procedure")
+    return str(key) if isinstance(STRATEGIES.get(str(key)), MigrationStrategy) else None
 
 
 def find_moves(trace: Trace) -> list[Move]:
