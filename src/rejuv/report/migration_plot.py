@@ -19,14 +19,15 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from numpy.typing import NDArray
 
+from rejuv.report.style import MIGRATION_COLORS
 from rejuv.report.trace_plot import OUTSIDE, draw_vms
 from rejuv.trace.data import Trace
 from rejuv.trace.moves import EVACUATION_STARTED, Move, find_moves, moved_mask
 
 __all__ = ["plot_migration_trace"]
 
-_SOURCE, _DESTINATION = "#0072B2", "#009E73"  # Okabe-Ito blue, bluish green
-_MOVE, _SWITCH, _CANCELLED = "#56B4E9", "#D55E00", "#555555"  # sky blue, vermillion, grey
+_SOURCE, _DESTINATION = MIGRATION_COLORS["source"], MIGRATION_COLORS["destination"]
+_MOVE, _SWITCH, _CANCELLED = MIGRATION_COLORS["move"], MIGRATION_COLORS["switch-over"], MIGRATION_COLORS["cancelled"]
 
 
 def _shade(axes: Axes, move: Move, label: bool, alternate: bool) -> None:
