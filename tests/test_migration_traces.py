@@ -288,3 +288,12 @@ def test_rejuv_report_draws_a_migration_trace_move_by_move_and_fits_the_migratio
     assert any(line.startswith("gamma_l = ") for line in result.verdict)
     unnamed = trace_result(str(write_trace(trace, tmp_path / "synthetic.trace")))
     assert "does not say which migration" in unnamed.verdict[1]
+
+
+def test_plot_trace_as_a_migration_needs_moves_to_draw(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """plot-trace --kind live on a warm reboot's trace: error naming the trace, exit 2, no figure."""
+    path = tmp_path / "warm.trace"
+    _run(capsys, "synth", "--kind", "warm", "--vms", "2", "--out", str(path))
+    assert main(["plot-trace", str(path), "--kind", "live"]) == 2
+    assert capsys.readouterr().err == f"error: {path}: has no migration-started markers: no move to draw\n"
+    assert not path.with_suffix(".png").exists()

@@ -19,6 +19,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from numpy.typing import NDArray
 
+from rejuv.errors import TraceError
 from rejuv.report.style import MIGRATION_COLORS
 from rejuv.report.trace_plot import OUTSIDE, draw_vms
 from rejuv.trace.data import Trace
@@ -64,10 +65,12 @@ def _host_totals(trace: Trace, moves: list[Move]) -> tuple[NDArray[np.float64], 
 def plot_migration_trace(trace: Trace, max_vms: int = 12) -> Figure:
     """The figure of a migration trace; time in seconds, throughput in req/s.
 
-    Raises :class:`~rejuv.errors.TraceError` for malformed migration markers
-    (:func:`rejuv.trace.moves.find_moves`).
+    Raises :class:`~rejuv.errors.TraceError` for a trace without moves, or with
+    malformed migration markers (:func:`rejuv.trace.moves.find_moves`).
     """
     moves = find_moves(trace)
+    if not moves:
+        raise TraceError(trace.source, "has no migration-started markers: no move to draw")
     figure = Figure(figsize=(9.0, 5.5), layout="constrained")
     host_axes, vm_axes = figure.subplots(2, 1, sharex=True, height_ratios=(3, 2))
     source, destination = _host_totals(trace, moves)
