@@ -70,6 +70,7 @@ def test_synth_then_fit_gives_back_the_papers_table_1_gamma_and_time(
     gamma = document["estimates"][rate]["value"]
     assert abs(gamma - float(degradation_rates(PARAMS)[key])) <= 0.02
     total = PROFILES[key].total_time(VMS)
+    assert abs(document["total_time"]["value"] - total) <= 1.0
     assert abs(document["estimates"][time]["value"] - (total / VMS if key == "migration" else total)) <= 1.0
     used = json.loads(_run(capsys, "compare", "--params", str(params), "--json"))["parameters"]["values"]
     assert used[document["estimates"][rate]["name"]] == pytest.approx(gamma, rel=1e-5)

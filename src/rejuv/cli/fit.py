@@ -108,12 +108,14 @@ def _fit_migration(
     print(table(["i", *columns], rows), file=out)
     for column, result in fitted.fits.items():
         print(f"  {column}: {result}", file=out)
+    print(f"M_t = {fitted.total_time} (time to move all {fitted.vms} VMs)", file=out)
     for note in fitted.notes:
         print(f"note: {note}", file=sys.stderr)
     measured = {
         "evacuations": fitted.evacuations,
         "vms": fitted.vms,
         "host_throughput": fitted.host_throughput,
+        "total_time": {"value": fitted.total_time.value, "uncertainty": fitted.total_time.uncertainty, "unit": "s"},
         "table_1": {key: values.tolist() for key, values in fitted.table.items()},
         "table_1_error": {key: values.tolist() for key, values in fitted.table_error.items()},
         "notes": list(fitted.notes),
