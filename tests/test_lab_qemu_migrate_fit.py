@@ -1,8 +1,9 @@
 """Lab migration traces feed rejuv fit and rejuv plot-trace directly: real QEMU (TCG), one run per procedure.
 
-Each run moves 3 VMs (128 MB guests, 20 req/s each, 1 Gbit/s link: about a second per move) with a
+Each run moves 3 VMs (128 MB guests, 10 req/s each, 1 Gbit/s link: about a second per move) with a
 0.25 s step, so that every move holds several samples; 3 VMs are the fewest that give each Table 1
-column 2 rows or more. About 35 s per run on this 2-core machine. Root and ``qemu-system-x86_64``
+column 2 rows or more. About 35 s per run on this 2-core machine. (At 20 req/s each, the lab's
+guest status check timed out, 5 s, in two runs of three at a load average of 7 to 12.) Root and ``qemu-system-x86_64``
 are needed.
 """
 
@@ -32,7 +33,7 @@ pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="the two-host lab needs root"),
 ]
 
-VMS, RATE = 3, 20.0
+VMS, RATE = 3, 10.0
 PROCEDURES = ("live", "migration")
 
 
@@ -77,7 +78,7 @@ def test_rejuv_fit_rebuilds_table_1_from_a_lab_run(
     run: tuple[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """rejuv fit --kind on the lab's trace: 3 rows, M(i) each move's marked length, the time parameter their sum
-    (D_m: over n), p within 35% of the offered 3 x 20 req/s (the served load, under CPU contention)."""
+    (D_m: over n), p within 35% of the offered 3 x 10 req/s (the served load, under CPU contention)."""
     procedure, trace = run
     document = _fit(capsys, trace, procedure, tmp_path / "fit.toml")
     moves = find_moves(read_trace(trace))
