@@ -65,11 +65,11 @@ async def http_get(namespace: str, url: str, timeout: float = 5.0) -> str:
     )
     try:
         out, err = await asyncio.wait_for(process.communicate(), timeout)
-    except BaseException as err:
+    except BaseException as error:
         if process.returncode is None:
             process.kill()
             await process.wait()
-        if isinstance(err, TimeoutError):  # the guest did not answer: the caller's error, not a crash
+        if isinstance(error, TimeoutError):  # the guest did not answer: the caller's error, not a crash
             raise HostError(url, f"no answer within {timeout:g} s") from None
         raise
     if process.returncode != 0:
