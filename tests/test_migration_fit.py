@@ -15,7 +15,6 @@ from rejuv.trace import Migration, Trace, synthesize, write_trace
 from rejuv.trace.curve_fit import fit_curve
 from rejuv.trace.markers import Marker, MarkerKind
 from rejuv.trace.migration_fit import fit_migration, migration_parameters, migration_table
-from rejuv.trace.segment import Estimate
 
 PARAMS = load_preset()
 PROFILES = {
@@ -72,7 +71,8 @@ def test_gamma_from_a_noisy_migration_trace_matches_the_exact_functions(key: str
     trace = migration_trace(key, seed)
     fitted = fit_migration([trace], live=key != "migration")
     exact = float(migration_degradation(PROFILES[key], VMS, fitted.host_throughput))
-    assert abs(fitted.degradation - exact) <= 0.02
+    assert fitted.degradation is not None
+    assert abs(fitted.degradation.value - exact) <= 0.02
 
 
 def test_the_paper_gammas_are_recovered_from_traces_at_the_paper_throughput() -> None:
@@ -117,15 +117,20 @@ def test_fit_writes_table_1_curves_that_compare_reads(tmp_path: Path, capsys: py
     assert main(["compare", "--params", str(out), "--json"]) == 0
 
 
-@pytest.mark.parametrize(("key", "symbol"), [("migration", "D_m"), ("live", "M_l"), ("live_rate_control", "M_l_rc")])
-def test_a_fitted_migration_gives_its_strategy_s_time_parameter(key: str, symbol: str) -> None:
-    """Stop-and-copy gives D_m = M_t / n (mean downtime per VM); live migration gives M_l = M_t; each within a step."""
+@pytest.mark.parametrize(
+    ("key", "symbol", "rate"),
+    [("migration", "D_m", "gamma"), ("live", "M_l", "gamma_l"), ("live_rate_control", "M_l_rc", "gamma_l_rc")],
+)
+def test_a_fitted_migration_gives_its_strategy_s_time_parameter_and_rate(key: str, symbol: str, rate: str) -> None:
+    """Stop-and-copy gives D_m = M_t / n (mean downtime per VM); live migration gives M_l = M_t (to a step, scaled alike); and each its γ."""
     fitted = fit_migration([migration_trace(key, seed=1)])
     item = STRATEGIES[key]
     assert isinstance(item, MigrationStrategy)
-    (found,) = migration_parameters(fitted, item, 1.0).items()
-    per_vm = fitted.total_time / VMS if key == "migration" else fitted.total_time
-    assert found == (symbol, Estimate(per_vm, 1.0, "s"))
+    found = migration_parameters(fitted, item)
+    per_vm = 1 / VMS if key == "migration" else 1.0
+    assert found[symbol].value == pytest.approx(fitted.total_time.value * per_vm, rel=1e-12)
+    assert found[symbol].uncertainty == pytest.approx(1.0 * per_vm, rel=1e-12)
+    assert found[rate] == fitted.degradation
 
 
 def test_a_cancelled_move_is_left_out_of_table_1() -> None:

@@ -35,9 +35,10 @@ class MarkerKind(enum.Enum):
     MIGRATION_SWITCHED_OVER = "migration-switched-over"
     MIGRATION_ENDED = "migration-ended"
     MIGRATION_CANCELLED = "migration-cancelled"
-    # the spare's cycle: a host emptied onto the spare, then its VMM restarted
-    EVACUATION_STARTED = "evacuation-started"
-    HOST_REJUVENATED = "host-rejuvenated"
+    MIGRATION_ROUND = "migration-round"  #: one pre-copy round of the subject VM (rate control); the note gives its rate
+    # multi-host runs: one host emptied onto the spare, then rejuvenated
+    EVACUATION_STARTED = "evacuation-started"  #: host-wide, before the host's first move; note "hostA -> hostB"
+    HOST_REJUVENATED = "host-rejuvenated"  #: host-wide, after the emptied host's VMM was restarted
     # load
     LOAD_STARTED = "load-started"
     LOAD_ENDED = "load-ended"
