@@ -95,21 +95,24 @@ def test_over_three_hosts_the_client_never_needs_a_new_address(three_hosts: Expe
 
 @pytest.fixture(scope="module")
 def shared_link(image: GuestImage) -> ExperimentResult:
+    # 16 req/s of 128 KB files: about 17 Mbit/s of replies per VM, a third of the link. 8 s after the
+    # moves, for the requests held during vm1's pause to drain before the guests' status check (5 s).
     experiment = Experiment(
-        procedure="migration", vms=2, rate=20.0, before=5.0, after=3.0, accel="tcg", timeout=5.0, link="50mbit"
+        procedure="migration", vms=2, rate=16.0, before=5.0, after=8.0, accel="tcg", timeout=5.0, link="50mbit"
     )
     return _run(experiment, image)
 
 
 def test_a_hosts_web_replies_and_its_migration_share_its_up_link(shared_link: ExperimentResult) -> None:
-    """vm0's stop-and-copy, while vm1 on the same host sends its replies, takes >= 1.3x vm1's move, alone on the link.
+    """vm0's stop-and-copy, while vm1 on the same host sends its replies, takes >= 1.25x vm1's move, alone on the link.
 
     Both guests have the same RAM and boot alike, so alone each move would take
-    about as long (the link is the limit: QEMU sends 128 MB at the full rate). vm0
+    about as long (the link is the limit: QEMU sends a booted guest's 98 MB at the
+    link's rate, 15.7 s at 50 Mbit/s; vm1's lone moves took 16.3-17.7 s). vm0
     moves first: vm1's replies (>= 10 Mbit/s, checked) leave host0 by the same
     shaped 50 Mbit/s up-link, so vm0's stream gets what they leave. vm1 moves
     last, when vm0 already replies from host1, whose replies take host1's up-link:
-    nothing else leaves host0. Measured: 29.6 s against 17.1 s (docs/lab.md).
+    nothing else leaves host0. Measured: 1.43 to 1.54 times (docs/lab.md).
     """
     marks = {(m.kind, m.subject): m.time for m in shared_link.markers}
     copy_began = marks[(MarkerKind.MIGRATION_SWITCHED_OVER, "vm0")]
@@ -120,7 +123,7 @@ def test_a_hosts_web_replies_and_its_migration_share_its_up_link(shared_link: Ex
     reply_rate = sum(r.bytes for r in replied) * 8 / (copy_ended - copy_began)  # bits/s of vm1's replies
     assert reply_rate >= 10e6, f"vm1 sent only {reply_rate / 1e6:.1f} Mbit/s of replies: no competition to see"
     shared, alone = shared_link.report.timings["vm0"], shared_link.report.timings["vm1"]
-    assert shared >= 1.3 * alone, f"vm0's move took {shared:.1f} s sharing the link, vm1's {alone:.1f} s alone"
+    assert shared >= 1.25 * alone, f"vm0's move took {shared:.1f} s sharing the link, vm1's {alone:.1f} s alone"
     assert shared_link.trace.metadata["vm_hosts_after"] == {"vm0": "host1", "vm1": "host1"}
 
 
