@@ -32,6 +32,7 @@ class MarkerKind(enum.Enum):
     OS_REBOOT_ENDED = "os-reboot-ended"
     # migration of one VM
     MIGRATION_STARTED = "migration-started"
+    MIGRATION_ROUND = "migration-round"
     MIGRATION_SWITCHED_OVER = "migration-switched-over"
     MIGRATION_ENDED = "migration-ended"
     MIGRATION_CANCELLED = "migration-cancelled"
