@@ -98,20 +98,25 @@ class RoundWatcher:
 
     ``ram``: the guest's RAM (bytes); ``set_parameters``: QMP
     ``migrate-set-parameters`` on the source; ``on_round``: called with each
-    new :class:`Round`. Pass :meth:`observe` to :meth:`~rejuv.lab.vm.VM.migrate`
+    new :class:`Round`; ``clock``: monotonic seconds (tests). Pass :meth:`observe` to :meth:`~rejuv.lab.vm.VM.migrate`
     with :attr:`max_bandwidth` and :attr:`downtime_limit`.
     """
 
     def __init__(
-        self, ram: int, rule: RateRule | None, set_parameters: SetParameters, on_round: Callable[[Round], None]
+        self,
+        ram: int,
+        rule: RateRule | None,
+        set_parameters: SetParameters,
+        on_round: Callable[[Round], None],
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.ram, self.rule = ram, rule
-        self._set, self._on_round = set_parameters, on_round
+        self._set, self._on_round, self._clock = set_parameters, on_round, clock
         self.rounds: list[Round] = []
         self.final_figures: dict[str, object] = {}  #: QEMU's last answer (the completed migration's figures)
         self._syncs = 0
         self._sent = 0
-        self._began = time.monotonic()
+        self._began = clock()
 
     @property
     def max_bandwidth(self) -> int:
@@ -140,7 +145,7 @@ class RoundWatcher:
         if info.get("status") != "active" or not isinstance(ram, dict):
             return
         syncs, remaining, sent = (int(ram.get(key, 0)) for key in ("dirty-sync-count", "remaining", "transferred"))
-        now = time.monotonic()
+        now = self._clock()
         if not self.rounds:
             self._start(Round(1, self._began, self.rule.initial if self.rule is not None else None, None))
         elif syncs > self._syncs and not self.rounds[-1].final:
