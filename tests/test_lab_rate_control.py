@@ -104,6 +104,17 @@ def test_little_left_starts_the_stop_and_copy_round(monkeypatch: pytest.MonkeyPa
     assert watcher.rounds[-1].final and watcher.rounds[-1].reason == "less than 256 KiB left"
 
 
+def test_a_migration_that_qemu_ends_itself_gets_its_stop_and_copy_round(monkeypatch: pytest.MonkeyPatch) -> None:
+    """QEMU completes at a sync the watcher never saw: the last round is recorded, final, saying QEMU switched over."""
+    watcher, clock, set_calls = _watch(monkeypatch, RateRule())
+    asyncio.run(watcher.observe(_answer(1, 100 * MiB, 0)))
+    clock.now += 1.0
+    asyncio.run(watcher.observe({"status": "completed", "downtime": 3}))
+    assert [(r.number, r.final, r.rate) for r in watcher.rounds] == [(1, False, 100 * MBIT), (2, True, 500 * MBIT)]
+    assert watcher.rounds[-1].reason.startswith("QEMU switched over itself") and set_calls == []
+    assert watcher.final_figures == {"status": "completed", "downtime": 3}
+
+
 def test_a_rounds_note_gives_its_number_rate_and_dirtying_rate() -> None:
     """The migration-round marker's note: round number, rate and dirtying rate in Mbit/s, and why it is the last."""
     assert Round(2, 0.0, 150 * MBIT, 100 * MBIT).describe() == "round 2: 150.0 Mbit/s; dirtying 100.0 Mbit/s"

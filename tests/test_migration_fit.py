@@ -16,6 +16,7 @@ from rejuv.trace.curve_fit import fit_curve
 from rejuv.trace.markers import Marker, MarkerKind
 from rejuv.trace.migration_fit import fit_migration, migration_parameters, migration_table
 from rejuv.trace.segment import Estimate
+from rejuv.trace.store import read_trace
 
 PARAMS = load_preset()
 PROFILES = {
@@ -136,3 +137,20 @@ def test_a_cancelled_move_is_left_out_of_table_1() -> None:
     expected, got = migration_table(trace), migration_table(with_cancel)
     assert expected.keys() == got.keys()
     assert all(np.array_equal(expected[key], got[key], equal_nan=True) for key in expected)
+
+
+def test_round_markers_inside_moves_change_nothing_and_survive_a_file(tmp_path: Path) -> None:
+    """live_rate_control's migration-round markers, three per move, are kept by a .trace and ignored by Table 1."""
+    trace = migration_trace("live_rate_control", seed=2)
+    moves = [m for m in trace.markers if m.kind is MarkerKind.MIGRATION_STARTED]
+    rounds = tuple(
+        Marker(m.time + offset, MarkerKind.MIGRATION_ROUND, m.subject, f"round {n}: 100.0 Mbit/s")
+        for m in moves
+        for n, offset in enumerate((0.0, 0.5, 1.0), start=1)
+    )
+    with_rounds = dataclasses.replace(trace, markers=tuple(sorted((*trace.markers, *rounds), key=lambda m: m.time)))
+    write_trace(with_rounds, tmp_path / "rc.trace")
+    read = read_trace(tmp_path / "rc.trace")
+    assert sum(m.kind is MarkerKind.MIGRATION_ROUND for m in read.markers) == 3 * len(moves)
+    expected, got = migration_table(trace), migration_table(read)
+    assert all(np.allclose(expected[key], got[key], equal_nan=True) for key in expected)

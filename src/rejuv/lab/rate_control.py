@@ -21,6 +21,11 @@ then it lifts the downtime limit (:data:`FINAL_DOWNTIME_LIMIT`) and sets the
 maximum rate, and QEMU stops the guest and sends the rest (QEMU sends the
 stop-and-copy round without its own rate limit: the link bounds it).
 
+QEMU may end pre-copy itself at a sync (with unlimited migration, always;
+under rate control when less than bandwidth x 1 ms is dirty, which the
+rule would have ended too): the completed migration then gets its last round
+recorded at the time the watcher saw it complete, with that reason.
+
 Everything runs inside the migration's polling loop, so a cancelled or failed
 migration (the destination killed, the link cut, SIGTERM) ends the controller
 with it: nothing is left running.
@@ -42,6 +47,7 @@ __all__ = ["Round", "RoundWatcher", "parse_rate_control", "DEFAULT_RATE_CONTROL"
 
 DEFAULT_RATE_CONTROL = "100mbit,50mbit,500mbit"  #: initial, increment, maximum: the paper's (Xen's)
 FINAL_DOWNTIME_LIMIT = 600_000  #: ms: large enough that QEMU switches over at its next check
+_QEMU_SWITCHED = "QEMU switched over itself: the rest fitted in its downtime limit"
 RATE_CONTROL_DOWNTIME_LIMIT = 1  #: ms during controlled pre-copy: QEMU switches over only with almost nothing left
 
 
@@ -72,6 +78,7 @@ class Round:
     dirtying_rate: float | None
     final: bool = False
     reason: str = ""
+    sent: int = 0  #: bytes QEMU had sent when the round began (``ram.transferred``)
 
     def describe(self) -> str:
         """``round 2: 150 Mbit/s; dirtying 100 Mbit/s`` (the marker's note)."""
@@ -142,6 +149,9 @@ class RoundWatcher:
         ram = info.get("ram")
         if info.get("status") == "completed":
             self.final_figures = info
+            if self.rounds and not self.rounds[-1].final:  # QEMU switched over at a sync the watcher never saw
+                rate = self.rule.maximum if self.rule is not None else None
+                self._start(Round(len(self.rounds) + 1, self._clock(), rate, None, True, _QEMU_SWITCHED, self._sent))
         if info.get("status") != "active" or not isinstance(ram, dict):
             return
         syncs, remaining, sent = (int(ram.get(key, 0)) for key in ("dirty-sync-count", "remaining", "transferred"))
@@ -157,13 +167,13 @@ class RoundWatcher:
     async def _next_round(self, now: float, dirtying: float, remaining: int, sent: int) -> None:
         number = len(self.rounds) + 1
         if self.rule is None:
-            self._start(Round(number, now, None, dirtying))
+            self._start(Round(number, now, None, dirtying, sent=sent))
             return
         wanted = self.rule.next_rate(dirtying)
         reason = stop_reason(self.rule, wanted, remaining, len(self.rounds), sent, self.ram)
         if reason is None:
             await self._set({"max-bandwidth": int(wanted)})
-            self._start(Round(number, now, wanted, dirtying))
+            self._start(Round(number, now, wanted, dirtying, sent=sent))
             return
         await self._set({"max-bandwidth": int(self.rule.maximum), "downtime-limit": FINAL_DOWNTIME_LIMIT})
-        self._start(Round(number, now, self.rule.maximum, dirtying, final=True, reason=reason))
+        self._start(Round(number, now, self.rule.maximum, dirtying, final=True, reason=reason, sent=sent))

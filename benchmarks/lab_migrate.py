@@ -1,0 +1,209 @@
+"""Stop-and-copy, live and rate-controlled live migration on real QEMU VMs, beside the pre-copy model.
+
+Part 1, one VM per run, for guest RAM 256 MB, 512 MB and 1 GB and links of
+1 Gbit/s and 100 Mbit/s: each of ``migration`` (stop-and-copy), ``live`` and
+``live_rate_control`` (the paper's 100, +50, 500 Mbit/s), ``--repeats``
+times. The guest fills a buffer of 3/4 of its RAM less 48 MiB with random
+bytes at boot and rewrites it at ``--dirty`` MiB/s (8: 67 Mbit/s) while 10
+req/s of web load run, so RAM size matters (untouched pages cross as zero
+flags) and pre-copy has pages to chase. Per procedure (medians): the VM's
+downtime and total migration time by QEMU's own figures
+(``query-migrate``'s ``downtime`` and ``total-time``), the rounds, and the
+pre-copy model's prediction (:mod:`rejuv.model.precopy`) from measured
+inputs: the bytes of the first round, the guest's dirtying rate measured by
+the controller's round watcher, the buffer as writable working set, and the
+link's bandwidth measured in *another* procedure's run of the same cell
+(stop-and-copy's bytes over its time for the live ones, the live first
+round's for stop-and-copy), so that no prediction is fitted to its own
+measurement. Targets: predicted total within 20% of the measured one; live
+downtime under 1 s at 256 MB on 1 Gbit/s; stop-and-copy's downtime grows with
+RAM (1 GB over 256 MB >= 2x) while live's does not (< 1.5x).
+
+Part 2, three VMs of 128 MB moved one by one over 1 Gbit/s, unlimited and
+rate-controlled: γ' and M_l fitted from each trace's Table 1
+(:func:`rejuv.trace.migration_fit.fit_migration`), side by side with the
+paper's (0.58 and 181 s unlimited, 0.24 and 950 s with rate control). Target:
+rate control lowers γ' at least 2x.
+
+``--quick``: part 1 at 256 MB only (both links), one repeat, and part 2.
+Run: ``python benchmarks/lab_migrate.py [--quick] [--repeats N] [--part precopy|gamma]`` as root with
+QEMU installed (about 6 minutes quick under TCG, an hour or more in full; the
+load average is printed beside each figure). Ctrl-C or SIGTERM stops it and
+removes every VM, namespace and run directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from _harness import count, load_average, print_metadata
+from _lab import run_main, say
+from rejuv.lab.cmdline import max_dirty_buffer
+from rejuv.lab.experiment import Experiment, ExperimentResult, run_experiment
+from rejuv.lab.image import GuestImage, ImageRecipe, build_image
+from rejuv.model.precopy import MBIT, PreCopyPrediction, RateRule, predict_precopy, predict_stop_and_copy
+from rejuv.trace.migration_fit import fit_migration
+
+MEMORY_MB = (256, 512, 1024)
+LINKS = ("1gbit", "100mbit")
+PROCEDURES = ("migration", "live", "live_rate_control")
+DIRTY = 8.0  #: MiB/s the guest rewrites
+RATE = 10.0  #: req/s per VM
+FILES = 20
+GAMMA_VMS, GAMMA_MEMORY = 3, 128
+PAPER = {"live": (0.58, 181.0), "live_rate_control": (0.24, 950.0)}  #: γ', M_l (s)
+TOLERANCE = 0.20
+
+
+@dataclass(frozen=True)
+class Move:
+    """One measured move: QEMU's downtime and total time (s), its rounds, bytes and measured rates (bytes/s)."""
+
+    downtime: float
+    total: float
+    rounds: int
+    first_round_bytes: float
+    first_round_rate: float | None  #: bytes/s achieved in round 1 (None: one round only)
+    throughput: float  #: bytes sent over the total time
+    dirtying: float  #: median over the rounds after the first (0 with none)
+
+
+def _move(result: ExperimentResult) -> Move:
+    figures = result.trace.metadata["procedure_migrations"]["vm0"]
+    qemu, rounds = figures["qemu"], figures["rounds"]
+    total, sent = qemu["total-time"] / 1000, float(qemu["ram"]["transferred"])
+    first = float(rounds[1]["sent"]) if len(rounds) > 1 else sent
+    rate = first / (rounds[1]["began"] - rounds[0]["began"]) if len(rounds) > 1 else None
+    dirtying = [r["dirtying_mbit"] * MBIT for r in rounds[1:] if r["dirtying_mbit"] is not None]
+    median = statistics.median(dirtying) if dirtying else 0.0
+    return Move(qemu["downtime"] / 1000, total, len(rounds), first, rate, sent / total, median)
+
+
+def _run(image: GuestImage, procedure: str, memory: int, link: str, vms: int = 1) -> ExperimentResult:
+    experiment = Experiment(
+        procedure=procedure,
+        vms=vms,
+        rate=RATE,
+        before=6.0,
+        after=4.0,
+        memory_mb=memory,
+        accel="tcg",
+        timeout=5.0,
+        link=link,
+        dirty=DIRTY,
+        dirty_buffer=max_dirty_buffer(memory),
+    )
+    return asyncio.run(run_experiment(experiment, image))
+
+
+def _predict(procedure: str, move: Move, link_rate: float, buffer: float) -> PreCopyPrediction:
+    if procedure == "migration":
+        return predict_stop_and_copy(move.first_round_bytes, link_rate)
+    rule = RateRule() if procedure == "live_rate_control" else None
+    return predict_precopy(move.first_round_bytes, move.dirtying, link_rate, rule, working_set=buffer)
+
+
+def _median_move(moves: Sequence[Move]) -> Move:
+    def middle(values: Sequence[float | None]) -> float:
+        return statistics.median(v for v in values if v is not None) if any(v is not None for v in values) else 0.0
+
+    return Move(
+        middle([m.downtime for m in moves]),
+        middle([m.total for m in moves]),
+        round(middle([m.rounds for m in moves])),
+        middle([m.first_round_bytes for m in moves]),
+        middle([m.first_round_rate for m in moves]) or None,
+        middle([m.throughput for m in moves]),
+        middle([m.dirtying for m in moves]),
+    )
+
+
+def precopy(image: GuestImage, memories: Sequence[int], repeats: int) -> dict[tuple[int, str, str], Move]:
+    """Part 1: every cell's median move, printed with the model's prediction."""
+    print(f"\nPart 1: one VM, guest rewriting {DIRTY:g} MiB/s; medians of {repeats}; times in s")
+    header = f"{'RAM':>5} {'link':>7} {'procedure':<18} {'down':>7} {'total':>7} {'rounds':>6} {'dirty Mb/s':>10}"
+    print(header + f" {'predicted':>9} {'pred/meas':>9}  load")
+    found: dict[tuple[int, str, str], Move] = {}
+    for memory in memories:
+        for link in LINKS:
+            for procedure in PROCEDURES:
+                moves = []
+                for repeat in range(repeats):
+                    say(f"  {memory} MB, {link}, {procedure}, run {repeat + 1} (load average {load_average()})")
+                    moves.append(_move(_run(image, procedure, memory, link)))
+                found[(memory, link, procedure)] = _median_move(moves)
+            buffer = max_dirty_buffer(memory) * 2**20
+            for procedure in PROCEDURES:
+                move = found[(memory, link, procedure)]
+                other = found[(memory, link, "live")].first_round_rate if procedure == "migration" else None
+                link_rate = other or found[(memory, link, "migration")].throughput
+                predicted = _predict(procedure, move, link_rate, buffer).total_time
+                ratio = predicted / move.total
+                verdict = "ok" if abs(ratio - 1) <= TOLERANCE else "MISS"
+                print(
+                    f"{memory:>5} {link:>7} {procedure:<18} {move.downtime:7.3f} {move.total:7.2f} {move.rounds:>6}"
+                    f" {move.dirtying / MBIT:10.1f} {predicted:9.2f} {ratio:8.2f} {verdict:<4} {load_average()}"
+                )
+    return found
+
+
+def _targets(found: dict[tuple[int, str, str], Move], memories: Sequence[int]) -> None:
+    live = found.get((256, "1gbit", "live"))
+    if live is not None:
+        verdict = "holds" if live.downtime < 1.0 else "MISSED"
+        print(f"target: live downtime at 256 MB on 1 Gbit/s < 1 s: {live.downtime:.3f} s ({verdict})")
+    if len(memories) < 2:
+        print("target: downtime against RAM: not measured (needs two RAM sizes; run without --quick)")
+        return
+    small, large = min(memories), max(memories)
+    for link in LINKS:
+        grow = {p: found[(large, link, p)].downtime / found[(small, link, p)].downtime for p in ("migration", "live")}
+        ok = grow["migration"] >= 2.0 and grow["live"] < 1.5
+        print(
+            f"target: on {link}, downtime {large} MB / {small} MB: stop-and-copy {grow['migration']:.2f}x (>= 2), "
+            f"live {grow['live']:.2f}x (< 1.5): {'holds' if ok else 'MISSED'}"
+        )
+
+
+def gamma(image: GuestImage) -> None:
+    """Part 2: γ' and M_l of unlimited and rate-controlled live migration, fitted from each run's trace."""
+    print(f"\nPart 2: {GAMMA_VMS} VMs of {GAMMA_MEMORY} MB over 1 Gbit/s, one by one; Table 1 fitted from each trace")
+    print(f"{'procedure':<18} {'gamma_prime':>11} {'M_l (s)':>8}   {'paper gamma_prime':>17} {'paper M_l':>9}  load")
+    rates = {}
+    for procedure in ("live", "live_rate_control"):
+        say(f"  {GAMMA_VMS} VMs, {procedure} (load average {load_average()})")
+        result = _run(image, procedure, GAMMA_MEMORY, "1gbit", vms=GAMMA_VMS)
+        fitted = fit_migration([result.trace], live=True)
+        rates[procedure] = fitted.degradation
+        paper_rate, paper_time = PAPER[procedure]
+        print(
+            f"{procedure:<18} {fitted.degradation:11.3f} {fitted.total_time:8.1f}   {paper_rate:17.2f} "
+            f"{paper_time:9.0f}  {load_average()}"
+        )
+    ratio = rates["live"] / rates["live_rate_control"] if rates["live_rate_control"] > 0 else float("inf")
+    verdict = "holds" if ratio >= 2.0 else "MISSED"
+    print(f"target: gamma_prime unlimited / rate-controlled >= 2 (paper 2.4): {ratio:.2f}x ({verdict})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="256 MB only, one repeat, and part 2")
+    parser.add_argument("--repeats", type=count, default=3, help="runs per cell (default: 3; 1 with --quick)")
+    parser.add_argument("--part", choices=("precopy", "gamma", "both"), default="both")
+    args = parser.parse_args()
+    memories = (256,) if args.quick else MEMORY_MB
+    repeats = 1 if args.quick else args.repeats
+    print_metadata("lab_migrate: stop-and-copy, live and rate-controlled live migration against the pre-copy model")
+    image = build_image(ImageRecipe(files=FILES), progress=say)
+    if args.part in ("precopy", "both"):
+        _targets(precopy(image, memories, repeats), memories)
+    if args.part in ("gamma", "both"):
+        gamma(image)
+
+
+if __name__ == "__main__":
+    run_main(main)
