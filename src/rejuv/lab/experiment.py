@@ -226,7 +226,7 @@ async def run_experiment(
             accel.name,
             experiment.disk_bps,
             mechanism=mechanism.name,
-            boot_timeout=60.0 + experiment.dirty_buffer_mb / 10,  # the guest fills its buffer at >= 10 MiB/s under TCG
+            boot_timeout=60.0 + experiment.dirty_buffer_mb / 4,  # the guest fills its buffer at >= 4 MiB/s under TCG
             dirty=experiment.dirty,
             dirty_buffer=experiment.dirty_buffer_mb,
         )

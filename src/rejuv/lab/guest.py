@@ -11,7 +11,8 @@ httpd listens.
 
 With ``vmdirtybuf=MIB`` on the command line (:func:`~rejuv.lab.cmdline.dirtying_arguments`)
 it first fills a buffer of that many MiB in its own tmpfs (``/dirty``, sized
-to it) with random bytes, one MiB from ``/dev/urandom`` copied over and over,
+to it) with random bytes, one MiB from ``/dev/urandom`` copied over and over
+(16 at a time: a process costs more than a MiB under TCG),
 so those pages hold data a migration must send (QEMU sends a page of zeros as
 a flag); with ``vmdirty=N`` too it then rewrites N blocks of 64 KiB every
 0.25 s, copying one part of the buffer over another (``dd conv=notrunc``,
@@ -88,8 +89,10 @@ if [ "$BUF" -gt 0 ]; then
   mkdir -p /dirty
   mount -t tmpfs -o size=${{BUF}}m tmpfs /dirty
   head -c 1048576 /dev/urandom > /seed
+  S16="/seed /seed /seed /seed /seed /seed /seed /seed /seed /seed /seed /seed /seed /seed /seed /seed"
   i=0
-  while [ $i -lt "$BUF" ]; do cat /seed; i=$((i+1)); done > /dirty/buf
+  {{ while [ $((i+16)) -le "$BUF" ]; do cat $S16; i=$((i+16)); done
+    while [ $i -lt "$BUF" ]; do cat /seed; i=$((i+1)); done; }} > /dirty/buf
   rm /seed
 fi
 if [ "$DIRTY" -gt 0 ]; then
