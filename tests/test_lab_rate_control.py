@@ -1,8 +1,8 @@
 """live_rate_control's controller (rejuv.lab.rate_control) on synthetic query-migrate answers and fake QEMUs.
 
 A round is seen when ``ram.dirty-sync-count`` goes up; what the guest dirtied
-in it is ``ram.remaining`` at that moment (plus half of what was sent since
-the previous answer); the controller then sets the next round's rate by the
+in it is ``ram.remaining`` at that moment plus what was sent since the
+previous answer beyond that answer's ``remaining``; the controller then sets the next round's rate by the
 rule, or starts the stop-and-copy round.
 """
 
@@ -72,14 +72,23 @@ def test_each_round_gets_the_previous_rounds_dirtying_rate_plus_the_increment(mo
     assert set_calls == [{"max-bandwidth": 12_500_000}, {"max-bandwidth": 16_250_000}]
 
 
-def test_what_was_sent_since_the_last_answer_counts_half_as_dirtied(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The sync fell between two answers: 10 Mbit remaining + half of 20 Mbit sent since = 20 Mbit over 1 s."""
+def test_what_was_sent_beyond_the_old_rounds_rest_counts_as_dirtied(monkeypatch: pytest.MonkeyPatch) -> None:
+    """8 Mbit left at one answer, 20 Mbit sent by the next, 10 Mbit dirty then: 10 + (20 - 8) = 22 Mbit dirtied."""
     watcher, clock, _ = _watch(monkeypatch, None)
-    asyncio.run(watcher.observe(_answer(1, 100 * MiB, 0)))
+    asyncio.run(watcher.observe(_answer(1, 8 * MBIT, 0)))
     clock.now += 1.0
     asyncio.run(watcher.observe(_answer(2, 10 * MBIT, 20 * MBIT)))
-    assert watcher.rounds[1].dirtying_rate == pytest.approx(20 * MBIT)
+    assert watcher.rounds[1].dirtying_rate == pytest.approx(22 * MBIT)
     assert watcher.rounds[1].rate is None  # unlimited: only watched
+
+
+def test_a_paused_guest_dirties_nothing_however_much_was_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stop-and-copy's passes: the old round's 30 Mbit sent, nothing dirty at the sync: 0 Mbit/s dirtied."""
+    watcher, clock, _ = _watch(monkeypatch, None)
+    asyncio.run(watcher.observe(_answer(1, 30 * MBIT, 0)))
+    clock.now += 1.0
+    asyncio.run(watcher.observe(_answer(2, 0, 30 * MBIT)))
+    assert watcher.rounds[1].dirtying_rate == 0.0
 
 
 def test_the_rate_reaching_the_maximum_starts_the_stop_and_copy_round(monkeypatch: pytest.MonkeyPatch) -> None:

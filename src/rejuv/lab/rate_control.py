@@ -5,9 +5,9 @@ QEMU sends RAM in rounds: each starts with a sync of the dirty bitmap
 dirty at that sync. A :class:`RoundWatcher` follows them from the
 ``query-migrate`` answers that :meth:`~rejuv.lab.vm.VM.migrate` polls: when
 a round ends, what the guest dirtied during it is what is dirty at the new
-sync (``ram.remaining``, plus half of what was sent since the previous poll:
-the sync happened between the two), and its dirtying rate is that over the
-round's time. QEMU's own ``dirty-pages-rate`` is not used: it is refreshed
+sync: ``ram.remaining`` now, plus what QEMU sent since the previous answer
+beyond that answer's ``remaining`` (it finished the old round, synced, then
+sent new pages), and its dirtying rate is that over the round's time. QEMU's own ``dirty-pages-rate`` is not used: it is refreshed
 only over periods of a second or more, longer than a late round.
 
 With a :class:`~rejuv.model.precopy.RateRule` the watcher is the controller
@@ -123,6 +123,7 @@ class RoundWatcher:
         self.final_figures: dict[str, object] = {}  #: QEMU's last answer (the completed migration's figures)
         self._syncs = 0
         self._sent = 0
+        self._remaining = 0
         self._began = clock()
 
     @property
@@ -159,10 +160,11 @@ class RoundWatcher:
         if not self.rounds:
             self._start(Round(1, self._began, self.rule.initial if self.rule is not None else None, None))
         elif syncs > self._syncs and not self.rounds[-1].final:
-            dirtied = remaining + (sent - self._sent) / 2  # the sync fell between the previous poll and this one
+            # Since the previous answer QEMU sent the old round's rest, synced, then sent some new pages.
+            dirtied = remaining + max(0, sent - self._sent - self._remaining)
             dirtying = dirtied / max(now - self.rounds[-1].began, 1e-3)
             await self._next_round(now, dirtying, remaining, sent)
-        self._syncs, self._sent = max(self._syncs, syncs), sent
+        self._syncs, self._sent, self._remaining = max(self._syncs, syncs), sent, remaining
 
     async def _next_round(self, now: float, dirtying: float, remaining: int, sent: int) -> None:
         number = len(self.rounds) + 1
