@@ -5,7 +5,7 @@ rejuvenation of one VM; Figure 5: during stop-and-copy and live migration of
 every VM; Figure 6: during live migration with rate control. Each trace is made
 by ``rejuv.trace.synthesize`` from the kourai2008 preset (11 VMs, as in the
 paper's measurements), then measured back the way ``rejuv fit`` does it; the
-figures shade what was found. ``traces.json`` holds, for every figure, the
+figures shade what was found (Figures 5 and 6: every VM's move, on both hosts). ``traces.json`` holds, for every figure, the
 preset's values beside the measured ones, so the round trip is visible.
 Deterministic: every trace has a fixed seed.
 """
@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from rejuv.model import STRATEGIES, MigrationStrategy, Parameters, degradation_rates, load_preset
-from rejuv.report import plot_trace, write_figure, write_json
+from rejuv.report import plot_migration_trace, plot_trace, write_figure, write_json
 from rejuv.trace import (
     Migration,
     Settings,
@@ -80,12 +80,21 @@ def _migration_figure(params: Parameters, stem: str, key: str, out: Path) -> dic
     duration = BEFORE + profile.total_time(VMS) + AFTER
     trace = synthesize(duration, vms=VMS, load=_load(params), migrations=[Migration(BEFORE, profile)], seed=SEED)
     trace = replace(trace, source=f"{stem} ({PRESET})")
-    write_figure(plot_trace(trace, (), BASELINE), out / f"{stem}.png", dpi=DPI)
+    write_figure(plot_migration_trace(trace), out / f"{stem}.png", dpi=DPI)
     fit = fit_migration([trace])
     model = params.replace(vms_per_host=VMS)
+    assert fit.degradation is not None, fit.notes
     return {
-        "degradation_rate": {"preset": float(degradation_rates(model)[key]), "measured": fit.degradation},
-        "time_to_move_all_vms": {"preset": float(profile.total_time(VMS)), "measured": fit.total_time},
+        "degradation_rate": {
+            "preset": float(degradation_rates(model)[key]),
+            "measured": fit.degradation.value,
+            "uncertainty": fit.degradation.uncertainty,
+        },
+        "time_to_move_all_vms": {
+            "preset": float(profile.total_time(VMS)),
+            "measured": fit.total_time.value,
+            "uncertainty": fit.total_time.uncertainty,
+        },
         "forms": {column: item.form for column, item in fit.fits.items()},
     }
 

@@ -16,7 +16,7 @@ from rejuv.cli.main import main
 from rejuv.lab import Experiment, ImageRecipe, LabError, Request, reply_gap, throughput
 from rejuv.lab.cleanup import Cleanup, run_directory
 from rejuv.lab.errors import HostError, ImageError
-from rejuv.lab.host import Host
+from rejuv.lab.host import Host, http_get
 from rejuv.lab.load import LoadClient, client_limit
 
 
@@ -129,6 +129,21 @@ def test_a_host_needs_root_and_says_so_before_making_anything(monkeypatch: pytes
     with pytest.raises(HostError) as caught:
         Host(1)
     assert str(caught.value) == "rejuv lab: needs root: it creates a network namespace, a bridge and tap devices"
+
+
+def test_a_guest_that_does_not_answer_in_time_is_a_host_error_and_its_fetch_is_ended(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """http_get past its timeout: HostError naming the URL and the wait (not a bare TimeoutError); no fetch left running."""
+    pids = tmp_path / "pids"
+    stuck = tmp_path / "ip"  # stands for `ip netns exec ... wget`, which a guest that never answers leaves waiting
+    stuck.write_text(f"#!/bin/sh\necho $$ >> {pids}\nexec sleep 30\n")
+    stuck.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    with pytest.raises(HostError) as caught:
+        asyncio.run(http_get("rejuv-none", "http://10.0.2.10/cgi-bin/status", timeout=0.5))
+    assert str(caught.value) == "http://10.0.2.10/cgi-bin/status: no answer within 0.5 s"
+    assert not Path(f"/proc/{pids.read_text().strip()}").exists()
 
 
 class _StuckWorkerHost:

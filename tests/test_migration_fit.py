@@ -15,7 +15,6 @@ from rejuv.trace import Migration, Trace, synthesize, write_trace
 from rejuv.trace.curve_fit import fit_curve
 from rejuv.trace.markers import Marker, MarkerKind
 from rejuv.trace.migration_fit import fit_migration, migration_parameters, migration_table
-from rejuv.trace.segment import Estimate
 from rejuv.trace.store import read_trace
 
 PARAMS = load_preset()
@@ -73,7 +72,8 @@ def test_gamma_from_a_noisy_migration_trace_matches_the_exact_functions(key: str
     trace = migration_trace(key, seed)
     fitted = fit_migration([trace], live=key != "migration")
     exact = float(migration_degradation(PROFILES[key], VMS, fitted.host_throughput))
-    assert abs(fitted.degradation - exact) <= 0.02
+    assert fitted.degradation is not None
+    assert abs(fitted.degradation.value - exact) <= 0.02
 
 
 def test_the_paper_gammas_are_recovered_from_traces_at_the_paper_throughput() -> None:
@@ -118,15 +118,20 @@ def test_fit_writes_table_1_curves_that_compare_reads(tmp_path: Path, capsys: py
     assert main(["compare", "--params", str(out), "--json"]) == 0
 
 
-@pytest.mark.parametrize(("key", "symbol"), [("migration", "D_m"), ("live", "M_l"), ("live_rate_control", "M_l_rc")])
-def test_a_fitted_migration_gives_its_strategy_s_time_parameter(key: str, symbol: str) -> None:
-    """Stop-and-copy gives D_m = M_t / n (mean downtime per VM); live migration gives M_l = M_t; each within a step."""
+@pytest.mark.parametrize(
+    ("key", "symbol", "rate"),
+    [("migration", "D_m", "gamma"), ("live", "M_l", "gamma_l"), ("live_rate_control", "M_l_rc", "gamma_l_rc")],
+)
+def test_a_fitted_migration_gives_its_strategy_s_time_parameter_and_rate(key: str, symbol: str, rate: str) -> None:
+    """Stop-and-copy gives D_m = M_t / n (mean downtime per VM); live migration gives M_l = M_t (to a step, scaled alike); and each its γ."""
     fitted = fit_migration([migration_trace(key, seed=1)])
     item = STRATEGIES[key]
     assert isinstance(item, MigrationStrategy)
-    (found,) = migration_parameters(fitted, item, 1.0).items()
-    per_vm = fitted.total_time / VMS if key == "migration" else fitted.total_time
-    assert found == (symbol, Estimate(per_vm, 1.0, "s"))
+    found = migration_parameters(fitted, item)
+    per_vm = 1 / VMS if key == "migration" else 1.0
+    assert found[symbol].value == pytest.approx(fitted.total_time.value * per_vm, rel=1e-12)
+    assert found[symbol].uncertainty == pytest.approx(1.0 * per_vm, rel=1e-12)
+    assert found[rate] == fitted.degradation
 
 
 def test_a_cancelled_move_is_left_out_of_table_1() -> None:
@@ -139,18 +144,16 @@ def test_a_cancelled_move_is_left_out_of_table_1() -> None:
     assert all(np.array_equal(expected[key], got[key], equal_nan=True) for key in expected)
 
 
-def test_round_markers_inside_moves_change_nothing_and_survive_a_file(tmp_path: Path) -> None:
-    """live_rate_control's migration-round markers, three per move, are kept by a .trace and ignored by Table 1."""
+def test_round_markers_survive_a_trace_file_with_their_notes(tmp_path: Path) -> None:
+    """live_rate_control's migration-round markers are written and read back by a .trace, subject and note intact."""
     trace = migration_trace("live_rate_control", seed=2)
-    moves = [m for m in trace.markers if m.kind is MarkerKind.MIGRATION_STARTED]
     rounds = tuple(
         Marker(m.time + offset, MarkerKind.MIGRATION_ROUND, m.subject, f"round {n}: 100.0 Mbit/s")
-        for m in moves
+        for m in trace.markers
+        if m.kind is MarkerKind.MIGRATION_STARTED
         for n, offset in enumerate((0.0, 0.5, 1.0), start=1)
     )
     with_rounds = dataclasses.replace(trace, markers=tuple(sorted((*trace.markers, *rounds), key=lambda m: m.time)))
     write_trace(with_rounds, tmp_path / "rc.trace")
-    read = read_trace(tmp_path / "rc.trace")
-    assert sum(m.kind is MarkerKind.MIGRATION_ROUND for m in read.markers) == 3 * len(moves)
-    expected, got = migration_table(trace), migration_table(read)
-    assert all(np.allclose(expected[key], got[key], equal_nan=True) for key in expected)
+    read = [m for m in read_trace(tmp_path / "rc.trace").markers if m.kind is MarkerKind.MIGRATION_ROUND]
+    assert [(m.subject, m.note) for m in read] == [(m.subject, m.note) for m in sorted(rounds, key=lambda m: m.time)]

@@ -224,13 +224,15 @@ def test_a_markers_query_opens_and_closes_each_event_where_its_series_rises_and_
     ]
 
 
-def test_a_markers_file_with_a_live_query_counts_from_the_first_timestamp(tmp_path: Path, fake: Fake) -> None:
-    """--markers FILE with --prometheus: its times are Unix seconds, made relative to the trace's first sample."""
+def test_a_markers_file_with_a_live_query_counts_from_the_step_before_the_first_timestamp(
+    tmp_path: Path, fake: Fake
+) -> None:
+    """--markers FILE with --prometheus: Unix seconds, from the start of the first sample's step (a step before it)."""
     fake.answers["tp"] = (200, matrix({"vm0": [10.0] * 8}, 15))
     markers = tmp_path / "m.csv"
     markers.write_text(f"time,kind,subject\n{ORIGIN + 30:.0f},shutdown-started,\n")
     trace = fetch_trace(Server(fake.url), "tp", (ORIGIN, ORIGIN + 105, 15), markers=markers)
-    assert [(m.time, m.kind) for m in trace.markers] == [(30.0, MarkerKind.SHUTDOWN_STARTED)]
+    assert [(m.time, m.kind) for m in trace.markers] == [(45.0, MarkerKind.SHUTDOWN_STARTED)]
 
 
 @pytest.mark.parametrize(

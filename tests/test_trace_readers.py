@@ -144,7 +144,10 @@ def series(labels: dict[str, str], points: list[tuple[float, str]]) -> dict[str,
 
 
 def test_a_prometheus_range_query_reads_one_vm_per_series(tmp_path: Path) -> None:
-    """Each matrix series is a VM named by its vm (else instance, pod, job) label; a missing timestamp is NaN."""
+    """Each matrix series is a VM named by its vm (else instance, pod, job) label; a missing timestamp is NaN.
+
+    A value at time t is the sample of the step that ends at t (rate() looks back), so the origin is a step earlier.
+    """
     text = prometheus(
         [
             series(
@@ -158,7 +161,7 @@ def test_a_prometheus_range_query_reads_one_vm_per_series(tmp_path: Path) -> Non
     assert trace.step == 15.0
     assert trace.vm_names == ("db", "10.0.0.2:9100", "web")
     np.testing.assert_array_equal(trace.vm_throughput, [[5, 7, NAN], [6, NAN, 0], [NAN, 8.5, NAN]])
-    assert trace.metadata == {"source_file": "q.json", "time_origin": 1700000000.0}
+    assert trace.metadata == {"source_file": "q.json", "time_origin": 1700000000.0 - 15}
 
 
 def test_a_prometheus_nan_sample_is_a_missing_sample(tmp_path: Path) -> None:

@@ -142,12 +142,21 @@ def test_segmentation_stops_at_the_next_event() -> None:
     assert not found.recovered
 
 
+def test_a_downtime_that_starts_within_two_samples_of_the_event_counts_however_short() -> None:
+    """A run below the line from s, s + 1 or s + 2 (a stop late in s, or a lagging series) is the downtime, even 1 sample."""
+    settings = Settings(baseline_window=WINDOW)
+    for delay in (0, 1, 2):
+        values = event_series(0, 0.5, 30)
+        values[START + delay] = 0.0
+        assert segment_event(values, START, len(values), 1.0, settings).downtime.value == 1.0, delay
+
+
 def test_a_downtime_that_starts_late_counts_only_if_it_lasts_a_window() -> None:
-    """A run below the line from sample s + 2 is downtime if it is a window (5 samples) long, and noise if shorter."""
+    """A run below the line from sample s + 3 is downtime if it is a window (5 samples) long, and noise if shorter."""
     settings = Settings(baseline_window=WINDOW)
     for length, downtime in ((5, 5.0), (4, 0.0)):
         values = event_series(0, 0.5, 30)
-        values[START + 2 : START + 2 + length] = 0.0
+        values[START + 3 : START + 3 + length] = 0.0
         assert segment_event(values, START, len(values), 1.0, settings).downtime.value == downtime, length
 
 
@@ -283,7 +292,7 @@ def test_a_noisy_baseline_lengthens_the_window_a_late_downtime_needs() -> None:
     sigma = 1.4826 * 1.5
     assert int(np.ceil((4 * sigma / (0.05 * BASE)) ** 2)) == 8
     for length, downtime in ((8, 8.0), (7, 0.0)):
-        values = np.concatenate([noisy_baseline(1.5), np.full(2, 0.5 * BASE), np.zeros(length), np.full(TAIL, BASE)])
+        values = np.concatenate([noisy_baseline(1.5), np.full(3, 0.5 * BASE), np.zeros(length), np.full(TAIL, BASE)])
         assert segment_event(values, 41, len(values), 1.0, Settings(baseline_window=41)).downtime.value == downtime
 
 

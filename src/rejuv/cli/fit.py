@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from rejuv.cli.format import table
 from rejuv.cli.option_types import open_fraction, positive_duration, renamed, timestamp
@@ -18,6 +19,7 @@ from rejuv.provenance import stamp
 from rejuv.trace.data import Trace
 from rejuv.trace.events import combine, event_kinds, measure, too_coarse
 from rejuv.trace.migration_fit import fit_migration, migration_parameters
+from rejuv.trace.moves import has_moves, recorded_migration
 from rejuv.trace.params_file import write_parameter_file
 from rejuv.trace.prometheus_api import DEFAULT_TIMEOUT, Server, fetch_trace
 from rejuv.trace.readers import read_any
@@ -36,7 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--kind",
         choices=[*event_kinds(), *_migrations()],
-        help="the kind of event: needed for traces without markers, and to fit migrations (Table 1)",
+        help="the kind of event: needed for traces without markers, and to fit migrations (Table 1) where the trace "
+        "does not record which (the lab's traces do)",
     )
     parser.add_argument(
         "--markers", type=Path, help="markers CSV (time,kind,subject) for a CSV trace or --prometheus (Unix seconds)"
@@ -84,34 +87,60 @@ def _report(args: argparse.Namespace) -> TextIO:
 
 
 def _fit_migration(
-    args: argparse.Namespace, settings: Settings
-) -> tuple[dict[str, Estimate], dict[str, MigrationProfile]]:
+    args: argparse.Namespace, traces: list[Trace], settings: Settings
+) -> tuple[dict[str, Estimate], dict[str, MigrationProfile], dict[str, Any]]:
+    """The estimates, the fitted curves to write (none if γ was not measured), and Table 1 for --json."""
     item = _migrations()[args.kind]
-    traces = _traces(args)
     fitted = fit_migration(traces, live=item.live, settings=settings)
-    step = max(trace.step for trace in traces)
     out = _report(args)
     print(
-        f"Table 1 measured from {len(traces)} run(s) of {fitted.vms} VMs (p = {fitted.host_throughput:.1f} req/s):",
+        f"Table 1 measured from {fitted.evacuations} evacuation(s) of {fitted.vms} VMs "
+        f"(p = {fitted.host_throughput:.1f} req/s):",
         file=out,
     )
     columns = list(fitted.fits)
-    rows = [[f"{int(i)}", *(f"{fitted.table[c][row]:.2f}" for c in columns)] for row, i in enumerate(fitted.table["i"])]
+
+    def cell(column: str, row: int) -> str:
+        value, error = fitted.table[column][row], fitted.table_error[column][row]
+        return f"{value:.2f}" + (f" ± {error:.2f}" if math.isfinite(error) else "")
+
+    rows = [[f"{int(i)}", *(cell(c, row) for c in columns)] for row, i in enumerate(fitted.table["i"])]
     print(table(["i", *columns], rows), file=out)
     for column, result in fitted.fits.items():
         print(f"  {column}: {result}", file=out)
-    print(f"{item.rate_symbol()} = {fitted.degradation:.4f}", file=out)
-    return migration_parameters(fitted, item, step), {item.profile_section: fitted.profile}
+    print(f"M_t = {fitted.total_time} (time to move all {fitted.vms} VMs)", file=out)
+    for note in fitted.notes:
+        print(f"note: {note}", file=sys.stderr)
+    measured = {
+        "evacuations": fitted.evacuations,
+        "vms": fitted.vms,
+        "host_throughput": fitted.host_throughput,
+        "total_time": {"value": fitted.total_time.value, "uncertainty": fitted.total_time.uncertainty, "unit": "s"},
+        "table_1": {key: values.tolist() for key, values in fitted.table.items()},
+        "table_1_error": {key: values.tolist() for key, values in fitted.table_error.items()},
+        "notes": list(fitted.notes),
+    }
+    if fitted.degradation is None:
+        print(
+            f"{item.rate_symbol()} not measured (above); the file gets no {item.rate_symbol()} and no curves", file=out
+        )
+        return migration_parameters(fitted, item), {}, measured
+    print(f"{item.rate_symbol()} = {fitted.degradation}", file=out)
+    return migration_parameters(fitted, item), {item.profile_section: fitted.profile}, measured
 
 
 def run(args: argparse.Namespace) -> int:
     _check_inputs(args)
     not_an_input(args.out, [*args.traces, *([args.markers] if args.markers else [])])
     settings = Settings(baseline_window=args.baseline, tolerance=args.tolerance)
+    traces = _traces(args)
+    if args.kind is None and any(has_moves(trace) for trace in traces):
+        args.kind = _recorded_migration(traces)
+    measured: dict[str, Any] = {}
     if args.kind in _migrations():
-        estimates, profiles = _fit_migration(args, settings)
+        estimates, profiles, measured = _fit_migration(args, traces, settings)
     else:
-        estimates, profiles = _fit_events(args, settings), {}
+        estimates, profiles = _fit_events(args, traces, settings), {}
     if args.json:
         if args.out is not None:
             write_parameter_file(args.out, estimates, _sources(args), profiles)
@@ -122,6 +151,7 @@ def run(args: argparse.Namespace) -> int:
                 symbol: {"name": lookup(symbol).name, "value": e.value, "uncertainty": e.uncertainty, "unit": e.unit}
                 for symbol, e in estimates.items()
             },
+            **measured,
             "out": None if args.out is None else str(args.out),
         }
         print(to_json(stamp(document)))
@@ -137,10 +167,20 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fit_events(args: argparse.Namespace, settings: Settings) -> dict[str, Estimate]:
+def _recorded_migration(traces: list[Trace]) -> str:
+    """The migration the traces' runs recorded (the lab's ``experiment_procedure``); else ask for --kind."""
+    recorded = {recorded_migration(trace) for trace in traces}
+    if len(recorded) == 1 and (kind := recorded.pop()) is not None:
+        return kind
+    raise ParameterError(
+        "--kind", f"the traces hold migrations but do not say which: name one of {', '.join(_migrations())}"
+    )
+
+
+def _fit_events(args: argparse.Namespace, traces: list[Trace], settings: Settings) -> dict[str, Estimate]:
     measured = []
     coarse = []
-    for trace in _traces(args):
+    for trace in traces:
         found = measure(trace, args.kind, settings)
         measured += found
         coarse += too_coarse(found, trace.step, settings)

@@ -11,8 +11,10 @@ from rejuv.cli.options import add_figure_format
 from rejuv.cli.trace_options import announce, not_an_input
 from rejuv.errors import ParameterError
 from rejuv.files import FIGURE_FORMATS
+from rejuv.model import STRATEGIES, MigrationStrategy
 from rejuv.trace.data import check_trace_memory
 from rejuv.trace.events import event_kinds, measure
+from rejuv.trace.moves import has_moves
 from rejuv.trace.readers import read_any
 from rejuv.trace.segment import Settings
 
@@ -21,16 +23,26 @@ MAX_VMS = 12  #: VMs drawn in the lower panel
 _SLOW_POINTS = 5e6
 
 
+def migration_kinds() -> list[str]:
+    """The migration strategies' keys: traces of these are drawn move by move."""
+    return [key for key, item in STRATEGIES.items() if isinstance(item, MigrationStrategy)]
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("trace", type=Path, metavar="TRACE", help=".trace, .csv or Prometheus .json file")
-    parser.add_argument("--kind", choices=list(event_kinds()), help="the kind of event, for traces without markers")
+    parser.add_argument(
+        "--kind",
+        choices=[*event_kinds(), *migration_kinds()],
+        help="the kind of event, for traces without markers; a migration kind draws the moves (the default for a trace "
+        "with migration markers)",
+    )
     parser.add_argument("--markers", type=Path, help="markers CSV (time,kind,subject) for a CSV trace")
     parser.add_argument(
         "--baseline",
         type=positive_duration,
         help="baseline before each event, seconds or with a unit (default: 30 s, or 5 samples at a coarser step)",
     )
-    parser.add_argument("--no-segments", action="store_true", help="draw the trace only (for migration traces, say)")
+    parser.add_argument("--no-segments", action="store_true", help="draw the trace only, without events or moves")
     parser.add_argument("--out", type=Path, help="figure to write (default: TRACE with .png, or the --format's suffix)")
     add_figure_format(parser, default=None, default_text="--out's suffix, else png")
 
@@ -54,14 +66,17 @@ def run(args: argparse.Namespace) -> int:
     if trace.samples * (drawn + 1) >= _SLOW_POINTS:
         print(f"plot-trace: drawing {trace.samples:,} samples of {drawn} VMs", file=sys.stderr)
     settings = Settings(baseline_window=args.baseline)
-    measured = [] if args.no_segments else measure(trace, args.kind, settings)
-    from rejuv.report.output import write_figure  # matplotlib loads only for commands that draw
+    # A migration's events are its per-VM moves, not a fall and recovery of the host series.
+    moves = not args.no_segments and (args.kind in migration_kinds() or (args.kind is None and has_moves(trace)))
+    measured = [] if args.no_segments or moves else measure(trace, args.kind, settings)
+    from rejuv.report.migration_plot import plot_migration_trace  # matplotlib loads only for commands that draw
+    from rejuv.report.output import write_figure
     from rejuv.report.trace_plot import plot_trace
 
-    write_figure(
-        plot_trace(trace, measured, settings.baseline_seconds(trace.step), MAX_VMS),
-        out,
-        figure_format=args.figure_format,
-    )
+    if moves:
+        figure = plot_migration_trace(trace, MAX_VMS)
+    else:
+        figure = plot_trace(trace, measured, settings.baseline_seconds(trace.step), MAX_VMS)
+    write_figure(figure, out, figure_format=args.figure_format)
     print(f"wrote {out}")
     return 0

@@ -58,17 +58,19 @@ def vm_tap(index: int, spare: bool = False) -> str:
 
 
 async def http_get(namespace: str, url: str, timeout: float = 5.0) -> str:
-    """The body at ``url``, fetched from inside ``namespace`` (busybox wget); HostError if none."""
+    """The body at ``url``, fetched from inside ``namespace`` (busybox wget); HostError if none within ``timeout`` s."""
     command = ["ip", "netns", "exec", namespace, "busybox", "wget", "-q", "-O", "-", url]  # its -T crashes (1.35)
     process = await asyncio.create_subprocess_exec(
         *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
     try:
         out, err = await asyncio.wait_for(process.communicate(), timeout)
-    except BaseException:
+    except BaseException as error:
         if process.returncode is None:
             process.kill()
             await process.wait()
+        if isinstance(error, TimeoutError):  # the guest did not answer: the caller's error, not a crash
+            raise HostError(url, f"no answer within {timeout:g} s") from None
         raise
     if process.returncode != 0:
         raise HostError(url, err.decode().strip() or f"wget exit status {process.returncode}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from rejuv.report.figure7 import Figure7Data, figure7_data, plot_figure7
 from rejuv.report.html import build_report, write_report
+from rejuv.report.migration_plot import plot_migration_trace
 from rejuv.report.output import write_csv, write_figure, write_json
 from rejuv.report.phase_map import axis_unit, phase_map_table, plot_phase_map
 from rejuv.report.reproduction import write_figure7, write_phase_map, write_reproduction, write_timelines
@@ -43,6 +44,7 @@ __all__ = [
     "phase_map_table",
     "axis_unit",
     "plot_trace",
+    "plot_migration_trace",
     # the simulator's figures and sweeps
     "plot_sim_timeline",
     "plot_sim_figure7",

@@ -327,24 +327,31 @@ def png_facts(source: str, png: bytes) -> tuple[int, int, dict[str, str]]:
 
 def trace_result(source: str) -> Result:
     """A ``.trace``: drawn with its events shaded, and the parameters measured from them."""
+    from rejuv.report.migration_plot import plot_migration_trace
     from rejuv.report.trace_plot import plot_trace
     from rejuv.trace.events import combine, measure
+    from rejuv.trace.moves import has_moves
     from rejuv.trace.store import read_trace
 
     try:
         trace = read_trace(source)
     except RejuvError as err:
         raise ReportError(source, err.why) from None
-    try:
-        measured = measure(trace)
-    except RejuvError:
-        measured = []
-    buffer = io.BytesIO()
-    plot_trace(trace, measured).savefig(buffer, format="png", dpi=80)
-    kinds = sorted({m.kind for m in measured})
     alt = f"throughput of {trace.source} over {trace.samples * trace.step:,.0f} s: the host's above, each VM's below"
-    lines, parameters = _estimates({s: vars(e) for s, e in combine(measured).items()}) if measured else ([], None)
-    verdict = [f"{len(measured)} event(s) measured ({', '.join(kinds) or 'none found'}).", *lines]
+    buffer = io.BytesIO()
+    if has_moves(trace):
+        verdict, parameters = _migration_verdict(trace)
+        plot_migration_trace(trace).savefig(buffer, format="png", dpi=80)
+        alt = alt.replace("the host's above", "the source and destination hosts' above, every move shaded")
+    else:
+        try:
+            measured = measure(trace)
+        except RejuvError:
+            measured = []
+        plot_trace(trace, measured).savefig(buffer, format="png", dpi=80)
+        kinds = sorted({m.kind for m in measured})
+        lines, parameters = _estimates({s: vars(e) for s, e in combine(measured).items()}) if measured else ([], None)
+        verdict = [f"{len(measured)} event(s) measured ({', '.join(kinds) or 'none found'}).", *lines]
     return Result(
         source,
         "trace",
@@ -355,6 +362,28 @@ def trace_result(source: str) -> Result:
         parameters,
         _trace_provenance(source),
     )
+
+
+def _migration_verdict(trace: Any) -> tuple[list[str], Table | None]:
+    """What a migration trace measured (as ``rejuv fit`` does, for the migration it records), or why nothing."""
+    from rejuv.model import STRATEGIES, MigrationStrategy
+    from rejuv.trace.migration_fit import fit_migration, migration_parameters
+    from rejuv.trace.moves import find_moves, recorded_migration
+
+    moves = find_moves(trace)
+    done = sum(not move.cancelled for move in moves)
+    head = f"{done} move(s) done, {len(moves) - done} cancelled."
+    key = recorded_migration(trace)
+    item = STRATEGIES.get(str(key))
+    if not isinstance(item, MigrationStrategy):
+        return [head, "The trace does not say which migration it holds: rejuv fit --kind measures it."], None
+    try:
+        fitted = fit_migration([trace], live=item.live)
+    except RejuvError as err:
+        return [head, f"Table 1 not measured: {err}"], None
+    estimates = {s: vars(e) for s, e in migration_parameters(fitted, item).items()}
+    lines, parameters = _estimates(estimates)
+    return [head, *lines, *(f"Note: {note}" for note in fitted.notes)], parameters
 
 
 def _trace_provenance(source: str) -> dict[str, Any]:

@@ -12,7 +12,16 @@ from dataclasses import dataclass
 from rejuv.model import STRATEGIES, strategy
 from rejuv.model.timeline import IntervalKind
 
-__all__ = ["DPI", "INTERVAL_COLORS", "STYLES", "StrategyStyle", "strategy_style", "SERIES_COLORS", "series_look"]
+__all__ = [
+    "DPI",
+    "INTERVAL_COLORS",
+    "MIGRATION_COLORS",
+    "STYLES",
+    "StrategyStyle",
+    "strategy_style",
+    "SERIES_COLORS",
+    "series_look",
+]
 
 #: Resolution of every PNG, dots per inch: sharp enough to read, small enough to commit.
 DPI = 130
@@ -50,6 +59,16 @@ INTERVAL_COLORS: dict[IntervalKind, str] = {
     IntervalKind.OS_DEGRADED: "#E8A0A0",
 }
 
+
+#: Colours of a migration trace (rejuv plot-trace), Okabe-Ito: the source host's total blue, the destination's
+#: bluish green, a moving VM's span sky blue, its switch-over vermillion; a cancelled move grey.
+MIGRATION_COLORS: dict[str, str] = {
+    "source": "#0072B2",
+    "destination": "#009E73",
+    "move": "#56B4E9",
+    "switch-over": "#D55E00",
+    "cancelled": "#555555",
+}
 
 #: Colours of series that are not strategies, such as a trace's VMs: the Okabe-Ito palette without black
 #: (kept for totals), the low-contrast yellow last.

@@ -10,6 +10,7 @@ colours, then line styles), and the legends sit outside the data.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -19,11 +20,11 @@ from rejuv.trace.data import Trace
 from rejuv.trace.events import Measured
 from rejuv.trace.markers import MarkerKind
 
-__all__ = ["plot_trace"]
+__all__ = ["plot_trace", "draw_vms", "OUTSIDE"]
 
 _SHADES = {"baseline": "#dddddd", "down": "#D55E00", "degraded": "#E69F00"}  # grey, then Okabe-Ito vermillion, orange
 #: Legends sit right of the axes, off the data.
-_OUTSIDE = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "borderaxespad": 0.0}
+OUTSIDE: dict[str, Any] = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "borderaxespad": 0.0}
 
 
 def _shade(axes: Axes, measured: Measured, step: float, baseline_window: float) -> None:
@@ -52,6 +53,21 @@ def _shade(axes: Axes, measured: Measured, step: float, baseline_window: float) 
     )
 
 
+def draw_vms(axes: Axes, trace: Trace, max_vms: int) -> None:
+    """The lower panel: each of the first ``max_vms`` VMs' series in its own look, the legend outside."""
+    shown = trace.vm_names[:max_vms]
+    for index, name in enumerate(shown):
+        color, linestyle = series_look(index)
+        axes.plot(trace.times, trace.vm(name), lw=0.8, color=color, ls=linestyle, label=name)
+    if len(trace.vm_names) > max_vms:
+        axes.set_title(f"first {max_vms} of {len(trace.vm_names)} VMs", fontsize=8, loc="right")
+    axes.set_ylabel("per-VM (req/s)")
+    axes.set_xlabel("time since the start of the trace (s)")
+    axes.set_ylim(bottom=0)
+    if shown:
+        axes.legend(ncol=1 if len(shown) <= 6 else 2, fontsize=7, handlelength=2.5, **OUTSIDE)
+
+
 def plot_trace(
     trace: Trace, measured: Sequence[Measured] = (), baseline_window: float = 30.0, max_vms: int = 12
 ) -> Figure:
@@ -62,29 +78,19 @@ def plot_trace(
     host_axes.plot(times, trace.host_throughput, color="black", lw=1.0, label="host")
     for item in measured:
         _shade(host_axes, item, trace.step, baseline_window)
-    shown = trace.vm_names[:max_vms]
-    for index, name in enumerate(shown):
-        color, linestyle = series_look(index)
-        vm_axes.plot(times, trace.vm(name), lw=0.8, color=color, ls=linestyle, label=name)
-    if len(trace.vm_names) > max_vms:
-        vm_axes.set_title(f"first {max_vms} of {len(trace.vm_names)} VMs", fontsize=8, loc="right")
+    draw_vms(vm_axes, trace, max_vms)
     for marker in trace.markers:
         style = ":" if marker.kind in (MarkerKind.MIGRATION_STARTED, MarkerKind.MIGRATION_ENDED) else "--"
         for axes in (host_axes, vm_axes):
             axes.axvline(marker.time, color="grey", lw=0.6, ls=style)
     host_axes.set_ylabel("host throughput (req/s)")
-    vm_axes.set_ylabel("per-VM (req/s)")
-    vm_axes.set_xlabel("time since the start of the trace (s)")
     host_axes.set_ylim(bottom=0)
-    vm_axes.set_ylim(bottom=0)
-    if shown:
-        vm_axes.legend(ncol=1 if len(shown) <= 6 else 2, fontsize=7, handlelength=2.5, **_OUTSIDE)
     handles = [
         host_axes.fill_between([], [], color=_SHADES[key], alpha=0.5, label=text)
         for key, text in (("baseline", "baseline window"), ("down", "downtime"), ("degraded", "degraded period"))
     ]
     if measured:
-        host_axes.legend(handles=handles, fontsize=8, **_OUTSIDE)
+        host_axes.legend(handles=handles, fontsize=8, **OUTSIDE)
     title = trace.metadata.get("title") or trace.source
     host_axes.set_title(str(title), fontsize=10)
     return figure

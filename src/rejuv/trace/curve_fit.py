@@ -60,10 +60,12 @@ def _exponential(index: Array, values: Array) -> tuple[float, float] | None:
         result: Array = np.exp(a * i + b)
         return result
 
-    from scipy.optimize import curve_fit  # 0.5 s to import: only where an exponential is fitted
+    from scipy.optimize import OptimizeWarning, curve_fit  # 0.5 s to import: only where an exponential is fitted
 
     try:
-        (a, b), _ = curve_fit(model, index, values, p0=(slope, intercept), maxfev=2000)
+        with warnings.catch_warnings():  # two points fix the curve: no covariance, which is not used anyway
+            warnings.simplefilter("ignore", OptimizeWarning)
+            (a, b), _ = curve_fit(model, index, values, p0=(slope, intercept), maxfev=2000)
     except (RuntimeError, ValueError):
         a, b = slope, intercept
     return float(a), float(b)

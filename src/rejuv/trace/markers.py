@@ -32,10 +32,13 @@ class MarkerKind(enum.Enum):
     OS_REBOOT_ENDED = "os-reboot-ended"
     # migration of one VM
     MIGRATION_STARTED = "migration-started"
-    MIGRATION_ROUND = "migration-round"
     MIGRATION_SWITCHED_OVER = "migration-switched-over"
     MIGRATION_ENDED = "migration-ended"
     MIGRATION_CANCELLED = "migration-cancelled"
+    MIGRATION_ROUND = "migration-round"  #: one pre-copy round of the subject VM (rate control); the note gives its rate
+    # multi-host runs: one host emptied onto the spare, then rejuvenated
+    EVACUATION_STARTED = "evacuation-started"  #: host-wide, before the host's first move; note "hostA -> hostB"
+    HOST_REJUVENATED = "host-rejuvenated"  #: host-wide, after the emptied host's VMM was restarted
     # load
     LOAD_STARTED = "load-started"
     LOAD_ENDED = "load-ended"

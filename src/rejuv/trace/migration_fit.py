@@ -1,16 +1,22 @@
 """Table 1 from a trace: per-VM throughput and move time while each VM migrates.
 
-With the VMs' ``migration-started`` / ``migration-ended`` markers in order,
-the i-th move's window gives (per-VM means over the samples wholly inside it):
+Each evacuation (:mod:`rejuv.trace.moves`: one host emptied onto its spare)
+gives one measurement of every row. Its i-th done move's window gives the
+per-VM means over the samples wholly inside it (missing samples left out):
 
 - V_s(i): the VMs still on the source (those that move later);
 - V_m(i): the VM that is moving (0 for stop-and-copy);
 - V_d(i): the VMs already on the destination;
 - M(i): the length of the window, s.
 
-Each column is fitted with :func:`rejuv.trace.curve_fit.fit_curve`, and the
-fitted curves give γ (stop-and-copy) or γ' (live) through the model, with p
-the host's throughput before the first move.
+A cancelled move's VM is left out of every column (and of p), and said so.
+Several evacuations (in one trace or several) are repeated measurements of
+the same rows: the table is their mean, with the standard error of their
+spread. p is the evacuation's VMs' total throughput in the baseline window
+before its first move. Each column of the mean table is fitted with
+:func:`rejuv.trace.curve_fit.fit_curve`, and the fitted curves give γ
+(stop-and-copy) or γ' (live) through the model; a γ outside [0, 1] (noise
+around no degradation, say) is not measured, and is said so.
 """
 
 from __future__ import annotations
@@ -22,63 +28,22 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from rejuv.errors import TraceError
-from rejuv.model import MigrationProfile, MigrationStrategy, migration_degradation
+from rejuv.errors import ParameterError, TraceError
+from rejuv.model import MigrationProfile, MigrationStrategy, lookup, migration_degradation
 from rejuv.trace.curve_fit import CurveFit, fit_curve
 from rejuv.trace.data import Trace
-from rejuv.trace.markers import MarkerKind
+from rejuv.trace.migration_table import COLUMNS, EvacuationTable, measure_evacuations
 from rejuv.trace.segment import DEFAULT_SETTINGS, Estimate, Settings
 
 __all__ = ["MigrationFit", "migration_table", "fit_migration", "migration_parameters"]
 
 Array = NDArray[np.float64]
-COLUMNS = ("source_throughput", "moving_throughput", "destination_throughput", "move_time")
 
 
-def _moves(trace: Trace) -> list[tuple[str, float, float]]:
-    started: dict[str, float] = {}
-    moves = []
-    for marker in trace.markers:
-        if marker.kind is MarkerKind.MIGRATION_STARTED:
-            if marker.subject is None:
-                raise TraceError(trace.source, f"the migration-started marker at {marker.time:g} s names no VM")
-            started[marker.subject] = marker.time
-        elif marker.kind is MarkerKind.MIGRATION_ENDED:
-            if marker.subject not in started:
-                raise TraceError(
-                    trace.source, f"migration-ended at {marker.time:g} s for {marker.subject!r}, which never started"
-                )
-            moves.append((marker.subject, started.pop(marker.subject), marker.time))
-        elif marker.kind is MarkerKind.MIGRATION_CANCELLED and marker.subject is not None:
-            started.pop(marker.subject, None)  # the VM stayed on the source: no move to fit
-    if not moves:
-        raise TraceError(trace.source, "has no migration-started/migration-ended markers")
-    return sorted(moves, key=lambda move: move[1])
-
-
-def migration_table(trace: Trace) -> dict[str, Array]:
-    """The measured Table 1 of ``trace``: ``i`` and the four columns, NaN where nothing was measured."""
-    moves = _moves(trace)
-    order = [subject for subject, _, _ in moves]
-    rows: dict[str, list[float]] = {"i": [], **{column: [] for column in COLUMNS}}
-    for i, (subject, start, end) in enumerate(moves, start=1):
-        first, last = math.ceil(start / trace.step), math.floor(end / trace.step)
-        if last <= first:
-            raise TraceError(trace.source, f"the migration of {subject} ({end - start:g} s) is shorter than one sample")
-        window = trace.vm_throughput[first:last]
-
-        def mean_of(names: list[str], values: Array = window) -> float:
-            if not names:
-                return math.nan
-            columns = [trace.vm_names.index(name) for name in names]
-            return float(np.nanmean(values[:, columns]))
-
-        rows["i"].append(i)
-        rows["source_throughput"].append(mean_of(order[i:] + [n for n in trace.vm_names if n not in order]))
-        rows["moving_throughput"].append(mean_of([subject]))
-        rows["destination_throughput"].append(mean_of(order[: i - 1]))
-        rows["move_time"].append(end - start)
-    return {key: np.array(values, dtype=np.float64) for key, values in rows.items()}
+def migration_table(trace: Trace, settings: Settings = DEFAULT_SETTINGS) -> dict[str, Array]:
+    """The measured Table 1 of ``trace``: ``i`` and the four columns (mean over its evacuations), NaN where unmeasured."""
+    tables, _ = measure_evacuations([trace], settings)
+    return _mean_table(tables)[0]
 
 
 @dataclass(frozen=True)
@@ -86,51 +51,95 @@ class MigrationFit:
     """The measured table, the fitted curves, and the degradation rate they imply."""
 
     live: bool
-    vms: int  #: n, VMs moved per run
-    table: dict[str, Array]
+    vms: int  #: n, VMs moved per evacuation
+    evacuations: int  #: how many evacuations were averaged
+    table: dict[str, Array]  #: the mean over evacuations
+    table_error: dict[str, Array]  #: standard error of each mean (NaN from a single evacuation)
     fits: dict[str, CurveFit]
     profile: MigrationProfile
-    host_throughput: float  #: p, req/s, before the first move
-    degradation: float  #: γ (stop-and-copy) or γ' (live)
-    total_time: float  #: measured time to move all n VMs (mean over runs), s
+    host_throughput: float  #: p, req/s, before the first move (mean over evacuations)
+    degradation: Estimate | None  #: γ (stop-and-copy) or γ' (live); None: not measured (see notes)
+    total_time: Estimate  #: M_t, time to move all n VMs (mean over evacuations), s
+    notes: tuple[str, ...] = ()  #: what was left out or could not be measured, and why
 
 
-def _host_throughput(trace: Trace, settings: Settings) -> float:
-    first = round(_moves(trace)[0][1] / trace.step)
-    before = trace.host_throughput[max(0, first - round(settings.baseline_seconds(trace.step) / trace.step)) : first]
-    before = before[np.isfinite(before)]
-    if len(before) < settings.min_baseline_samples:
-        raise TraceError(trace.source, f"baseline window too short before the first migration: {len(before)} samples")
-    return float(np.median(before))
+def _mean_table(tables: Sequence[EvacuationTable]) -> tuple[dict[str, Array], dict[str, Array]]:
+    stacked = {key: np.vstack([t.rows[key] for t in tables]) for key in ("i", *COLUMNS)}
+    mean, error = {"i": stacked["i"][0]}, {}
+    for column in COLUMNS:
+        values = stacked[column]
+        count = np.isfinite(values).sum(axis=0)
+        total = np.nansum(values, axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean[column] = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+            squares = np.nansum((values - mean[column]) ** 2, axis=0)
+            error[column] = np.where(count > 1, np.sqrt(squares / np.maximum(count - 1, 1) / count), np.nan)
+    return mean, error
+
+
+def _same_size(tables: list[EvacuationTable], notes: list[str]) -> list[EvacuationTable]:
+    """The evacuations with the most done moves; the others are left out, and said so."""
+    n = max(len(t.rows["i"]) for t in tables)
+    for table in tables:
+        if len(table.rows["i"]) != n:
+            notes.append(f"{table.name} moved {len(table.rows['i'])} VMs, not {n}: left out of Table 1")
+    return [t for t in tables if len(t.rows["i"]) == n]
+
+
+def _fit_columns(table: dict[str, Array], live: bool, name: str, notes: list[str], short: bool) -> dict[str, CurveFit]:
+    index = table["i"].astype(np.int64)
+    fits = {}
+    for column in COLUMNS:
+        if column == "moving_throughput" and not live:
+            continue
+        try:
+            fits[column] = fit_curve(f"{name}.{column}", index, table[column], on_poor_fit=notes.append)
+        except TraceError as err:
+            remedy = "; the moves are shorter than the sampling step: sample more finely (a smaller --step)"
+            raise TraceError(str(err), "cannot fit Table 1" + (remedy if short else "")) from None
+    return fits
+
+
+def _degradation(profile: MigrationProfile, tables: list[EvacuationTable], n: int, notes: list[str]) -> Estimate | None:
+    """γ from the fitted curves at the measured p, with one standard error; None (and a note) if out of [0, 1]."""
+    host = float(np.mean([t.host_throughput for t in tables]))
+    symbol = "γ'" if profile.is_live else "γ"
+    try:
+        rate = float(migration_degradation(profile, n, host))
+    except ParameterError as err:
+        notes.append(f"{symbol} not measured: {err}")
+        return None
+    ceiling = 1.0 if profile.is_live else (n - 1) / n
+    direct = [1.0 - t.served / (t.host_throughput * ceiling) for t in tables]
+    spread = float(np.std(direct, ddof=1) / math.sqrt(len(direct))) if len(direct) > 1 else 0.0
+    # The curves average what the samples saw: their error is that of the two means, p and what was served.
+    noise = np.mean(
+        [math.hypot(t.host_error / t.host_throughput, t.served_error / max(t.served, 1e-12)) for t in tables]
+    )
+    sampling = (1.0 - rate) * float(noise) / math.sqrt(len(tables))
+    return Estimate(rate, math.hypot(spread, sampling), "")
 
 
 def fit_migration(
     traces: Sequence[Trace], live: bool | None = None, settings: Settings = DEFAULT_SETTINGS
 ) -> MigrationFit:
-    """Fit Table 1 from one or more migration runs (their tables pooled).
+    """Fit Table 1 from the evacuations of one or more migration traces (their rows averaged).
 
-    ``live`` None: live if the moving VM kept serving. p is the mean of the
-    runs' host throughput before their first move. Raises :class:`TraceError`
-    for missing markers, fewer than 2 moves, or runs of different sizes.
+    ``live`` None: live if the moving VM kept serving. Raises :class:`TraceError`
+    for missing markers, fewer than 2 done moves, too short a baseline before
+    the first move, or a column with fewer than 2 measured rows.
     """
-    tables = [migration_table(trace) for trace in traces]
-    sizes = {len(table["i"]) for table in tables}
-    if len(sizes) != 1:
-        raise TraceError(", ".join(t.source for t in traces), f"runs migrate different numbers of VMs: {sorted(sizes)}")
-    n = sizes.pop()
+    measured, notes = measure_evacuations(traces, settings)
+    tables = _same_size(measured, notes)
+    n = len(tables[0].rows["i"])
     if n < 2:
-        raise TraceError(traces[0].source, f"needs at least 2 migrated VMs, got {n}")
-    table = {key: np.concatenate([t[key] for t in tables]) for key in tables[0]}
-    host = float(np.mean([_host_throughput(trace, settings) for trace in traces]))
+        raise TraceError(tables[0].source, f"needs at least 2 migrated VMs per evacuation, got {n}")
+    table, error = _mean_table(tables)
+    host = float(np.mean([t.host_throughput for t in tables]))
     if live is None:
         live = bool(np.nanmean(table["moving_throughput"]) > settings.down_fraction * host / n)
-    index = table["i"].astype(np.int64)
     name = "live" if live else "stop_and_copy"
-    fits = {
-        column: fit_curve(f"{name}.{column}", index, table[column])
-        for column in COLUMNS
-        if live or column != "moving_throughput"
-    }
+    fits = _fit_columns(table, live, name, notes, short=any(t.short_moves for t in tables))
     profile = MigrationProfile(
         name=name,
         source_throughput=fits["source_throughput"].curve,
@@ -138,17 +147,26 @@ def fit_migration(
         move_time=fits["move_time"].curve,
         moving_throughput=fits["moving_throughput"].curve if live else None,
     )
-    rate = float(migration_degradation(profile, n, host))
-    total = float(table["move_time"].sum()) / len(tables)
-    return MigrationFit(live, n, table, fits, profile, host, rate, total)
+    totals = [float(t.rows["move_time"].sum()) for t in tables]
+    spread = float(np.std(totals, ddof=1) / math.sqrt(len(totals))) if len(totals) > 1 else 0.0
+    step = max(t.step for t in tables)
+    total = Estimate(float(np.mean(totals)), max(step, spread), "s")
+    rate = _degradation(profile, tables, n, notes)
+    return MigrationFit(live, n, len(tables), table, error, fits, profile, host, rate, total, tuple(notes))
 
 
-def migration_parameters(fitted: MigrationFit, strategy: MigrationStrategy, step: float) -> dict[str, Estimate]:
-    """What a fitted migration gives the model: the strategy's time parameter, within one sampling ``step``.
+def migration_parameters(fitted: MigrationFit, strategy: MigrationStrategy) -> dict[str, Estimate]:
+    """What a fitted migration gives the model: the strategy's time parameter, and γ where it was measured.
 
     Stop-and-copy gives D_m = M_t / n, the mean downtime per VM; live
     migration gives M_l = M_t (each strategy says which:
-    :meth:`~rejuv.model.MigrationStrategy.time_parameter`).
+    :meth:`~rejuv.model.MigrationStrategy.time_parameter`). The time's
+    uncertainty is the larger of the sampling step and the evacuations'
+    spread, scaled as the value is.
     """
-    value = strategy.time_parameter(fitted.total_time, fitted.vms)
-    return {strategy.time_symbol: Estimate(value, step, "s")}
+    total = fitted.total_time
+    value = strategy.time_parameter(total.value, fitted.vms)
+    found = {strategy.time_symbol: Estimate(value, total.uncertainty * value / total.value, "s")}
+    if fitted.degradation is not None:
+        found[lookup(strategy.rate_field).symbol] = fitted.degradation
+    return found

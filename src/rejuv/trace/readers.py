@@ -310,7 +310,10 @@ def read_prometheus(path: Path | str) -> Trace:
 def prometheus_response(source: str, text: str, origin_name: str) -> Trace:
     """A trace from the text of a range-query response, read from ``source`` (a file, or a server's URL).
 
-    ``origin_name`` is recorded as the trace's ``source_file``. Raises :class:`TraceError` naming ``source``.
+    ``origin_name`` is recorded as the trace's ``source_file``. Prometheus gives a value at the end of the
+    window it was computed over (``rate()``, ``irate()``, ``increase()`` look back from their time), so the
+    value at time t is the trace's sample for the step that ends at t: the trace's origin is one step before
+    the first timestamp. Raises :class:`TraceError` naming ``source``.
     """
     results = _prometheus_data(source, text).get("result")
     if not isinstance(results, list) or not results:
@@ -341,7 +344,7 @@ def prometheus_response(source: str, text: str, origin_name: str) -> Trace:
         step,
         tuple(names),
         table,
-        metadata={"source_file": origin_name, "time_origin": float(times[0])},
+        metadata={"source_file": origin_name, "time_origin": float(times[0]) - step},
         source=source,
     )
 

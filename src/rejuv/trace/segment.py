@@ -6,7 +6,9 @@ For an event that starts at sample s (from a marker, or detected):
    noise σ from their median absolute deviation); by default 30 s, widened to
    ``min_baseline_samples`` steps for coarse data such as Prometheus's 15 s or 30 s;
 2. **downtime**: the first run of samples below ``down_fraction`` b that
-   starts at s or the sample after it, or failing that the first such run
+   starts at s or within the two samples after it (a stop begun late in s
+   leaves s and the next partly served, and a series that lags its events,
+   such as Prometheus's ``irate()``, a sample more), or failing that the first such run
    that starts later and lasts at least a window (below); it ends at the first
    sample back above the line. A shorter run later on is noise dipping under
    the line from a degraded level, not downtime;
@@ -42,6 +44,7 @@ Array = NDArray[np.float64]
 _MAD_TO_SIGMA = 1.4826
 DEFAULT_BASELINE = 30.0  #: seconds: the baseline window at steps up to a fifth of it
 _FIRST_LOOK = 4096  #: samples after an event's start read first; enough for most events
+_DOWN_SLACK = 2  #: samples after an event's start within which a run below the line is its downtime, however short
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,7 @@ def _first(mask: NDArray[np.bool_]) -> int | None:
 
 
 def _down_run(span: Array, line: float, long_run: int) -> tuple[int, int]:
-    """Start and end of the downtime: the first run below ``line`` that starts at 0 or 1, or is ``long_run`` long.
+    """Start and end of the downtime: the first run below ``line`` that starts by ``_DOWN_SLACK``, or is ``long_run`` long.
 
     A run ends at the next valid sample at or above the line (missing samples do not
     end it); ``(0, 0)`` if there is no such run. Reads ``span`` in growing prefixes,
@@ -148,7 +151,7 @@ def _down_run(span: Array, line: float, long_run: int) -> tuple[int, int]:
             opens = np.concatenate(([True], following[1:] != following[:-1]))
             starts = down_at[opens]
             ends = np.append(up_at, len(part))[following[opens]]
-            chosen = _first((starts <= 1) | (ends - starts >= long_run))
+            chosen = _first((starts <= _DOWN_SLACK) | (ends - starts >= long_run))
             if chosen is not None and (whole or ends[chosen] < len(part)):  # a run cut off by the prefix may go on
                 return int(starts[chosen]), int(ends[chosen])
         if whole:
@@ -236,7 +239,10 @@ def segment_event(
     degraded = degraded[np.isfinite(degraded)]
     if len(degraded):
         rate = 1 - float(np.mean(degraded)) / level
-        spread = sigma / np.sqrt(len(degraded)) / level
+        # The mean's standard error, from the noise the baseline shows or the period's own scatter, whichever is
+        # larger: a client whose baseline is exactly its offered load (no spread) still degrades unevenly.
+        scatter = max(sigma, float(np.std(degraded, ddof=1)) if len(degraded) > 1 else 0.0)
+        spread = scatter / np.sqrt(len(degraded)) / level
         rate_error = float(np.hypot(spread, (1 - rate) * level_error / level))
     else:
         rate, rate_error = 0.0, float(sigma / level)

@@ -121,7 +121,11 @@ def _rate_edges(
                     rate = table.get("moving_throughput", np.zeros(vms))[i - 1]
                 points[vm].append((clock, float(rate)))
             markers.append(Marker(clock, MarkerKind.MIGRATION_STARTED, names[moving]))
-            clock += float(table["move_time"][i - 1])
+            end = clock + float(table["move_time"][i - 1])
+            # As the lab marks it: the guest leaves the source when stop-and-copy starts, or when live pre-copy ends.
+            switch = end if migration.profile.is_live else clock
+            markers.append(Marker(switch, MarkerKind.MIGRATION_SWITCHED_OVER, names[moving]))
+            clock = end
             markers.append(Marker(clock, MarkerKind.MIGRATION_ENDED, names[moving]))
         for vm in range(vms):
             points[vm].append((clock, load))
