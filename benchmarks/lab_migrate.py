@@ -30,7 +30,7 @@ rate control lowers γ' at least 2x.
 
 ``--quick``: part 1 at 256 MB only (both links), one repeat, and part 2.
 Run: ``python benchmarks/lab_migrate.py [--quick] [--repeats N] [--part precopy|gamma]`` as root with
-QEMU installed (about 6 minutes quick under TCG, an hour or more in full; the
+QEMU installed (about 20 minutes quick under TCG at a load average of 10, hours in full; the
 load average is printed beside each figure). Ctrl-C or SIGTERM stops it and
 removes every VM, namespace and run directory.
 """
