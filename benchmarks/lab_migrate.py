@@ -29,7 +29,8 @@ paper's (0.58 and 181 s unlimited, 0.24 and 950 s with rate control). Target:
 rate control lowers γ' at least 2x.
 
 ``--quick``: part 1 at 256 MB only (both links), one repeat, and part 2.
-Run: ``python benchmarks/lab_migrate.py [--quick] [--repeats N] [--part precopy|gamma]`` as root with
+Run: ``python benchmarks/lab_migrate.py [--quick] [--repeats N] [--part precopy|gamma] [--ram 256,1024]
+[--links 1gbit]`` as root with
 QEMU installed (about 20 minutes quick under TCG at a load average of 10, hours in full; the
 load average is printed beside each figure). Ctrl-C or SIGTERM stops it and
 removes every VM, namespace and run directory.
@@ -48,6 +49,7 @@ from typing import Any
 from _harness import count, load_average, print_metadata
 from _lab import run_main, say
 from rejuv.errors import RejuvError
+from rejuv.lab.cluster import parse_link_rate
 from rejuv.lab.cmdline import max_dirty_buffer
 from rejuv.lab.errors import LabError
 from rejuv.lab.experiment import Experiment, ExperimentResult, run_experiment
@@ -154,14 +156,16 @@ def _median_move(moves: Sequence[Move]) -> Move:
     )
 
 
-def precopy(image: GuestImage, memories: Sequence[int], repeats: int) -> dict[tuple[int, str, str], Move]:
+def precopy(
+    image: GuestImage, memories: Sequence[int], links: Sequence[str], repeats: int
+) -> dict[tuple[int, str, str], Move]:
     """Part 1: every cell's median move, printed with the model's prediction."""
     print(f"\nPart 1: one VM, guest rewriting {DIRTY:g} MiB/s; medians of {repeats}; times in s")
     header = f"{'RAM':>5} {'link':>7} {'procedure':<18} {'down':>7} {'total':>7} {'rounds':>6} {'dirty Mb/s':>10}"
     print(header + f" {'BW Mb/s':>7} {'predicted':>9} {'pred/meas':>9}  load")
     found: dict[tuple[int, str, str], Move] = {}
     for memory in memories:
-        for link in LINKS:
+        for link in links:
             for procedure in PROCEDURES:
                 moves = []
                 for repeat in range(repeats):
@@ -193,7 +197,7 @@ def precopy(image: GuestImage, memories: Sequence[int], repeats: int) -> dict[tu
     return found
 
 
-def _targets(found: dict[tuple[int, str, str], Move], memories: Sequence[int]) -> None:
+def _targets(found: dict[tuple[int, str, str], Move], memories: Sequence[int], links: Sequence[str]) -> None:
     live = found.get((min(memories), "1gbit", "live"))
     if live is not None:
         verdict = "holds" if live.downtime < 1.0 else "MISSED"
@@ -202,7 +206,7 @@ def _targets(found: dict[tuple[int, str, str], Move], memories: Sequence[int]) -
         print("target: downtime against RAM: not measured (needs two RAM sizes; run without --quick)")
         return
     small, large = min(memories), max(memories)
-    for link in LINKS:
+    for link in links:
         if not all((size, link, p) in found for size in (small, large) for p in ("migration", "live")):
             print(f"target: on {link}, downtime against RAM: not measured (a run failed)")
             continue
@@ -247,18 +251,43 @@ def gamma(image: GuestImage) -> None:
     print(f"target: gamma_prime unlimited / rate-controlled >= 2 (paper 2.4): {ratio:.2f}x ({verdict})")
 
 
+def _sizes(text: str) -> tuple[int, ...]:
+    """``--ram``: MB sizes, comma-separated, each at least 128."""
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        sizes = ()
+    if not sizes or min(sizes) < 128:
+        raise argparse.ArgumentTypeError(f"must be MB sizes of at least 128, comma-separated, got {text!r}")
+    return sizes
+
+
+def _links(text: str) -> tuple[str, ...]:
+    """``--links``: link rates in tc's units, comma-separated."""
+    links = tuple(text.split(","))
+    try:
+        for link in links:
+            parse_link_rate(link)
+    except LabError as err:
+        raise argparse.ArgumentTypeError(err.why) from None
+    return links
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="256 MB only, one repeat, and part 2")
     parser.add_argument("--repeats", type=count, default=3, help="runs per cell (default: 3; 1 with --quick)")
     parser.add_argument("--part", choices=("precopy", "gamma", "both"), default="both")
+    parser.add_argument("--ram", type=_sizes, help="guest RAM sizes of part 1, MB (default: 256,512,1024)")
+    parser.add_argument("--links", type=_links, help="links of part 1 (default: 1gbit,100mbit)")
     args = parser.parse_args()
-    memories = (256,) if args.quick else MEMORY_MB
+    memories = args.ram or ((256,) if args.quick else MEMORY_MB)
+    links = args.links or LINKS
     repeats = 1 if args.quick else args.repeats
     print_metadata("lab_migrate: stop-and-copy, live and rate-controlled live migration against the pre-copy model")
     image = build_image(ImageRecipe(files=FILES), progress=say)
     if args.part in ("precopy", "both"):
-        _targets(precopy(image, memories, repeats), memories)
+        _targets(precopy(image, memories, links, repeats), memories, links)
     if args.part in ("gamma", "both"):
         gamma(image)
 
