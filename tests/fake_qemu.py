@@ -97,6 +97,9 @@ class FakeQEMU:
         self._cpr_socket: Path | None = None  #: where this fake waits for a cpr-transfer
         self._connectable = True  #: False while a cpr-transfer destination waits for its CPR state (no QMP yet)
         self._autostart = False  #: whether the guest ran when the outgoing migration began
+        #: ``ram`` figures an outgoing migration reports while active, one per ``query-migrate``, before it completes
+        self.progress: list[dict[str, object]] = []
+        self.parameters: list[dict[str, object]] = []  #: every ``migrate-set-parameters``' arguments, in order
 
     # -- scripting ------------------------------------------------------------------------------
     def fail(self, where: str, how: str, times: int | None = 1) -> None:
@@ -236,8 +239,9 @@ class FakeQEMU:
             capabilities = arguments["capabilities"]
             assert isinstance(capabilities, list)
             self._capabilities.update({entry["capability"]: entry["state"] for entry in capabilities})
-        elif command == "migrate-set-parameters" and "mode" in arguments:
-            self._mode = str(arguments["mode"])
+        elif command == "migrate-set-parameters":
+            self.parameters.append(arguments)
+            self._mode = str(arguments.get("mode", self._mode))
         elif command == "stop":
             self._set_run_status("paused")
         elif command == "cont" and self.run_status != "inmigrate":  # in QEMU, cont during inmigrate only sets autostart
@@ -303,6 +307,8 @@ class FakeQEMU:
             self.migration = "cancelled"
         if self.migration != "active" or self._hung:
             return {"status": self.migration} if self.migration is not None else {}
+        if self.progress:
+            return {"status": "active", "ram": self.progress.pop(0)}
         assert self._target is not None
         kind, where = self._target
         if kind == "file":

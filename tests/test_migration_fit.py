@@ -15,6 +15,7 @@ from rejuv.trace import Migration, Trace, synthesize, write_trace
 from rejuv.trace.curve_fit import fit_curve
 from rejuv.trace.markers import Marker, MarkerKind
 from rejuv.trace.migration_fit import fit_migration, migration_parameters, migration_table
+from rejuv.trace.store import read_trace
 
 PARAMS = load_preset()
 PROFILES = {
@@ -141,3 +142,18 @@ def test_a_cancelled_move_is_left_out_of_table_1() -> None:
     expected, got = migration_table(trace), migration_table(with_cancel)
     assert expected.keys() == got.keys()
     assert all(np.array_equal(expected[key], got[key], equal_nan=True) for key in expected)
+
+
+def test_round_markers_survive_a_trace_file_with_their_notes(tmp_path: Path) -> None:
+    """live_rate_control's migration-round markers are written and read back by a .trace, subject and note intact."""
+    trace = migration_trace("live_rate_control", seed=2)
+    rounds = tuple(
+        Marker(m.time + offset, MarkerKind.MIGRATION_ROUND, m.subject, f"round {n}: 100.0 Mbit/s")
+        for m in trace.markers
+        if m.kind is MarkerKind.MIGRATION_STARTED
+        for n, offset in enumerate((0.0, 0.5, 1.0), start=1)
+    )
+    with_rounds = dataclasses.replace(trace, markers=tuple(sorted((*trace.markers, *rounds), key=lambda m: m.time)))
+    write_trace(with_rounds, tmp_path / "rc.trace")
+    read = [m for m in read_trace(tmp_path / "rc.trace").markers if m.kind is MarkerKind.MIGRATION_ROUND]
+    assert [(m.subject, m.note) for m in read] == [(m.subject, m.note) for m in sorted(rounds, key=lambda m: m.time)]

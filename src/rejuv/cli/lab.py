@@ -19,6 +19,7 @@ from rejuv.lab.image import DEFAULT_FILE_KB, DEFAULT_FILES, ImageRecipe, build_i
 from rejuv.lab.machine import qemu_version
 from rejuv.lab.mechanism import MECHANISMS, choose_mechanism
 from rejuv.lab.metrics import parse_address, serve_metrics
+from rejuv.lab.rate_control import DEFAULT_RATE_CONTROL
 from rejuv.lab.reclaim import Leftover, find_leftovers, reclaim
 from rejuv.signals import cancelled_on_sigterm
 from rejuv.trace.store import write_trace
@@ -40,6 +41,9 @@ _FLAGS = {
     "link": "--link",
     "parallel_moves": "--parallel-moves",
     "hosts": "--hosts",
+    "rate_control": "--rate-control",
+    "dirty": "--dirty",
+    "dirty_buffer": "--dirty-buffer",
     "files": "--files",
     "file_kb": "--file-kb",
 }
@@ -60,7 +64,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--procedure",
         choices=PROCEDURE_NAMES,
         default="warm",
-        help="(default: %(default)s; migration and live empty each loaded host onto the spare in the lab of --hosts hosts)",
+        help="(default: %(default)s; migration, live and live_rate_control empty each loaded host onto the spare in the lab of --hosts hosts)",
     )
     run.add_argument(
         "--vms", type=int, default=4, help="VMs on the host, or on each loaded host (default: %(default)s)"
@@ -94,6 +98,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=1,
         help="VMs that migrate at once (default: 1, the paper's; migration procedures)",
+    )
+    run.add_argument(
+        "--rate-control",
+        metavar="INITIAL,INCREMENT,MAXIMUM",
+        help="live_rate_control's rates: the first round's, the increment over the measured dirtying rate, "
+        f"the maximum (default: {DEFAULT_RATE_CONTROL}, the paper's)",
+    )
+    run.add_argument(
+        "--dirty",
+        type=float,
+        default=0.0,
+        metavar="MIB_PER_S",
+        help="MiB/s each guest rewrites in a buffer (default: 0, the web workload alone, as in the paper)",
+    )
+    run.add_argument(
+        "--dirty-buffer",
+        type=int,
+        metavar="MIB",
+        help="MiB of that buffer, filled with random bytes at boot (default with --dirty: half the guest RAM)",
     )
     run.add_argument("--os-vm", type=int, default=0, help="the VM the os procedure reboots (default: 0)")
     run.add_argument("--step", type=duration, default=1.0, help="throughput sampling step (default: 1s)")
@@ -190,6 +213,9 @@ def run(args: argparse.Namespace) -> int:
             link=args.link,
             parallel_moves=args.parallel_moves,
             hosts=args.hosts,
+            rate_control=args.rate_control,
+            dirty=args.dirty,
+            dirty_buffer=args.dirty_buffer,
         )
         choose_mechanism(experiment.mechanism, qemu_version())  # one the installed QEMU has
     except LabError as err:

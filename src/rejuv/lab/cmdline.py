@@ -15,6 +15,7 @@ same config and image (the tap may differ: see :class:`NetworkIdentity`).
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,9 +23,24 @@ from rejuv.lab.errors import VMError
 from rejuv.lab.image import GuestImage
 from rejuv.lab.mechanism import WARM_MECHANISMS
 
-__all__ = ["QEMU_BINARY", "VMConfig", "VMPaths", "NetworkIdentity", "CprSockets", "qemu_argv"]
+__all__ = [
+    "QEMU_BINARY",
+    "VMConfig",
+    "VMPaths",
+    "NetworkIdentity",
+    "CprSockets",
+    "qemu_argv",
+    "default_dirty_buffer",
+    "max_dirty_buffer",
+    "dirtying_arguments",
+    "GUEST_RESERVE_MB",
+]
 
 QEMU_BINARY = "qemu-system-x86_64"
+GUEST_RESERVE_MB = 48  #: MiB of guest RAM the dirtying buffer leaves to the kernel, initramfs and httpd, beyond 1/4
+DIRTY_TICK = 0.25  #: s between the guest dirtier's writes
+DIRTY_BLOCK = 64 * 1024  #: bytes per block it writes
+DIRTY_STEP = DIRTY_BLOCK / DIRTY_TICK / 2**20  #: MiB/s: one block per tick, the finest rate
 
 
 @dataclass(frozen=True)
@@ -36,8 +52,11 @@ class VMConfig:
     disk_bps: int = 512 * 1024  #: throttled disk bandwidth, bytes/s
     boot_timeout: float = 60.0  #: seconds from QEMU start to the guest serving
     mechanism: str = "ignore-shared"  #: ``cpr-transfer``, ``cpr-reboot`` or ``ignore-shared``
+    dirty: float = 0.0  #: MiB/s the guest rewrites in its buffer (:mod:`~rejuv.lab.guest`); 0: none
+    dirty_buffer: int = 0  #: MiB of that buffer, filled with random bytes at boot; 0: none
 
     def __post_init__(self) -> None:
+        _check_dirtying(self.memory_mb, self.dirty, self.dirty_buffer)
         if self.memory_mb < 64:
             raise VMError("memory_mb", f"must be >= 64 MB, got {self.memory_mb}")
         if self.accel not in ("tcg", "kvm"):
@@ -46,6 +65,40 @@ class VMConfig:
             raise VMError("disk_bps", f"must be >= 4096 bytes/s, got {self.disk_bps}")
         if self.mechanism not in WARM_MECHANISMS:
             raise VMError("mechanism", f"must be one of {', '.join(WARM_MECHANISMS)}, got {self.mechanism!r}")
+
+
+def max_dirty_buffer(memory_mb: int) -> int:
+    """MiB of the largest dirtying buffer a guest of ``memory_mb`` MiB holds: 3/4 of it less :data:`GUEST_RESERVE_MB`.
+
+    Measured: a 128 MiB guest fills 48 MiB and panics (out of memory) at 64;
+    the kernel's own tables grow with RAM, so the reserve does too.
+    """
+    return max(0, memory_mb * 3 // 4 - GUEST_RESERVE_MB)
+
+
+def default_dirty_buffer(memory_mb: int) -> int:
+    """MiB of the dirtying buffer by default: half the guest's RAM, at most :func:`max_dirty_buffer`."""
+    return max(1, min(memory_mb // 2, max_dirty_buffer(memory_mb)))
+
+
+def _check_dirtying(memory_mb: int, dirty: float, buffer: int) -> None:
+    if not (math.isfinite(dirty) and dirty >= 0):
+        raise VMError("dirty", f"must be a finite number >= 0 MiB/s, got {dirty:g}")
+    if 0 < dirty < DIRTY_STEP:
+        raise VMError("dirty", f"must be 0 or at least {DIRTY_STEP:g} MiB/s (the guest's step), got {dirty:g}")
+    if dirty > 0 and buffer < 1:
+        raise VMError("dirty_buffer", f"must be at least 1 MiB to dirty memory, got {buffer}")
+    if not 0 <= buffer <= max_dirty_buffer(memory_mb):
+        room = f"{max_dirty_buffer(memory_mb)} MiB (3/4 of the guest's {memory_mb} MiB less {GUEST_RESERVE_MB} MiB)"
+        raise VMError("dirty_buffer", f"must be from 0 to {room}, got {buffer} MiB")
+
+
+def dirtying_arguments(config: VMConfig) -> list[str]:
+    """The kernel command-line words that start the guest's dirtier: 64 KiB blocks per tick, buffer MiB."""
+    if config.dirty_buffer == 0:
+        return []
+    blocks = round(config.dirty * 2**20 * DIRTY_TICK / DIRTY_BLOCK)
+    return [f"vmdirty={min(blocks, config.dirty_buffer * 16)}", f"vmdirtybuf={config.dirty_buffer}"]
 
 
 @dataclass(frozen=True)
@@ -107,7 +160,8 @@ def qemu_argv(
     argv += ["-nodefaults", "-no-user-config", "-display", "none"]
     argv += ["-chardev", f"file,id=serial0,path={paths.serial_log},append=on", "-serial", "chardev:serial0"]
     argv += ["-kernel", str(image.kernel), "-initrd", str(image.initrd)]
-    argv += ["-append", f"console=ttyS0 quiet vmip={network.address}/24 vmgw={network.gateway}"]
+    words = ["console=ttyS0", "quiet", f"vmip={network.address}/24", f"vmgw={network.gateway}"]
+    argv += ["-append", " ".join([*words, *dirtying_arguments(config)])]
     argv += ["-object", f"memory-backend-file,id=ram0,size={memory},mem-path={paths.memory_file},share=on"]
     # cpr-transfer passes every RAM block as a file descriptor: QEMU's own (ROMs, ...) must be shared too.
     aux = ",aux-ram-share=on" if config.mechanism == "cpr-transfer" else ""

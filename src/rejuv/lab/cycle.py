@@ -92,11 +92,12 @@ async def spare_cycle(
 
 
 def _merged(report: ProcedureReport | None, part: ProcedureReport, evacuation: str) -> ProcedureReport:
-    """``part``'s outcomes, timings and pauses added to ``report``; its total renamed ``evacuation``."""
+    """``part``'s outcomes, timings, pauses and migrations added to ``report``; its total renamed ``evacuation``."""
     merged = report if report is not None else ProcedureReport(part.procedure)
     merged.outcomes.update(part.outcomes)
     merged.lost.update(part.lost)
     merged.pauses.update(part.pauses)
+    merged.migrations.update(part.migrations)
     timings = dict(part.timings)
     merged.timings[evacuation] = timings.pop("total", 0.0)
     merged.timings.update(timings)

@@ -23,6 +23,7 @@ from typing import Any
 from rejuv.lab.accel import ACCELERATORS, choose_accelerator
 from rejuv.lab.cleanup import run_directory, shared_memory_root
 from rejuv.lab.cluster import DEFAULT_LINK, MAX_HOSTS, Cluster, ClusterHost, parse_link_rate
+from rejuv.lab.cmdline import default_dirty_buffer
 from rejuv.lab.cycle import CycleHost, spare_cycle
 from rejuv.lab.errors import LabError
 from rejuv.lab.host import MAX_VMS, Host
@@ -32,7 +33,9 @@ from rejuv.lab.machine import machine_metadata, qemu_version
 from rejuv.lab.mechanism import MECHANISMS, choose_mechanism
 from rejuv.lab.moves import MIGRATION_PROCEDURES, Destination
 from rejuv.lab.procedures import PROCEDURES, ProcedureReport
+from rejuv.lab.rate_control import DEFAULT_RATE_CONTROL, parse_rate_control
 from rejuv.lab.vm import VM, FaultHook, GuestStatus, VMConfig, VMHost
+from rejuv.model.precopy import RateRule
 from rejuv.trace.data import Trace
 from rejuv.trace.markers import Marker, MarkerKind
 
@@ -67,6 +70,9 @@ class Experiment:
     link: str | None = None  #: the migration link's rate (tc units, e.g. 1gbit); migration procedures only
     parallel_moves: int = 1  #: VMs that move at once (migration procedures)
     hosts: int = 2  #: hosts of the lab, the spare included (migration procedures): ``vms`` VMs on each of the others
+    rate_control: str | None = None  #: INITIAL,INCREMENT,MAXIMUM (tc units); live_rate_control only
+    dirty: float = 0.0  #: MiB/s each guest rewrites in its buffer (0: the web workload alone)
+    dirty_buffer: int | None = None  #: MiB of that buffer, filled at boot (None: see default_dirty_buffer)
 
     @property
     def multi_host(self) -> bool:
@@ -83,9 +89,24 @@ class Experiment:
         """The migration link's rate as given (the paper's gigabit Ethernet by default)."""
         return self.link if self.link is not None else DEFAULT_LINK
 
+    @property
+    def rate_rule(self) -> RateRule:
+        """live_rate_control's rates (the paper's by default)."""
+        return parse_rate_control(self.rate_control if self.rate_control is not None else DEFAULT_RATE_CONTROL)
+
+    @property
+    def dirty_buffer_mb(self) -> int:
+        """MiB each guest fills at boot and rewrites at :attr:`dirty` (given, or the default with --dirty, else 0)."""
+        if self.dirty_buffer is not None:
+            return self.dirty_buffer
+        return default_dirty_buffer(self.memory_mb) if self.dirty > 0 else 0
+
     def __post_init__(self) -> None:
         if self.procedure not in PROCEDURE_NAMES:
             raise LabError("procedure", f"must be one of {', '.join(PROCEDURE_NAMES)}, got {self.procedure!r}")
+        if self.rate_control is not None and self.procedure != "live_rate_control":
+            raise LabError("rate_control", "only the live_rate_control procedure controls its rate")
+        self.rate_rule  # noqa: B018 - parsed for its errors, naming rate_control
         if self.link is not None and not self.multi_host:
             migrations = ", ".join(MIGRATION_PROCEDURES)
             raise LabError("link", f"only the migration procedures ({migrations}) use the lab of hosts and its links")
@@ -125,7 +146,8 @@ class Experiment:
             raise LabError("os_vm", f"must be a VM index from 0 to {self.vms - 1}, got {self.os_vm}")
         if self.seed < 0:
             raise LabError("seed", f"must be >= 0, got {self.seed}")
-        VMConfig(memory_mb=self.memory_mb, disk_bps=self.disk_bps)  # its own limits, naming memory_mb or disk_bps
+        # its own limits, naming memory_mb, disk_bps, dirty or dirty_buffer
+        VMConfig(memory_mb=self.memory_mb, disk_bps=self.disk_bps, dirty=self.dirty, dirty_buffer=self.dirty_buffer_mb)
 
 
 def check_room(experiment: Experiment, root: Path | None = None) -> None:
@@ -204,6 +226,8 @@ async def run_experiment(
             homes = [(arrival.spare, arrival.folder) for arrival in arrivals]
             options.update(hosts=cycle, procedure=MIGRATION_PROCEDURES[experiment.procedure])
             options["parallel"] = experiment.parallel_moves
+            if experiment.procedure == "live_rate_control":
+                options["rule"] = experiment.rate_rule
             links = f"up-links {experiment.link_rate} each"
             progress(f"{experiment.hosts} hosts, {links} (namespaces {', '.join(cluster.namespaces)})")
         else:
@@ -212,7 +236,15 @@ async def run_experiment(
         accel = await choose_accelerator(experiment.accel, image, *homes[0])
         progress(f"accelerator: {accel.name} ({accel.reason})")
         progress(f"warm reboot mechanism: {mechanism.name} ({mechanism.reason})")
-        config = VMConfig(experiment.memory_mb, accel.name, experiment.disk_bps, mechanism=mechanism.name)
+        config = VMConfig(
+            experiment.memory_mb,
+            accel.name,
+            experiment.disk_bps,
+            mechanism=mechanism.name,
+            boot_timeout=60.0 + experiment.dirty_buffer_mb / 4,  # the guest fills its buffer at >= 4 MiB/s under TCG
+            dirty=experiment.dirty,
+            dirty_buffer=experiment.dirty_buffer_mb,
+        )
         vms = [VM(i, host, image, folder, config) for i, (host, folder) in enumerate(homes)]
         for vm in vms:
             stack.push_async_callback(vm.close)
@@ -281,6 +313,8 @@ async def run_experiment(
             "procedure_lost": report.lost,
             "procedure_timings": report.timings,
             "procedure_pauses": report.pauses,
+            "procedure_migrations": report.migrations,  # per VM: its rounds (rates in Mbit/s) and QEMU's figures
+            "dirty_buffer_mb": experiment.dirty_buffer_mb,
             "lab": f"{experiment.hosts} hosts (the last one the spare)" if experiment.multi_host else "one host",
             "migration_link": experiment.link_rate if experiment.multi_host else None,
             **placement,

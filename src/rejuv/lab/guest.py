@@ -8,6 +8,16 @@ port 80 (files under ``/files/``, the endpoint at ``/cgi-bin/status``) and
 powers off cleanly when the ACPI power button is pressed (QMP
 ``system_powerdown``). It prints :data:`READY_LINE` on the serial console once
 httpd listens.
+
+With ``vmdirtybuf=MIB`` on the command line (:func:`~rejuv.lab.cmdline.dirtying_arguments`)
+it first fills a buffer of that many MiB in its own tmpfs (``/dirty``, sized
+to it) with random bytes, one MiB from ``/dev/urandom`` copied over and over
+(16 at a time: a process costs more than a MiB under TCG),
+so those pages hold data a migration must send (QEMU sends a page of zeros as
+a flag); with ``vmdirty=N`` too it then rewrites N blocks of 64 KiB every
+0.25 s, copying one part of the buffer over another (``dd conv=notrunc``,
+going round the buffer), in the background: the set rate as long as ``dd``
+keeps up, each tick lasting its 0.25 s or the copy's time if longer.
 """
 
 from __future__ import annotations
@@ -70,6 +80,32 @@ for e in /sys/class/input/event*; do
     (head -c1 /dev/input/${{e##*/}} > /dev/null; sync; poweroff -f) &
   fi
 done
+DIRTY=0
+BUF=0
+for w in $(cat /proc/cmdline); do
+  case $w in vmdirty=*) DIRTY=${{w#vmdirty=}};; vmdirtybuf=*) BUF=${{w#vmdirtybuf=}};; esac
+done
+if [ "$BUF" -gt 0 ]; then
+  mkdir -p /dirty
+  mount -t tmpfs -o size=${{BUF}}m tmpfs /dirty
+  head -c 1048576 /dev/urandom > /seed
+  S16="/seed /seed /seed /seed /seed /seed /seed /seed /seed /seed /seed /seed /seed /seed /seed /seed"
+  i=0
+  {{ while [ $((i+16)) -le "$BUF" ]; do cat $S16; i=$((i+16)); done
+    while [ $i -lt "$BUF" ]; do cat /seed; i=$((i+1)); done; }} > /dirty/buf
+  rm /seed
+fi
+if [ "$DIRTY" -gt 0 ]; then
+  (blocks=$((BUF*16)); d=0
+   while :; do
+     sleep 0.25 &
+     [ $((d+DIRTY)) -gt $blocks ] && d=0
+     s=$(( (d + blocks/2) % (blocks - DIRTY + 1) ))
+     dd if=/dirty/buf of=/dirty/buf bs=65536 skip=$s seek=$d count=$DIRTY conv=notrunc 2>/dev/null
+     d=$((d+DIRTY))
+     wait $!
+   done) &
+fi
 httpd -p 80 -h /srv
 echo "{READY_LINE} token=$(cat /token) uptime=$(cut -d' ' -f1 /proc/uptime)" > /dev/console
 while :; do sleep 3600; done

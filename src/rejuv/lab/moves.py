@@ -4,6 +4,9 @@
   and device state cross the hosts' shaped up-links, and it runs on the spare.
 - ``live``: QEMU's pre-copy live migration, limited only by the link
   (QEMU's own ``max-bandwidth`` is lifted: the tc-shaped link is the limit).
+- ``live_rate_control``: pre-copy with adaptive rate control (Xen's, after
+  Clark et al.), driven by :class:`~rejuv.lab.rate_control.RoundWatcher`:
+  each round's rate is set over QMP and written as a ``migration-round`` marker.
 
 For each VM, in order (``parallel`` at a time, one by default), a destination
 QEMU starts on the spare host (``-incoming``, listening on the spare's
@@ -32,8 +35,10 @@ from typing import Protocol
 
 from rejuv.lab.errors import LabError
 from rejuv.lab.procedures import ProcedureReport
+from rejuv.lab.rate_control import Round, RoundWatcher
 from rejuv.lab.transport import Transport
 from rejuv.lab.vm import VM, VMHost, VMState
+from rejuv.model.precopy import RateRule
 from rejuv.trace.markers import MarkerKind
 
 __all__ = ["MIGRATION_PROCEDURES", "TimedMark", "Destination", "move_all", "STALL"]
@@ -63,16 +68,30 @@ def _monotonic(wall: float | None) -> float | None:
     return None if wall is None else time.monotonic() - (time.time() - wall)
 
 
-async def _move(vm: VM, destination: Destination, live: bool, mark: TimedMark, report: ProcedureReport) -> VM:
+def _watcher(vm: VM, rule: RateRule | None, mark: TimedMark) -> RoundWatcher:
+    """The rounds of ``vm``'s live move; under ``rule`` each one's rate is set and marked."""
+
+    def on_round(round_: Round) -> None:
+        if rule is not None:
+            mark(MarkerKind.MIGRATION_ROUND, vm.name, round_.describe(), at=round_.began)
+
+    return RoundWatcher(vm.config.memory_mb * 2**20, rule, vm.set_migration_parameters, on_round)
+
+
+async def _move(
+    vm: VM, destination: Destination, live: bool, mark: TimedMark, report: ProcedureReport, rule: RateRule | None = None
+) -> VM:
     """Move ``vm`` to the spare host; the VM that runs the guest afterwards (the new one, or ``vm`` if cancelled)."""
-    how = "live" if live else "stop-and-copy"
+    how = ("live, rate control" if rule is not None else "live") if live else "stop-and-copy"
     arrived = VM(vm.index, destination.spare, vm.image, destination.folder, vm.config, destination.transport(vm))
     uri = destination.migration_uri(vm.index)
     began = time.monotonic()
     mark(MarkerKind.MIGRATION_STARTED, vm.name, how)
+    watcher = _watcher(vm, rule, mark)  # its first round begins now
     try:
         await arrived.receive(uri)
-        await vm.migrate(arrived, uri, live=live, stall=STALL)
+        limits = {"max_bandwidth": watcher.max_bandwidth, "downtime_limit": watcher.downtime_limit}
+        await vm.migrate(arrived, uri, live=live, stall=STALL, observe=watcher.observe, **limits)
     except LabError as err:
         await arrived.close()
         where = "runs on the source host" if vm.state is VMState.RUNNING else f"is {vm.state.value}"
@@ -83,30 +102,37 @@ async def _move(vm: VM, destination: Destination, live: bool, mark: TimedMark, r
     mark(MarkerKind.MIGRATION_ENDED, vm.name, how)
     report.timings[vm.name] = time.monotonic() - began
     report.pauses[vm.name] = arrived.last_pause
+    report.migrations[vm.name] = {"rounds": [r.record() for r in watcher.rounds], "qemu": watcher.final_figures}
     report.outcomes[vm.name] = "; ".join([f"moved to the spare host ({how})", *vm.anomalies])
     return arrived
 
 
 async def move_all(
-    vms: list[VM], mark: TimedMark, destination: Destination, live: bool, parallel: int = 1
+    vms: list[VM],
+    mark: TimedMark,
+    destination: Destination,
+    live: bool,
+    parallel: int = 1,
+    rule: RateRule | None = None,
 ) -> ProcedureReport:
     """Move every VM of ``vms`` to the spare host, ``parallel`` at a time (in order); ``vms`` then holds them where they run.
 
     One at a time by default, the paper's assumption (parallel moves lengthen
     each VM's downtime). The report's timings give each VM's move (s, start
     to end) and the total, its pauses the guest's pause by QEMU's events (the
-    source's ``STOP`` to the spare's ``RESUME``). LabError("parallel_moves")
-    unless 1 <= ``parallel``.
+    source's ``STOP`` to the spare's ``RESUME``), its migrations each move's
+    rounds and QEMU's final ``query-migrate`` figures. A live move under
+    ``rule`` has its rate controlled. LabError("parallel_moves") unless 1 <= ``parallel``.
     """
     if parallel < 1:
         raise LabError("parallel_moves", f"must be at least 1, got {parallel}")
-    report = ProcedureReport("live" if live else "migration")
+    report = ProcedureReport(("live_rate_control" if rule is not None else "live") if live else "migration")
     began = time.monotonic()
     gate = asyncio.Semaphore(parallel)  # first come, first served: the VMs start in order
 
     async def move(position: int, vm: VM) -> None:
         async with gate:
-            vms[position] = await _move(vm, destination, live, mark, report)
+            vms[position] = await _move(vm, destination, live, mark, report, rule)
 
     async with asyncio.TaskGroup() as moves:  # an interruption cancels every move, each rolling back
         for position, vm in enumerate(list(vms)):
@@ -127,9 +153,17 @@ async def live_migration(
     return await move_all(vms, mark, destination, live=True, parallel=parallel)
 
 
+async def live_rate_control(
+    vms: list[VM], mark: TimedMark, destination: Destination, parallel: int = 1, rule: RateRule | None = None
+) -> ProcedureReport:
+    """``live_rate_control``: every VM moves live under adaptive rate control (``rule``; None: the paper's rates)."""
+    return await move_all(vms, mark, destination, live=True, parallel=parallel, rule=rule or RateRule())
+
+
 #: The migration procedures by name; each runs in the lab of hosts (:class:`~rejuv.lab.cluster.Cluster`),
 #: once per loaded host in the spare's cycle (:func:`~rejuv.lab.cycle.spare_cycle`).
 MIGRATION_PROCEDURES: dict[str, Callable[..., Awaitable[ProcedureReport]]] = {
     "migration": stop_and_copy,
     "live": live_migration,
+    "live_rate_control": live_rate_control,
 }

@@ -56,6 +56,7 @@ class ProcedureReport:
     lost: dict[str, str] = field(default_factory=dict)  #: VM -> what it lost, for faults that lost state
     timings: dict[str, float] = field(default_factory=dict)
     pauses: dict[str, float | None] = field(default_factory=dict)  #: VM -> guest pause, STOP to RESUME (s)
+    migrations: dict[str, dict[str, object]] = field(default_factory=dict)  #: VM -> its move's rounds and QEMU figures
 
     def describe(self) -> list[str]:
         lines = [f"{name}: {outcome}" for name, outcome in self.outcomes.items()]

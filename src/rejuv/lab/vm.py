@@ -56,9 +56,12 @@ from __future__ import annotations
 
 from rejuv.lab.cmdline import QEMU_BINARY, VMConfig
 from rejuv.lab.handover import HandoverSteps
-from rejuv.lab.vmbase import FaultHook, GuestStatus, VMHost, VMState
+from rejuv.lab.vmbase import FaultHook, GuestStatus, MigrationObserver, VMHost, VMState
 
-__all__ = ["VMState", "VMConfig", "VM", "VMHost", "GuestStatus", "FaultHook", "QEMU_BINARY"]
+__all__ = ["VMState", "VMConfig", "VM", "VMHost", "GuestStatus", "FaultHook", "MigrationObserver", "QEMU_BINARY"]
+
+#: ms: QEMU's default downtime limit (it stops pre-copy once the rest can be sent within it)
+DEFAULT_DOWNTIME_LIMIT = 300
 
 
 class VM(HandoverSteps):
@@ -93,12 +96,17 @@ class VM(HandoverSteps):
         max_bandwidth: int = 10**12,
         timeout: float = 600.0,
         stall: float | None = None,
+        downtime_limit: int = DEFAULT_DOWNTIME_LIMIT,
+        observe: MigrationObserver | None = None,
     ) -> None:
         """Move the guest to ``destination`` (INCOMING on ``uri``, see :meth:`receive`); RAM is sent, not shared.
 
         Live pre-copy if ``live``, else stop-and-copy (``stop`` first);
         ``max_bandwidth`` in bytes/s, ``timeout`` in s; with ``stall``, a
-        migration that sends nothing for ``stall`` s (a cut link) fails. On success the
+        migration that sends nothing for ``stall`` s (a cut link) fails.
+        ``downtime_limit`` (ms) is QEMU's: pre-copy ends once the rest fits in
+        it. ``observe`` sees every ``query-migrate`` answer while the
+        migration runs (and may :meth:`set_migration_parameters`). On success the
         destination runs the guest (RUNNING) and this QEMU has quit (STOPPED).
         On failure (the destination dies, a QMP error, the migration
         ``failed`` or ``cancelled``, timeout, a stall) the migration is cancelled, the
@@ -117,13 +125,14 @@ class VM(HandoverSteps):
             capability = [{"capability": "x-ignore-shared", "state": False}]  # a resumed QEMU has it on
             await self._execute("migrate", "migrate-set-capabilities", {"capabilities": capability})
             await self._set_mode("migrate", "normal")
-            await self._execute("migrate", "migrate-set-parameters", {"max-bandwidth": max_bandwidth})
+            limits = {"max-bandwidth": max_bandwidth, "downtime-limit": downtime_limit}
+            await self._execute("migrate", "migrate-set-parameters", limits)
             if not live:
                 await self._execute("migrate", "stop")
                 stopped = True
             await self._execute("migrate", "migrate", {"uri": uri})
             self._inject("migrating")
-            await self._wait_migration("migrate", timeout, stall)
+            await self._wait_migration("migrate", timeout, stall, observe)
             self.switched_over_at = self._last("STOP", self.transport.events())
             await destination._arrive(self.boot_token)
         except BaseException:
@@ -136,6 +145,10 @@ class VM(HandoverSteps):
         await self._quit(f"its guest had moved to {destination.name}")
         self.memory_file.unlink(missing_ok=True)
         self._state = VMState.STOPPED
+
+    async def set_migration_parameters(self, parameters: dict[str, object]) -> None:
+        """``migrate-set-parameters`` now (e.g. ``max-bandwidth`` in bytes/s mid-migration); VMError if QEMU refuses."""
+        await self._execute("migrate", "migrate-set-parameters", parameters)
 
     async def _arrive(self, token: str | None, timeout: float = 30.0) -> None:
         """Run the guest that came in: wait until QEMU leaves ``inmigrate``, then ``cont`` if paused."""

@@ -14,7 +14,7 @@ import enum
 import os
 import shlex
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -25,7 +25,7 @@ from rejuv.lab.guest import STATUS_PATH
 from rejuv.lab.image import GuestImage
 from rejuv.lab.transport import Event, ProcessTransport, Transport
 
-__all__ = ["VMState", "VMBase", "VMHost", "GuestStatus", "FaultHook"]
+__all__ = ["VMState", "VMBase", "VMHost", "GuestStatus", "FaultHook", "MigrationObserver"]
 
 
 class VMState(enum.Enum):
@@ -69,6 +69,8 @@ class VMHost(Protocol):
 
 #: A fault to inject at a named stage of a step: called with the VM and the stage.
 FaultHook = Callable[["VMBase", str], None]
+#: Sees each ``query-migrate`` answer of an outgoing migration while it runs (a rate controller).
+MigrationObserver = Callable[[dict[str, object]], Awaitable[None]]
 
 
 class VMBase:
@@ -342,12 +344,19 @@ class VMBase:
                 raise VMError(f"{self.name}: {step}", f"the migration did not end within {timeout:g} s of cancelling")
             await asyncio.sleep(0.01)
 
-    async def _wait_migration(self, step: str, timeout: float = 600.0, stall: float | None = None) -> None:
-        """Wait until the migration completes; VMError if it fails, takes ``timeout`` s, or sends nothing for ``stall`` s."""
+    async def _wait_migration(
+        self, step: str, timeout: float = 600.0, stall: float | None = None, observe: MigrationObserver | None = None
+    ) -> None:
+        """Wait until the migration completes; VMError if it fails, takes ``timeout`` s, or sends nothing for ``stall`` s.
+
+        ``observe`` sees every ``query-migrate`` answer, the last (completed) one included.
+        """
         deadline = time.monotonic() + timeout
         sent, moved_at = None, time.monotonic()
         while (now := time.monotonic()) < deadline:
             info = await self._query(step, "query-migrate")
+            if observe is not None:
+                await observe(info)
             status = info.get("status")
             if status == "completed":
                 return
