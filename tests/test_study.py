@@ -7,12 +7,14 @@ import math
 import tomllib
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from rejuv.lab.errors import LabError, VMError
 from rejuv.lab.experiment import Experiment
 from rejuv.model import STRATEGIES, MigrationStrategy, load_parameter_file, load_preset
+from rejuv.report.results import read_results
 from rejuv.study import StudySettings, fit_study, report_study, run_study, study_procedures, trace_path
 from rejuv.study.plan import planned_seconds, time_left
 from rejuv.trace import Migration, Settings, event_from_parameters, synthesize
@@ -165,22 +167,38 @@ def test_a_procedure_that_cannot_be_fitted_keeps_the_preset_and_says_so() -> Non
     assert any(note.startswith("cold: could not be fitted") for note in fit.notes)
 
 
-def test_the_report_writes_a_parameter_file_compare_reads_and_a_summary(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def reported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """A study whose live run failed, fitted and reported (its folder and summary.json's document)."""
+    out = tmp_path_factory.mktemp("study")
+    costs = run_study(SETTINGS, out, Lab(fail=("live",)))
+    return out, report_study(SETTINGS, out, costs, PAPER, "kourai2008")
+
+
+def test_the_report_writes_a_parameter_file_compare_reads_and_a_summary(reported: tuple[Path, dict[str, Any]]) -> None:
     """measured.toml loads onto the preset with the measured values; summary.md leads with both verdicts."""
-    costs = run_study(SETTINGS, tmp_path, Lab(fail=("live",)))
-    document = report_study(SETTINGS, tmp_path, costs, PAPER, "kourai2008")
-    params = load_parameter_file(tmp_path / "measured.toml", PAPER)
+    out, document = reported
+    params = load_parameter_file(out / "measured.toml", PAPER)
     assert params.as_dict()["vms_per_host"] == 3
     assert math.isclose(params.as_dict()["warm_reboot_downtime"], document["parameters"]["D_w"]["value"], rel_tol=1e-5)
-    text = (tmp_path / "measured.toml").read_text()
+    text = (out / "measured.toml").read_text()
     assert "M_l = 181  # preset kourai2008, not measured here" in text  # live failed: the paper's value, marked
     assert tomllib.loads(text)["D_w"] == pytest.approx(document["parameters"]["D_w"]["value"], rel=1e-5)
-    summary = (tmp_path / "summary.md").read_text()
+    summary = (out / "summary.md").read_text()
     verdict = summary.split("## Verdict")[1].split("##")[0]
     assert "The paper: Warm-VM Reboot is best at every m from 2 to 10^6" in verdict
     assert "Failed procedures (their parameters are the paper's): live" in verdict
     for name in ("figure3-warm", "figure3-cold", "figure4-os", "figure5-stop-and-copy", "figure7"):
-        assert (tmp_path / f"{name}.png").is_file() and f"({name}.png)" in summary
-    machine_doc = json.loads((tmp_path / "summary.json").read_text())
+        assert (out / f"{name}.png").is_file() and f"({name}.png)" in summary
+    machine_doc = json.loads((out / "summary.json").read_text())
     assert machine_doc["verdict"]["paper"]["migration_overtakes_cold"]["migration"] == 11249
     assert machine_doc["costs"]["live"]["status"] == "failed"
+
+
+def test_the_html_report_reads_a_study_folder_with_its_verdict_first(reported: tuple[Path, dict[str, Any]]) -> None:
+    """`rejuv report DIR` recognises summary.json as a study and states both verdicts."""
+    out, _ = reported
+    results, _ = read_results([out])
+    study = next(result for result in results if result.kind == "study")
+    assert study.verdict[0].endswith("The paper: Warm-VM Reboot is best at every m from 2 to 10^6.")
+    assert study.parameters is not None and study.parameters.rows[0][:3] == ("n", "vms_per_host", "3")

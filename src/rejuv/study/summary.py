@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rejuv.model import STRATEGIES, lookup
+from rejuv.report.study_result import best_sentence, crossover_sentence, where
 from rejuv.study.figures import figure_name
 
 __all__ = ["markdown", "HOSTS"]
@@ -15,28 +16,12 @@ __all__ = ["markdown", "HOSTS"]
 HOSTS = (2, 10, 100, 1000, 10000, 100000)  #: the host counts of the comparison table, as ``rejuv compare``'s
 
 
-def _where(hosts: int | None) -> str:
-    return "never" if hosts is None else f"m = {hosts:,}"
-
-
-def _best_sentence(found: Mapping[str, Any]) -> str:
-    if found["warm_best_everywhere"]:
-        return "Warm-VM Reboot is best at every m from 2 to 10^6"
-    losing = found["warm_loses"]
-    return f"Warm-VM Reboot is not best at every m: from m = {losing['from_hosts']:,}, {STRATEGIES[losing['best_there']].label} is"
-
-
-def _crossover_sentence(found: Mapping[str, Any]) -> str:
-    parts = [f"{STRATEGIES[key].label} at {_where(hosts)}" for key, hosts in found["migration_overtakes_cold"].items()]
-    return "migration overtakes Cold-VM Reboot: " + ("; ".join(parts) or "no migration strategy compared")
-
-
 def _crossover_rows(found: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[list[str]]:
     """One row per pair of strategies that crosses here or in the paper."""
     here = {(c["strategy"], c["overtakes"]): c["hosts"] for c in found["measured"]}
     paper = {(c["strategy"], c["overtakes"]): c["hosts"] for c in found["paper"]}
     return [
-        [f"{STRATEGIES[a].label} overtakes {STRATEGIES[b].label}", _where(here.get((a, b))), _where(paper.get((a, b)))]
+        [f"{STRATEGIES[a].label} overtakes {STRATEGIES[b].label}", where(here.get((a, b))), where(paper.get((a, b)))]
         for a, b in dict.fromkeys([*here, *paper])
     ]
 
@@ -82,8 +67,8 @@ def markdown(document: Mapping[str, Any]) -> str:
         "",
         "## Verdict",
         "",
-        f"- **Here:** {_best_sentence(mine)}. The paper: {_best_sentence(paper)}.",
-        f"- **Here:** {_crossover_sentence(mine)}. The paper: {_crossover_sentence(paper)}.",
+        f"- **Here:** {best_sentence(mine)}. The paper: {best_sentence(paper)}.",
+        f"- **Here:** {crossover_sentence(mine)}. The paper: {crossover_sentence(paper)}.",
     ]
     if document["notes"]:
         lines.append(f"- {len(document['notes'])} value(s) could not be measured and are the paper's (Notes below).")
