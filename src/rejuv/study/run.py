@@ -143,6 +143,6 @@ def run_study(
             made = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
             costs[name] = Cost(name, "ran", taken, plans[name], made=made)
             progress(f"[{number}/{len(to_run)}] {name}: done in {_minutes(taken)}")
-        done.append((plans[name], taken))
+            done.append((plans[name], taken))  # a failure may come early: it says nothing of the pace
         _write_costs(out, {**earlier, **costs})
     return {name: costs[name] for name in plans}
