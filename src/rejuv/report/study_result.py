@@ -37,7 +37,10 @@ def best_sentence(found: Mapping[str, Any]) -> str:
 
 def crossover_sentence(found: Mapping[str, Any]) -> str:
     """Where each migration overtakes Cold-VM Reboot, from a study's verdict object."""
-    parts = [f"{_label(key)} at {where(hosts)}" for key, hosts in found["migration_overtakes_cold"].items()]
+    parts = [
+        f"{_label(key)} {'never' if hosts is None else f'at m = {hosts:,}'}"
+        for key, hosts in found["migration_overtakes_cold"].items()
+    ]
     return "migration overtakes Cold-VM Reboot: " + ("; ".join(parts) or "no migration strategy compared")
 
 
