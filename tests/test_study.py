@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from rejuv.cli.main import main
 from rejuv.lab.errors import LabError, VMError
 from rejuv.lab.experiment import Experiment
 from rejuv.model import STRATEGIES, MigrationStrategy, load_parameter_file, load_preset
@@ -202,3 +203,21 @@ def test_the_html_report_reads_a_study_folder_with_its_verdict_first(reported: t
     study = next(result for result in results if result.kind == "study")
     assert study.verdict[0].endswith("The paper: Warm-VM Reboot is best at every m from 2 to 10^6.")
     assert study.parameters is not None and study.parameters.rows[0][:3] == ("n", "vms_per_host", "3")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--procedures", "warm,nap"], "error: --procedures: must be among warm, cold, os, migration, live"),
+        (["--vms", "1"], "error: --vms: needs at least 2"),
+        (["--procedures", "warm", "--link", "1gbit"], "error: --link: only the migration procedures use the link"),
+        (["--step", "30s"], "error: --step: must be no longer than the load before (20 s)"),
+    ],
+)
+def test_a_bad_study_option_names_its_flag_and_makes_nothing(
+    options: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A mistake is `error: --flag: why`, exit 2, and no folder is made."""
+    assert main(["lab", "study", "--out", str(tmp_path / "study"), *options]) == 2
+    assert capsys.readouterr().err.startswith(message)
+    assert not (tmp_path / "study").exists()
