@@ -221,3 +221,15 @@ def test_a_bad_study_option_names_its_flag_and_makes_nothing(
     assert main(["lab", "study", "--out", str(tmp_path / "study"), *options]) == 2
     assert capsys.readouterr().err.startswith(message)
     assert not (tmp_path / "study").exists()
+
+
+def test_a_kept_trace_whose_cost_was_not_recorded_has_an_unknown_cost_in_strict_json(tmp_path: Path) -> None:
+    """A trace put in the folder by hand is kept; its wall time is unknown: NaN in memory, null in costs.json."""
+    only_warm = replace(SETTINGS, procedures=("warm", "cold"))
+    run_study(replace(SETTINGS, procedures=("warm",)), tmp_path, Lab())
+    (tmp_path / "costs.json").unlink()
+    costs = run_study(only_warm, tmp_path, Lab())
+    assert costs["warm"].status == "kept" and math.isnan(costs["warm"].seconds)
+    text = (tmp_path / "costs.json").read_text()
+    assert "NaN" not in text and json.loads(text)["procedures"]["warm"]["seconds"] is None
+    assert math.isnan(run_study(only_warm, tmp_path, Lab())["warm"].seconds)

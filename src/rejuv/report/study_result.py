@@ -66,7 +66,8 @@ def study_result(source: str, doc: Mapping[str, Any]) -> Result:
         "parameters: measured here, else the paper's", ("symbol", "name", "here", "±", "paper", "from"), tuple(rows)
     )
     costs = tuple(
-        (name, cost["status"], f"{cost['seconds']:.0f} s", cost["error"] or "") for name, cost in doc["costs"].items()
+        (name, cost["status"], "?" if cost["seconds"] is None else f"{cost['seconds']:.0f} s", cost["error"] or "")
+        for name, cost in doc["costs"].items()
     )
     cost_table = Table("what each procedure cost (wall time)", ("procedure", "status", "time", "error"), costs)
     title = f"rejuv lab study: {', '.join(doc['study']['procedures'])} on {doc['study']['vms']} VMs"

@@ -20,9 +20,11 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from rejuv.errors import RejuvError
 from rejuv.files import atomic_write
+from rejuv.jsontext import to_json
 from rejuv.lab.errors import LabError
 from rejuv.lab.experiment import Experiment
 from rejuv.provenance import current
@@ -59,7 +61,7 @@ def read_costs(out: Path) -> dict[str, Cost]:
     """The costs a study in ``out`` recorded, by procedure (none if it has not run)."""
     try:
         data = json.loads((out / COSTS_FILE).read_text(encoding="utf-8"))
-        return {name: Cost(**entry) for name, entry in data["procedures"].items()}
+        return {name: _cost(entry) for name, entry in data["procedures"].items()}
     except (OSError, ValueError, KeyError, TypeError):
         return {}
 
@@ -86,10 +88,15 @@ def check_kept(settings: StudySettings, out: Path) -> None:
                 )
 
 
+def _cost(entry: dict[str, Any]) -> Cost:
+    """A cost as costs.json holds it (JSON has no NaN: an unknown time is null)."""
+    return Cost(**{**entry, "seconds": float("nan") if entry["seconds"] is None else entry["seconds"]})
+
+
 def _write_costs(out: Path, costs: dict[str, Cost]) -> None:
     document = {"procedures": {name: asdict(cost) for name, cost in costs.items()}, "provenance": current().as_dict()}
     with atomic_write(out / COSTS_FILE) as stream:
-        stream.write(json.dumps(document, indent=2, allow_nan=True) + "\n")
+        stream.write(to_json(document) + "\n")
 
 
 def _minutes(seconds: float) -> str:
