@@ -51,7 +51,7 @@ def _stamps(out: Path) -> dict[str, tuple[int, float]]:
 @pytest.fixture(scope="module")
 def study(tmp_path_factory: pytest.TempPathFactory) -> Study:
     out = tmp_path_factory.mktemp("study") / "mine"
-    argv = [sys.executable, "-m", "rejuv", "lab", "study", *OPTIONS, "--out", str(out)]
+    argv = [sys.executable, "-m", "rejuv", "lab", "study", *OPTIONS, "--out-dir", str(out)]
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     children: dict[int, str] = {}
     try:

@@ -218,7 +218,7 @@ def test_a_bad_study_option_names_its_flag_and_makes_nothing(
     options: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A mistake is `error: --flag: why`, exit 2, and no folder is made."""
-    assert main(["lab", "study", "--out", str(tmp_path / "study"), *options]) == 2
+    assert main(["lab", "study", "--out-dir", str(tmp_path / "study"), *options]) == 2
     assert capsys.readouterr().err.startswith(message)
     assert not (tmp_path / "study").exists()
 

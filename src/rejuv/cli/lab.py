@@ -42,7 +42,7 @@ _FLAGS = {
     "files": "--files",
     "file_kb": "--file-kb",
     "procedures": "--procedures",
-    "out": "--out",
+    "out": "--out-dir",
 }
 
 

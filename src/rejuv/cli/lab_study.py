@@ -30,7 +30,7 @@ DEFAULTS = DEFAULT_RUN
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     every = ",".join(study_procedures())
     parser.add_argument(
-        "--out", type=Path, required=True, help="the study's folder (made if missing; resumed if not empty)"
+        "--out-dir", type=Path, required=True, help="the study's folder (made if missing; resumed if not empty)"
     )
     parser.add_argument("--procedures", default=every, help="comma-separated (default: %(default)s)")
     parser.add_argument("--vms", type=int, default=DEFAULTS.vms, help="VMs on the host, n (default: %(default)s)")
@@ -81,25 +81,27 @@ def run(args: argparse.Namespace) -> int:
         recipe = ImageRecipe(args.files, args.file_kb, args.seed, args.kernel_package)
         settings = _settings(args)
         choose_mechanism(settings.run.mechanism, qemu_version())
-        _folder(args.out)
+        _folder(args.out_dir)
         require_root()
         for name in settings.chosen:
             check_room(settings.experiment(name))
     except LabError as err:
         raise _flagged(err) from err
-    args.out.mkdir(exist_ok=True)
+    args.out_dir.mkdir(exist_ok=True)
     _sweep()
     image = build_image(recipe, progress=_say)
     try:
-        costs = run_study(settings, args.out, lab_runner(image, _say), progress=_say, redo=args.redo)
+        costs = run_study(settings, args.out_dir, lab_runner(image, _say), progress=_say, redo=args.redo)
     except LabError as err:
         raise _flagged(err) from err
     except KeyboardInterrupt:
-        _say(f"interrupted: the finished procedures' traces stay in {args.out}; run the same command to resume")
+        _say(f"interrupted: the finished procedures' traces stay in {args.out_dir}; run the same command to resume")
         raise
-    document = report_study(settings, args.out, costs, load_preset(DEFAULT_PRESET), DEFAULT_PRESET)
+    document = report_study(settings, args.out_dir, costs, load_preset(DEFAULT_PRESET), DEFAULT_PRESET)
     text = markdown(document | {"provenance": {"command": " ".join(sys.argv)}})
     print(text.split("## Parameters")[0].rstrip())
-    print(f"\nwrote {args.out / MEASURED_FILE}, {args.out / 'summary.md'}, {args.out / 'summary.json'} and the figures")
+    print(
+        f"\nwrote {args.out_dir / MEASURED_FILE}, {args.out_dir / 'summary.md'}, {args.out_dir / 'summary.json'} and the figures"
+    )
     failed = [name for name, cost in costs.items() if cost.status == "failed"]
     return 1 if failed else 0
