@@ -103,11 +103,12 @@ def test_a_resumed_study_runs_only_the_procedures_without_a_trace(tmp_path: Path
 
 
 def test_redo_runs_every_procedure_again(tmp_path: Path) -> None:
-    """With redo, a procedure whose trace exists runs again."""
+    """With redo, a procedure whose trace exists runs again, and one that fails then has no trace."""
     run_study(SETTINGS, tmp_path, Lab())
-    lab = Lab()
+    lab = Lab(fail=("cold",))
     run_study(SETTINGS, tmp_path, lab, redo=True)
     assert lab.ran == list(SETTINGS.chosen)
+    assert not trace_path(tmp_path, "cold").exists()  # the failed redo leaves no earlier trace to be fitted as new
 
 
 def test_a_kept_trace_of_another_configuration_is_refused(tmp_path: Path) -> None:

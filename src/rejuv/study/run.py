@@ -137,6 +137,7 @@ def run_study(
         progress(
             f"[{number}/{len(to_run)}] {name}: running (planned {_minutes(plans[name])}; study time left ~{_minutes(left)})"
         )
+        trace_path(out, name).unlink(missing_ok=True)  # with redo: a run that fails leaves no stale trace to fit
         began = time.monotonic()
         try:
             trace = runner(settings.experiment(name))
