@@ -11,6 +11,7 @@ import rejuv.lab
 import rejuv.model
 import rejuv.report
 import rejuv.sim
+import rejuv.study
 import rejuv.trace
 from rejuv.cli.main import COMMANDS
 from rejuv.model import SYMBOLS
@@ -25,7 +26,9 @@ def api_names(section: str) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "package", [rejuv.model, rejuv.trace, rejuv.sim, rejuv.lab, rejuv.report], ids=lambda p: p.__name__
+    "package",
+    [rejuv.model, rejuv.trace, rejuv.sim, rejuv.lab, rejuv.study, rejuv.report],
+    ids=lambda p: p.__name__,
 )
 def test_api_reference_lists_exactly_each_package_all(package: object) -> None:
     """docs/api.md names every public name of each package, in __all__'s order, and nothing else."""

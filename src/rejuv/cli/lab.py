@@ -1,4 +1,4 @@
-"""``rejuv lab``: build the guest image, run a rejuvenation on real QEMU VMs into a trace, reclaim killed runs."""
+"""``rejuv lab``: build the guest image, run a rejuvenation on real QEMU VMs into a trace, run a whole study, reclaim killed runs."""
 
 from __future__ import annotations
 
@@ -46,6 +46,8 @@ _FLAGS = {
     "dirty_buffer": "--dirty-buffer",
     "files": "--files",
     "file_kb": "--file-kb",
+    "procedures": "--procedures",
+    "out": "--out-dir",
 }
 
 
@@ -129,10 +131,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     _image_options(run)
     run.add_argument("--out", type=Path, required=True, help="the .trace file to write")
+    from rejuv.cli import lab_study  # it builds on this module's helpers
+
+    lab_study.add_arguments(
+        commands.add_parser("study", help="run every procedure on one configuration, fit them, compare, summarise")
+    )
     clean = commands.add_parser(
         "clean", help="remove the namespaces, run directories and memory files of runs whose process is gone"
     )
     clean.add_argument("--dry-run", action="store_true", help="only say what would be removed")
+
+
+def experiment_from(args: argparse.Namespace, procedure: str, link: str | None) -> Experiment:
+    """The :class:`Experiment` the options describe (``rejuv lab run``'s or ``lab study``'s); raises LabError."""
+    return Experiment(
+        procedure=procedure,
+        vms=args.vms,
+        rate=args.rate,
+        before=args.before,
+        after=args.after,
+        memory_mb=args.memory,
+        disk_bps=args.disk_kbps * 1024,
+        accel=args.accel,
+        mechanism=args.mechanism,
+        step=args.step,
+        seed=args.seed,
+        os_vm=getattr(args, "os_vm", 0),
+        link=link,
+        parallel_moves=getattr(args, "parallel_moves", 1),
+        hosts=getattr(args, "hosts", 2),
+        rate_control=getattr(args, "rate_control", None),
+        dirty=getattr(args, "dirty", 0.0),
+        dirty_buffer=getattr(args, "dirty_buffer", None),
+    )
 
 
 def _say(line: str) -> None:
@@ -186,6 +217,10 @@ def _sweep() -> None:
 def run(args: argparse.Namespace) -> int:
     if args.lab_command == "clean":
         return clean(args.dry_run)
+    if args.lab_command == "study":
+        from rejuv.cli import lab_study
+
+        return lab_study.run(args)
     try:
         recipe = ImageRecipe(args.files, args.file_kb, args.seed if "seed" in args else 0, args.kernel_package)
     except LabError as err:
@@ -197,26 +232,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"kernel release: {image.kernel_release}; {image.files} files of {image.file_kb} KB; key {image.key}")
         return 0
     try:  # every check that needs nothing made, before anything is
-        experiment = Experiment(
-            procedure=args.procedure,
-            vms=args.vms,
-            rate=args.rate,
-            before=args.before,
-            after=args.after,
-            memory_mb=args.memory,
-            disk_bps=args.disk_kbps * 1024,
-            accel=args.accel,
-            mechanism=args.mechanism,
-            step=args.step,
-            seed=args.seed,
-            os_vm=args.os_vm,
-            link=args.link,
-            parallel_moves=args.parallel_moves,
-            hosts=args.hosts,
-            rate_control=args.rate_control,
-            dirty=args.dirty,
-            dirty_buffer=args.dirty_buffer,
-        )
+        experiment = experiment_from(args, args.procedure, args.link)
         choose_mechanism(experiment.mechanism, qemu_version())  # one the installed QEMU has
     except LabError as err:
         raise _flagged(err) from err

@@ -19,6 +19,7 @@ from typing import Any
 
 from rejuv.errors import RejuvError
 from rejuv.report.results import Image, ReportError, Result, Table, comment_provenance
+from rejuv.report.study_result import is_study, study_result
 
 __all__ = ["json_result", "csv_result", "toml_result", "figure_result", "trace_result", "label", "number"]
 
@@ -106,9 +107,11 @@ def _known(symbol: str) -> bool:
 
 
 def json_result(source: str, doc: Mapping[str, Any]) -> Result:
-    """``rejuv compare --json``, ``validate --json``, ``fit --json`` or Figure 7's crossovers, by their keys."""
+    """``rejuv compare --json``, ``validate --json``, ``fit --json``, Figure 7's crossovers or a study's summary, by their keys."""
     made = doc.get("provenance", {})
     try:
+        if is_study(doc):
+            return study_result(source, doc)
         if {"strategies", "best", "hosts"} <= doc.keys():
             hosts, best = list(doc["hosts"]), list(doc["best"])
             header = ["strategy", *(f"m = {m:,}" for m in hosts)]

@@ -2,7 +2,7 @@
 
 :func:`read_results` takes files and folders. A file is recognised by what it
 holds, not by its name: a JSON object by its keys (``rejuv compare --json``,
-``rejuv validate --json``, ``rejuv fit --json``, Figure 7's crossovers), a CSV
+``rejuv validate --json``, ``rejuv fit --json``, Figure 7's crossovers, ``rejuv lab study``'s ``summary.json``), a CSV
 by its header after the ``#`` provenance lines (Figure 7, Figures 1 and 2,
 ``rejuv sweep``), a TOML file of paper symbols (``rejuv fit --out``), a PNG
 (a figure, with its provenance in its text chunks) or a ``.trace`` archive. A
@@ -59,7 +59,7 @@ class Result:
     """One result file as a report shows it: what it says first (``verdict``), then its evidence."""
 
     source: str  #: the file it was read from
-    kind: str  #: ``compare``, ``validate``, ``fit``, ``crossovers``, ``figure7``, ``timeline``, ``sweep``, ``trace``, ``figure``
+    kind: str  #: ``compare``, ``validate``, ``fit``, ``crossovers``, ``study``, ``figure7``, ``timeline``, ``sweep``, ``trace``, ``figure``
     title: str
     verdict: tuple[str, ...]
     tables: tuple[Table, ...] = ()
