@@ -13,10 +13,10 @@ from rejuv.cli.option_types import open_fraction, positive_duration, renamed, ti
 from rejuv.cli.trace_options import announce, not_an_input
 from rejuv.errors import ParameterError
 from rejuv.jsontext import to_json
-from rejuv.model import STRATEGIES, MigrationProfile, MigrationStrategy, lookup
+from rejuv.model import STRATEGIES, MigrationProfile, MigrationStrategy, check_value, lookup
 from rejuv.provenance import stamp
 from rejuv.trace.data import Trace
-from rejuv.trace.events import combine, event_kinds, measure, too_coarse
+from rejuv.trace.events import combine, configuration, event_kinds, measure, too_coarse
 from rejuv.trace.migration_fit import fit_migration, migration_parameters
 from rejuv.trace.params_file import write_parameter_file
 from rejuv.trace.prometheus_api import DEFAULT_TIMEOUT, Server, fetch_trace
@@ -101,7 +101,8 @@ def _fit_migration(
     for column, result in fitted.fits.items():
         print(f"  {column}: {result}", file=out)
     print(f"{item.rate_symbol()} = {fitted.degradation:.4f}", file=out)
-    return migration_parameters(fitted, item, step), {item.profile_section: fitted.profile}
+    host = {"n": Estimate(float(fitted.vms), 0.0, "VMs"), "p": Estimate(fitted.host_throughput, 0.0, "req/s")}
+    return host | migration_parameters(fitted, item, step), {item.profile_section: fitted.profile}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -112,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
         estimates, profiles = _fit_migration(args, settings)
     else:
         estimates, profiles = _fit_events(args, settings), {}
+    estimates = _valid(estimates)
     if args.json:
         if args.out is not None:
             write_parameter_file(args.out, estimates, _sources(args), profiles)
@@ -140,10 +142,12 @@ def run(args: argparse.Namespace) -> int:
 def _fit_events(args: argparse.Namespace, settings: Settings) -> dict[str, Estimate]:
     measured = []
     coarse = []
+    hosts = []
     for trace in _traces(args):
         found = measure(trace, args.kind, settings)
         measured += found
         coarse += too_coarse(found, trace.step, settings)
+        hosts.append(configuration(trace, found, settings))
     counts = {kind: sum(1 for m in measured if m.kind == kind) for kind in event_kinds()}
     print("events: " + ", ".join(f"{count} {kind}" for kind, count in counts.items() if count), file=_report(args))
     for item in measured:
@@ -154,7 +158,33 @@ def _fit_events(args: argparse.Namespace, settings: Settings) -> dict[str, Estim
             )
     for note in coarse:
         print(f"note: {note}", file=sys.stderr)
-    return combine(measured)
+    return _host(hosts) | combine(measured)
+
+
+def _host(hosts: list[dict[str, Estimate]]) -> dict[str, Estimate]:
+    """n and p of the measured configuration, over every trace: one n, p pooled; raise if the traces' n differ."""
+    counts = sorted({round(host["n"].value) for host in hosts})
+    if len(counts) > 1:
+        raise ParameterError(
+            "traces", f"were measured with different numbers of VMs ({', '.join(map(str, counts))}); fit them apart"
+        )
+    levels = [host["p"] for host in hosts]
+    spread = max(abs(item.value - levels[0].value) for item in levels)
+    error = max(max(item.uncertainty for item in levels), spread / 2)
+    return {"n": hosts[0]["n"], "p": Estimate(sum(item.value for item in levels) / len(levels), error, "req/s")}
+
+
+def _valid(estimates: dict[str, Estimate]) -> dict[str, Estimate]:
+    """The estimates within their parameter's range; each one outside is reported on stderr and left out."""
+    kept = {}
+    for symbol, estimate in estimates.items():
+        try:
+            check_value(symbol, estimate.value)
+        except ParameterError as err:
+            print(f"note: not written: {err} (this trace cannot measure it)", file=sys.stderr)
+            continue
+        kept[symbol] = estimate
+    return kept
 
 
 def _check_inputs(args: argparse.Namespace) -> None:
