@@ -28,7 +28,16 @@ from rejuv.lab.guest import FILE_TEMPLATE, FILES_PATH
 from rejuv.lab.vmbase import VMHost
 from rejuv.trace.outages import Outage
 
-__all__ = ["Request", "ClientReport", "LoadClient", "OUTAGE_SPACINGS", "throughput", "client_limit", "outages", "reply_gap"]
+__all__ = [
+    "Request",
+    "ClientReport",
+    "LoadClient",
+    "OUTAGE_SPACINGS",
+    "throughput",
+    "client_limit",
+    "outages",
+    "reply_gap",
+]
 
 
 @dataclass(frozen=True)

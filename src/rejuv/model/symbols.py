@@ -53,7 +53,6 @@ class Symbol:
     optional: bool = False  #: may be left unset (derived from other data)
     per_vm: bool = False  #: proportional to n (the paper's D_w(n), D_c(n)): changing n alone scales it
 
-
     @property
     def unit(self) -> str:
         return self.kind.value

@@ -167,7 +167,9 @@ def measure(trace: Trace, kind: str | None = None, settings: Settings = DEFAULT_
     return found
 
 
-def configuration(trace: Trace, measured: Sequence[Measured], settings: Settings = DEFAULT_SETTINGS) -> dict[str, Estimate]:
+def configuration(
+    trace: Trace, measured: Sequence[Measured], settings: Settings = DEFAULT_SETTINGS
+) -> dict[str, Estimate]:
     """n and p of the measured host: the trace's VMs, and the host's throughput before its first event.
 
     Raises :class:`TraceError` if ``measured`` is empty or the baseline window before the first event is too short.

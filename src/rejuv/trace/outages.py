@@ -6,9 +6,10 @@ after it. The lab stores them in the trace (:attr:`~rejuv.trace.data.Trace.outag
 and ``rejuv fit`` measures an event's downtime from them instead of counting
 samples, so a 0.3 s warm reboot reads 0.3 s at any step, not 0 s at 1 s.
 
-Which outage belongs to an event: for each VM it concerns, the first one that
-ends after the event opens and starts before it closes (its closing marker,
-the next event or the end of the trace). A host-wide event (warm, cold) is
+Which outage belongs to an event: for each VM it concerns, the longest one
+that ends after the event opens and starts before it closes (its closing
+marker, the next event or the end of the trace); a reply that came late just
+before the event is a short gap, not the event's. A host-wide event (warm, cold) is
 down while every VM is: from the latest of their starts to the earliest of
 their ends; an OS rejuvenation is down for its own VM's outage.
 """
@@ -45,7 +46,7 @@ class Outage:
 def event_outage(outages: Sequence[Outage], vms: Sequence[str], opens: float, closes: float) -> Outage | None:
     """The span during which every VM of ``vms`` was out, for the event open from ``opens`` to ``closes`` s.
 
-    Each VM's outage is the first that ends after ``opens`` and starts before
+    Each VM's outage is the longest that ends after ``opens`` and starts before
     ``closes``. None if a VM has no such outage (the trace does not record
     one: fall back to the samples); a span of length 0, from the latest
     start, if the VMs were never all out at once.
@@ -55,7 +56,7 @@ def event_outage(outages: Sequence[Outage], vms: Sequence[str], opens: float, cl
         mine = [o for o in outages if o.vm == vm and o.end > opens and o.start < closes]
         if not mine:
             return None
-        chosen.append(min(mine, key=lambda outage: outage.end))
+        chosen.append(max(mine, key=lambda outage: outage.length))
     start = max(outage.start for outage in chosen)
     end = max(start, min(outage.end for outage in chosen))
     return Outage(vms[0] if len(vms) == 1 else "", start, end)

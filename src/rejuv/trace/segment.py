@@ -3,7 +3,8 @@
 For an event that starts at sample s (from a marker, or detected):
 
 1. **baseline** b: the median of the samples in the window before s (and the
-   noise σ from their median absolute deviation); by default 30 s, widened to
+   noise σ from their median absolute deviation, or their standard deviation
+   where that is 0, as for requests counted in bins of a tenth of a second); by default 30 s, widened to
    ``min_baseline_samples`` steps for coarse data such as Prometheus's 15 s or 30 s;
 2. **downtime**: the first run of samples below ``down_fraction`` b that
    starts at s or the sample after it, or failing that the first such run
@@ -126,6 +127,8 @@ def _baseline(source: str, values: Array, start: int, settings: Settings, step: 
         )
     level = float(np.median(window))
     sigma = _MAD_TO_SIGMA * float(np.median(np.abs(window - level)))
+    if sigma == 0:  # counts binned finely (0.1 s of 10 req/s: mostly 1 reply) have no spread about the median
+        sigma = float(np.std(window))
     if level <= 0:
         raise TraceError(source, f"no throughput before the event at {start * step:g} s (baseline 0)")
     return level, sigma, 1.2533 * sigma / np.sqrt(len(window))
