@@ -11,12 +11,13 @@ Debian's apt (the guest kernel); .ci/run installs them.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import shutil
 import subprocess
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -32,10 +33,13 @@ from rejuv.lab import (
     build_image,
     reply_gap,
     run_experiment,
+    throughput,
 )
 from rejuv.lab.cleanup import CLEANUP, run_directory
 from rejuv.lab.errors import VMError
 from rejuv.lab.vm import VM, GuestStatus, VMConfig, VMState
+from rejuv.model import check_value
+from rejuv.trace import Settings, measure
 from rejuv.trace.markers import MarkerKind
 from rejuv.trace.store import write_trace
 
@@ -372,3 +376,63 @@ def test_a_warm_run_records_its_mechanism_and_every_guests_pause(warm: Experimen
     assert metadata["mechanism"] in ("cpr-transfer", "cpr-reboot", "ignore-shared")
     assert set(metadata["procedure_pauses"]) == {"vm0", "vm1"}
     assert all(pause is not None and 0 < pause < 5.0 for pause in metadata["procedure_pauses"].values())
+
+
+def _host_gap(result: ExperimentResult, marker: MarkerKind, before: float, after: float) -> float:
+    """The client's own downtime of the host: the longest time no VM replied, around the first ``marker``."""
+    event = result.start + result.marker_time(marker)
+    ends = sorted(r.end for r in result.requests if r.ok and event - before <= r.end <= event + after)
+    return max(b - a for a, b in itertools.pairwise(ends))
+
+
+def _fit_rebinned(result: ExperimentResult, step: float, folder: Path) -> dict[str, float]:
+    """The run's own requests binned at ``step``, written, fitted with `rejuv fit`; the parameters it wrote."""
+    vms = len(result.trace.vm_names)
+    series = throughput(result.requests, vms, result.start, result.trace.duration, step)
+    path = write_trace(replace(result.trace, step=step, vm_throughput=series), folder / f"run-{step:g}.trace")
+    out = folder / f"run-{step:g}.toml"
+    assert main(["fit", str(path), "--baseline", "5", "--out", str(out)]) == 0
+    fitted = tomllib.loads(out.read_text())
+    assert main(["compare", "--params", str(out)]) == 0
+    return fitted
+
+
+@pytest.mark.parametrize("step", [0.1, 1.0])
+@pytest.mark.parametrize(
+    ("run", "measured"),
+    [
+        ("warm", ("D_w", "omega", "R_vmm")),
+        ("cold", ("D_c", "omega_c", "R_vmm_c")),
+        ("os_reboot", ("D_os", "delta", "R_os")),
+    ],
+)
+def test_a_lab_trace_fits_to_valid_parameters_that_compare_reads_at_any_step(
+    request: pytest.FixtureRequest, run: str, measured: tuple[str, ...], step: float, tmp_path: Path
+) -> None:
+    """Warm, cold and os runs binned at 0.1 s and 1 s fit to n, p and their three symbols, each within its range."""
+    result: ExperimentResult = request.getfixturevalue(run)
+    fitted = _fit_rebinned(result, step, tmp_path)
+    assert set(fitted) == {"n", "p", *measured}
+    assert fitted["n"] == 2 and fitted["p"] == pytest.approx(2 * RATE, rel=0.2)
+    for symbol, value in fitted.items():
+        check_value(symbol, value)  # raises naming the symbol if the fit wrote a value out of its range
+
+
+@pytest.mark.parametrize("step", [0.1, 1.0])
+def test_a_lab_warm_downtime_is_the_clients_own_to_a_tenth_of_a_second(
+    warm: ExperimentResult, step: float, tmp_path: Path
+) -> None:
+    """D_w fitted at 0.1 s and 1 s lies within 0.1 s of the longest time the client got no reply from any VM."""
+    fitted = _fit_rebinned(warm, step, tmp_path)
+    client = _host_gap(warm, MarkerKind.SUSPEND_STARTED, 1.0, 3.0)
+    assert client > 0.1  # a warm reboot the client saw, not 0
+    assert abs(fitted["D_w"] - client) <= 0.1
+
+
+def test_a_lab_os_rejuvenation_measures_r_os_as_the_other_vms_slowed_time_summed(os_reboot: ExperimentResult) -> None:
+    """R_os is the slowed period of the other VM (n - 1 = 1 of them) summed; D_os is vm0's own gap in replies."""
+    [event] = measure(os_reboot.trace, "os", Settings(baseline_window=5.0))
+    assert event.period.value == 1 * event.segment.degraded_period.value
+    start = os_reboot.start + os_reboot.marker_time(MarkerKind.OS_REBOOT_STARTED)
+    end = os_reboot.start + os_reboot.marker_time(MarkerKind.OS_REBOOT_ENDED)
+    assert abs(event.downtime.value - reply_gap(os_reboot.requests, 0, start - 1.0, end + 3.0)) <= 0.1

@@ -169,7 +169,7 @@ def _rate(
 ) -> NDArray[np.float64]:
     """1 - V_c / (((n - 1) / n) p) (stop-and-copy) or 1 - V'_c / p (live), elementwise."""
     if profile.load is not None:  # the curves' throughputs at this host's per-VM load
-        served = served * (p / (n * profile.load))
+        served = served * ((p / n) / profile.load)
     ceiling = p if profile.is_live else p * (n - 1) / n
     with np.errstate(divide="ignore", invalid="ignore"):  # n = 1: no ceiling; refused if it is asked for
         rate: NDArray[np.float64] = 1.0 - served / ceiling
