@@ -146,8 +146,8 @@ def test_a_cold_run_trace_feeds_rejuv_fit_and_plot_trace(
     assert main(["fit", str(path), "--baseline", "5", "--out", str(tmp_path / "cold.toml")]) == 0
     fitted = tomllib.loads((tmp_path / "cold.toml").read_text())
     event = cold.start + cold.marker_time(MarkerKind.SHUTDOWN_STARTED)
-    gaps = [reply_gap(cold.requests, vm, event, event + 20.0) for vm in range(2)]
-    assert min(gaps) - 2.0 <= fitted["D_c"] <= max(gaps) + 1.0  # whole 1 s samples: each edge may lose one
+    gaps = [reply_gap(cold.requests, vm, event, event + 60.0) for vm in range(2)]  # the whole run after it
+    assert min(gaps) - 2.0 <= fitted["D_c"] <= max(gaps) + 1.0  # from the outages: within the VMs' own gaps
     assert 0.1 < fitted["omega_c"] < 1.0
     assert fitted["R_vmm_c"] > 0
     assert main(["plot-trace", str(path), "--baseline", "5", "--out", str(tmp_path / "cold.png")]) == 0
