@@ -59,6 +59,14 @@ class MigrationProfile:
     #: req/s per VM (p / n) of the host the curves were measured on; None: use the throughputs as they are
     load: float | None = None
 
+    def load_factor(self, vms_per_host: ArrayLike, host_throughput: ArrayLike) -> NDArray[np.float64]:
+        """What the throughputs are multiplied by on a host of n VMs and p req/s: (p / n) / :attr:`load`, or 1."""
+        if self.load is None:
+            return np.ones(np.broadcast_shapes(np.shape(vms_per_host), np.shape(host_throughput)))
+        per_vm = np.asarray(host_throughput, np.float64) / np.asarray(vms_per_host, np.float64)
+        factor: NDArray[np.float64] = per_vm / self.load
+        return factor
+
     @property
     def is_live(self) -> bool:
         """Live migration: the moving VM keeps serving, at V_m(i)."""
@@ -168,8 +176,7 @@ def _rate(
     profile: MigrationProfile, served: NDArray[np.float64], n: NDArray[np.int64], p: NDArray[np.float64]
 ) -> NDArray[np.float64]:
     """1 - V_c / (((n - 1) / n) p) (stop-and-copy) or 1 - V'_c / p (live), elementwise."""
-    if profile.load is not None:  # the curves' throughputs at this host's per-VM load
-        served = served * ((p / n) / profile.load)
+    served = served * profile.load_factor(n, p)  # the curves' throughputs at this host's per-VM load
     ceiling = p if profile.is_live else p * (n - 1) / n
     with np.errstate(divide="ignore", invalid="ignore"):  # n = 1: no ceiling; refused if it is asked for
         rate: NDArray[np.float64] = 1.0 - served / ceiling

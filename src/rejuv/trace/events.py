@@ -79,7 +79,7 @@ class Measured:
     kind: str
     subject: str | None
     segment: Segment  #: the degraded series segmented: the host's, or for os the other VMs' total
-    downtime: Estimate  #: s: from the (subject's) series
+    downtime: Estimate  #: s: from the (subject's) series, or its outage where the trace records one
     period: Estimate  #: s: the degraded period the model counts: the segment's, or for os summed over the other VMs
 
 
