@@ -7,6 +7,7 @@ needs (qemu-system-x86_64, root, apt for the guest kernel).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import socket
@@ -20,7 +21,7 @@ import pytest
 
 from fit_output import fit_json
 from rejuv.cli.main import main
-from rejuv.trace.store import read_trace
+from rejuv.trace.store import read_trace, write_trace
 
 pytestmark = [
     pytest.mark.lab,
@@ -114,7 +115,10 @@ def test_fit_from_prometheus_scraping_a_lab_run_agrees_with_the_lab_trace(
             f"{origin + m.time:.3f},{m.kind.value},{m.subject or ''}\n" for m in trace.markers if m.time > 2 * WINDOW
         )
     )
-    lab = fit_json(capsys, str(trace_path), "--baseline", "5")
+    # Like for like: the lab trace's own per-second samples, as Prometheus scrapes them (its outages, to the
+    # request, would give the client's exact downtime, which a rate() over 5 s cannot show).
+    samples = write_trace(dataclasses.replace(trace, outages=()), tmp_path / "cold-samples.trace")
+    lab = fit_json(capsys, str(samples), "--baseline", "5")
     live = fit_json(
         capsys,
         *("--prometheus", url, "--query", QUERY, "--step", "1s", "--baseline", "5", "--markers", str(markers)),

@@ -210,12 +210,21 @@ def outages(requests: Sequence[Request], names: Sequence[str], start: float, rat
 
     ``names[i]`` names VM ``i``; times are seconds from ``start`` (monotonic), the
     trace's clock: from the end of the last reply before a gap to the end of the first after it.
+    Two gaps with one lone reply between them are one outage: a request queued during it,
+    answered alone, is not service resumed (seen after warm reboots under TCG).
     """
     found = []
     for vm, name in enumerate(names):
         ends = np.sort([r.end - start for r in requests if r.vm == vm and r.ok])
-        gaps = np.flatnonzero(np.diff(ends) > OUTAGE_SPACINGS / rate)
-        found += [Outage(name, float(ends[i]), float(ends[i + 1])) for i in gaps if ends[i] >= 0]
+        mine: list[Outage] = []
+        for i in np.flatnonzero(np.diff(ends) > OUTAGE_SPACINGS / rate):
+            if ends[i] < 0:
+                continue
+            if mine and mine[-1].end == ends[i]:  # one lone reply (a queued request) between two gaps: still out
+                mine[-1] = Outage(name, mine[-1].start, float(ends[i + 1]))
+            else:
+                mine.append(Outage(name, float(ends[i]), float(ends[i + 1])))
+        found += mine
     return found
 
 
