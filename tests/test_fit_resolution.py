@@ -73,6 +73,15 @@ def test_one_lone_reply_between_two_gaps_does_not_end_an_outage() -> None:
     assert outages(requests, ("vm0",), 0.0, RATE) == [Outage("vm0", 10.0, 11.6)]
 
 
+def test_within_a_procedures_span_each_vms_longest_gap_is_an_outage_however_short() -> None:
+    """A 0.22 s gap at 10 req/s is under the threshold (0.25 s), yet within the procedure's span it is that VM's outage."""
+    ends = [k / 10 for k in range(101)] + [10.22 + k / 10 for k in range(10)]
+    requests = [Request(0, k, 0, end - LATENCY, end - LATENCY, end, 200, 131072, "") for k, end in enumerate(ends)]
+    assert outages(requests, ("vm0",), 0.0, RATE) == []
+    [found] = outages(requests, ("vm0",), 0.0, RATE, [(9.95, 10.2)])
+    assert (found.vm, found.start, found.end) == ("vm0", 10.0, 10.22)
+
+
 def test_an_events_outage_is_when_every_vm_was_out() -> None:
     """A host-wide event is down from the latest start to the earliest end of its VMs' longest outages in it."""
     found = [Outage("vm0", 10.0, 10.2), Outage("vm0", 30.0, 31.0), Outage("vm1", 29.5, 30.5), Outage("vm1", 31.0, 40.0)]

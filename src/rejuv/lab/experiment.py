@@ -229,6 +229,7 @@ async def run_experiment(
         mark(MarkerKind.LOAD_STARTED, None, f"{experiment.rate:g} req/s per VM")
         await _wait(experiment.before, start, client, experiment, progress)
         status_before = await _statuses(vms)
+        began_at = time.monotonic()
         report = await {**PROCEDURES, **MIGRATION_PROCEDURES}[experiment.procedure](vms, mark, **options)
         for line in report.describe():
             progress(f"          {line}")
@@ -275,7 +276,7 @@ async def run_experiment(
             "guest_status_after": {name: asdict(s) for name, s in status_after.items()},
         }
         names = tuple(vm.name for vm in vms)
-        gaps = outages(client.requests, names, start, experiment.rate)
+        gaps = outages(client.requests, names, start, experiment.rate, [(began_at - start, resumed_at - start)])
         trace = Trace(experiment.step, names, series, markers=tuple(markers), metadata=metadata, outages=tuple(gaps))
         return ExperimentResult(
             trace, report, client_report, accel.name, status_before, status_after, list(client.requests), start, markers

@@ -205,13 +205,21 @@ def throughput(
 OUTAGE_SPACINGS = 2.5
 
 
-def outages(requests: Sequence[Request], names: Sequence[str], start: float, rate: float) -> list[Outage]:
+def outages(
+    requests: Sequence[Request],
+    names: Sequence[str],
+    start: float,
+    rate: float,
+    spans: Sequence[tuple[float, float]] = (),
+) -> list[Outage]:
     """Each VM's gaps between consecutive successful replies longer than :data:`OUTAGE_SPACINGS` / ``rate`` s.
 
     ``names[i]`` names VM ``i``; times are seconds from ``start`` (monotonic), the
     trace's clock: from the end of the last reply before a gap to the end of the first after it.
     Two gaps with one lone reply between them are one outage: a request queued during it,
-    answered alone, is not service resumed (seen after warm reboots under TCG).
+    answered alone, is not service resumed (seen after warm reboots under TCG). Within each
+    of ``spans`` (s on the same clock: a procedure's), each VM's longest gap is an outage
+    however short, so a warm reboot shorter than the threshold is still measured.
     """
     found = []
     for vm, name in enumerate(names):
@@ -224,7 +232,14 @@ def outages(requests: Sequence[Request], names: Sequence[str], start: float, rat
                 mine[-1] = Outage(name, mine[-1].start, float(ends[i + 1]))
             else:
                 mine.append(Outage(name, float(ends[i]), float(ends[i + 1])))
-        found += mine
+        for first, last in spans:
+            if any(o.start < last and o.end > first for o in mine) or len(ends) < 2:
+                continue
+            inside = np.flatnonzero((ends[:-1] < last) & (ends[1:] > first))
+            if len(inside):
+                longest = int(inside[np.argmax(np.diff(ends)[inside])])
+                mine.append(Outage(name, float(ends[longest]), float(ends[longest + 1])))
+        found += sorted(mine, key=lambda outage: outage.start)
     return found
 
 

@@ -23,7 +23,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import NDArray
 
 from rejuv.errors import TraceError
 from rejuv.model import STRATEGIES, RebootStrategy
@@ -43,8 +42,6 @@ __all__ = [
     "configuration",
     "too_coarse",
 ]
-
-Array = NDArray[np.float64]
 
 #: What an OS rejuvenation's event measures: (downtime, degradation rate, degraded period).
 OS_SYMBOLS = ("D_os", "delta", "R_os")
@@ -117,18 +114,18 @@ def _closing(trace: Trace, kind: str, opens: float, subject: str | None, stop: i
 
 
 def _outage(
-    trace: Trace, values: Array, vms: Sequence[str], window: tuple[float, float], start: int, settings: Settings
+    trace: Trace, vms: Sequence[str], window: tuple[float, float], start: int, settings: Settings
 ) -> tuple[float, float, float] | None:
     """The downtime of the event open over ``window`` (s) from the trace's outages, and its uncertainty.
 
-    The uncertainty is one VM's mean spacing between replies before the event (from ``values``, the series
-    of ``vms`` together). None where the trace records no outage for it: the samples are read instead.
+    The uncertainty is one VM's mean spacing between replies before the event (the host's over its VMs).
+    None where the trace records no outage for it: the samples are read instead.
     """
     found = event_outage(trace.outages, vms, *window) if trace.outages else None
     if found is None:
         return None
-    spacing = len(vms) / baseline(values, start, trace.step, settings, trace.source).value
-    return found.start, found.end, spacing
+    host = baseline(trace.host_throughput, start, trace.step, settings, trace.source).value
+    return found.start, found.end, len(trace.vm_names) / host
 
 
 def measure(trace: Trace, kind: str | None = None, settings: Settings = DEFAULT_SETTINGS) -> list[Measured]:
@@ -152,15 +149,18 @@ def measure(trace: Trace, kind: str | None = None, settings: Settings = DEFAULT_
                 raise TraceError(
                     trace.source, "an OS rejuvenation's degradation is measured on the other VMs; this trace has one"
                 )
-            outage = _outage(trace, own, [subject], (opens, closes), start, settings)
-            downtime = segment_event(own, start, stop, trace.step, settings, trace.source, outage).downtime
+            outage = _outage(trace, [subject], (opens, closes), start, settings)
+            if outage is None:
+                downtime = segment_event(own, start, stop, trace.step, settings, trace.source).downtime
+            else:  # to the request; one VM's own series, binned finely, may be too sparse to segment
+                downtime = Estimate(outage[1] - outage[0], outage[2], "s")
             segment = segment_event(others, start, stop, trace.step, settings, trace.source)
             slowed = trace.vm_throughput.shape[1] - 1  # every other VM slows for the segment's period
             each = segment.degraded_period
             period = Estimate(slowed * each.value, slowed * each.uncertainty, each.unit)
         else:
             host = trace.host_throughput
-            outage = _outage(trace, host, trace.vm_names, (opens, closes), start, settings)
+            outage = _outage(trace, trace.vm_names, (opens, closes), start, settings)
             segment = segment_event(host, start, stop, trace.step, settings, trace.source, outage)
             downtime, period = segment.downtime, segment.degraded_period
         found.append(Measured(what, subject, segment, downtime, period))

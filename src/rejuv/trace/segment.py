@@ -2,7 +2,8 @@
 
 For an event that starts at sample s (from a marker, or detected):
 
-1. **baseline** b: the median of the samples in the window before s (and the
+1. **baseline** b: the median of the samples in the window before s (their
+   mean where the median is 0 but the mean is not: one VM's replies in 0.1 s bins) (and the
    noise σ from their median absolute deviation, or their standard deviation
    where that is 0, as for requests counted in bins of a tenth of a second); by default 30 s, widened to
    ``min_baseline_samples`` steps for coarse data such as Prometheus's 15 s or 30 s;
@@ -126,6 +127,8 @@ def _baseline(source: str, values: Array, start: int, settings: Settings, step: 
             f"need at least {settings.min_baseline_samples}{remedy}",
         )
     level = float(np.median(window))
+    if level <= 0 < float(np.mean(window)):  # replies counted in bins finer than their spacing: mostly 0, yet served
+        level = float(np.mean(window))
     sigma = _MAD_TO_SIGMA * float(np.median(np.abs(window - level)))
     if sigma == 0:  # counts binned finely (0.1 s of 10 req/s: mostly 1 reply) have no spread about the median
         sigma = float(np.std(window))
