@@ -66,13 +66,6 @@ def test_outages_are_the_gaps_between_replies_longer_than_two_and_a_half_spacing
     np.testing.assert_allclose([(o.start, o.end) for o in found], [(30.02, 30.42), (29.97, 30.37)], rtol=1e-12)
 
 
-def test_one_lone_reply_between_two_gaps_does_not_end_an_outage() -> None:
-    """Replies every 0.1 s to 10.0 s, one at 10.8 s (a queued request), then from 11.6 s: one outage, 10.0 s to 11.6 s."""
-    ends = [k / 10 for k in range(101)] + [10.8] + [11.6 + k / 10 for k in range(10)]
-    requests = [Request(0, k, 0, end - LATENCY, end - LATENCY, end, 200, 131072, "") for k, end in enumerate(ends)]
-    assert outages(requests, ("vm0",), 0.0, RATE) == [Outage("vm0", 10.0, 11.6)]
-
-
 def test_within_a_procedures_span_each_vms_longest_gap_is_an_outage_however_short() -> None:
     """A 0.22 s gap at 10 req/s is under the threshold (0.25 s), yet within the procedure's span it is that VM's outage."""
     ends = [k / 10 for k in range(101)] + [10.22 + k / 10 for k in range(10)]

@@ -141,13 +141,15 @@ def test_cold_reboot_degrades_throughput_until_the_cache_refills(cold: Experimen
 def test_a_cold_run_trace_feeds_rejuv_fit_and_plot_trace(
     cold: ExperimentResult, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`rejuv fit` reads the written trace: D_c within the VMs' client-seen downtimes, and a degradation; it plots."""
+    """`rejuv fit` reads the written trace: D_c the time the client saw both VMs out, and a degradation; it plots."""
     path = write_trace(cold.trace, tmp_path / "cold.trace")
     assert main(["fit", str(path), "--baseline", "5", "--out", str(tmp_path / "cold.toml")]) == 0
     fitted = tomllib.loads((tmp_path / "cold.toml").read_text())
-    event = cold.start + cold.marker_time(MarkerKind.SHUTDOWN_STARTED)
-    gaps = [reply_gap(cold.requests, vm, event, event + 60.0) for vm in range(2)]  # the whole run after it
-    assert min(gaps) - 2.0 <= fitted["D_c"] <= max(gaps) + 1.0  # from the outages: within the VMs' own gaps
+    stopped = cold.start + cold.marker_time(MarkerKind.ALL_STOPPED)
+    ends = [sorted(r.end for r in cold.requests if r.ok and r.vm == vm) for vm in range(2)]
+    last = max(max(e for e in mine if e <= stopped) for mine in ends)  # the VMs' last replies before they stopped
+    first = min(min(e for e in mine if e > stopped) for mine in ends)  # and their first after
+    assert abs(fitted["D_c"] - (first - last)) <= 0.2  # the downtime from the outages, to a reply spacing
     assert 0.1 < fitted["omega_c"] < 1.0
     assert fitted["R_vmm_c"] > 0
     assert main(["plot-trace", str(path), "--baseline", "5", "--out", str(tmp_path / "cold.png")]) == 0
@@ -379,17 +381,11 @@ def test_a_warm_run_records_its_mechanism_and_every_guests_pause(warm: Experimen
 
 
 def _host_gap(result: ExperimentResult) -> float:
-    """The client's own warm downtime: every VM's last reply before all were suspended to its first after they
-    resumed that is followed by another within 0.5 s (service again, not one queued request), all VMs out at once."""
-    stopped = result.start + result.marker_time(MarkerKind.ALL_SUSPENDED)
+    """The client's own warm downtime: the longest time no VM replied, among the gaps within the warm reboot."""
+    began = result.start + result.marker_time(MarkerKind.SUSPEND_STARTED)
     resumed = result.start + result.marker_time(MarkerKind.ALL_RESUMED)
-    spans = []
-    for vm in range(len(result.trace.vm_names)):
-        ends = sorted(r.end for r in result.requests if r.ok and r.vm == vm)
-        last = max(end for end in ends if end <= stopped)
-        back = next(a for a, b in itertools.pairwise(ends) if a >= resumed and b - a <= 2.5 / RATE)
-        spans.append((last, back))
-    return min(back for _, back in spans) - max(last for last, _ in spans)
+    ends = sorted(r.end for r in result.requests if r.ok)
+    return max(b - a for a, b in itertools.pairwise(ends) if a < resumed and b > began)
 
 
 def _fit_rebinned(result: ExperimentResult, step: float, folder: Path) -> dict[str, float]:
@@ -429,7 +425,7 @@ def test_a_lab_trace_fits_to_valid_parameters_that_compare_reads_at_any_step(
 def test_a_lab_warm_downtime_is_the_clients_own_to_a_tenth_of_a_second(
     warm: ExperimentResult, step: float, tmp_path: Path
 ) -> None:
-    """D_w fitted at 0.1 s and 1 s lies within 0.1 s of the time the client saw every VM out, from its own requests."""
+    """D_w fitted at 0.1 s and 1 s lies within 0.1 s of the longest time the client got no reply from any VM in it."""
     fitted = _fit_rebinned(warm, step, tmp_path)
     client = _host_gap(warm)
     assert client > 0.1  # a warm reboot the client saw, not 0

@@ -216,22 +216,15 @@ def outages(
 
     ``names[i]`` names VM ``i``; times are seconds from ``start`` (monotonic), the
     trace's clock: from the end of the last reply before a gap to the end of the first after it.
-    Two gaps with one lone reply between them are one outage: a request queued during it,
-    answered alone, is not service resumed (seen after warm reboots under TCG). Within each
+    Within each
     of ``spans`` (s on the same clock: a procedure's), each VM's longest gap is an outage
     however short, so a warm reboot shorter than the threshold is still measured.
     """
     found = []
     for vm, name in enumerate(names):
         ends = np.sort([r.end - start for r in requests if r.vm == vm and r.ok])
-        mine: list[Outage] = []
-        for i in np.flatnonzero(np.diff(ends) > OUTAGE_SPACINGS / rate):
-            if ends[i] < 0:
-                continue
-            if mine and mine[-1].end == ends[i]:  # one lone reply (a queued request) between two gaps: still out
-                mine[-1] = Outage(name, mine[-1].start, float(ends[i + 1]))
-            else:
-                mine.append(Outage(name, float(ends[i]), float(ends[i + 1])))
+        gaps = np.flatnonzero(np.diff(ends) > OUTAGE_SPACINGS / rate)
+        mine = [Outage(name, float(ends[i]), float(ends[i + 1])) for i in gaps if ends[i] >= 0]
         for first, last in spans:
             if any(o.start < last and o.end > first for o in mine) or len(ends) < 2:
                 continue
