@@ -25,6 +25,8 @@ per-VM functions V_s, V_m, V_d and M of Table 1 (Section 3.3)::
 
     γ  = 1 - [sum_i (M(i)/M_t) ((n-i) V_s(i) + (i-1) V_d(i))] / (((n-1)/n) p)
     γ' = 1 - [sum_i (M(i)/M_l) ((n-i) V_s(i) + V_m(i) + (i-1) V_d(i))] / p
+
+(each throughput times (p / n) / load where the profile gives the per-VM load it was measured at)
 """
 
 from __future__ import annotations
@@ -136,6 +138,7 @@ class Profile:
     destination: PerVm
     move: PerVm
     moving: PerVm | None = None
+    load: float | None = None  # p / n of the host the functions were measured on: they scale to p / n from there
 
     @classmethod
     def from_migration_profile(cls, profile: Any) -> Profile:
@@ -146,6 +149,7 @@ class Profile:
             destination=curve_function(profile.destination_throughput),
             move=curve_function(profile.move_time),
             moving=None if moving is None else curve_function(moving),
+            load=profile.load,
         )
 
 
@@ -162,6 +166,8 @@ def degradation(profile: Profile, n: int, p: float) -> float:
         if profile.moving is not None:
             rate += profile.moving(i)
         served += profile.move(i) / total * rate
+    if profile.load is not None:  # every throughput scaled from the measured host's p / n to this one's
+        served *= p / n / profile.load
     ceiling = p if profile.moving is not None else (n - 1) / n * p
     return 1.0 - served / ceiling
 

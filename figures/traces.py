@@ -56,7 +56,7 @@ def _load(params: Parameters) -> float:
 
 def _event_figure(params: Parameters, stem: str, kind: str, out: Path) -> dict[str, object]:
     event = event_from_parameters(params, kind, BEFORE)
-    duration = BEFORE + event.downtime + event.degraded_period + AFTER
+    duration = BEFORE + event.length + AFTER
     trace = replace(
         synthesize(duration, vms=VMS, load=_load(params), events=[event], seed=SEED), source=f"{stem} ({PRESET})"
     )

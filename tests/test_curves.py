@@ -120,6 +120,8 @@ def direct_degradation(profile: MigrationProfile, n: int, p: float) -> float:
         if profile.is_live:
             term += rows["moving_throughput"][k]
         served += move[k] / total * term
+    if profile.load is not None:  # the throughputs of the measured host, scaled to this one's per-VM load
+        served *= (p / n) / profile.load
     return 1.0 - served / (p if profile.is_live else (n - 1) / n * p)
 
 

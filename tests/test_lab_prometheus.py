@@ -113,7 +113,7 @@ def test_fit_from_prometheus_scraping_a_lab_run_agrees_with_the_lab_trace(
             f"{origin + m.time:.3f},{m.kind.value},{m.subject or ''}\n" for m in trace.markers if m.time > 2 * WINDOW
         )
     )
-    lab = fit_json(capsys, str(trace_path), "--baseline", "5")
+    lab = fit_json(capsys, str(trace_path), "--baseline", "5")  # its downtime from the client's own record
     live = fit_json(
         capsys,
         *("--prometheus", url, "--query", QUERY, "--step", "1s", "--baseline", "5", "--markers", str(markers)),

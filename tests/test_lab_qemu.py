@@ -11,12 +11,13 @@ Debian's apt (the guest kernel); .ci/run installs them.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import shutil
 import subprocess
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -32,10 +33,13 @@ from rejuv.lab import (
     build_image,
     reply_gap,
     run_experiment,
+    throughput,
 )
 from rejuv.lab.cleanup import CLEANUP, run_directory
 from rejuv.lab.errors import VMError
 from rejuv.lab.vm import VM, GuestStatus, VMConfig, VMState
+from rejuv.model import check_value
+from rejuv.trace import Settings, measure
 from rejuv.trace.markers import MarkerKind
 from rejuv.trace.store import write_trace
 
@@ -137,13 +141,15 @@ def test_cold_reboot_degrades_throughput_until_the_cache_refills(cold: Experimen
 def test_a_cold_run_trace_feeds_rejuv_fit_and_plot_trace(
     cold: ExperimentResult, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`rejuv fit` reads the written trace: D_c within the VMs' client-seen downtimes, and a degradation; it plots."""
+    """`rejuv fit` reads the written trace: D_c the time the client saw both VMs out, and a degradation; it plots."""
     path = write_trace(cold.trace, tmp_path / "cold.trace")
     assert main(["fit", str(path), "--baseline", "5", "--out", str(tmp_path / "cold.toml")]) == 0
     fitted = tomllib.loads((tmp_path / "cold.toml").read_text())
-    event = cold.start + cold.marker_time(MarkerKind.SHUTDOWN_STARTED)
-    gaps = [reply_gap(cold.requests, vm, event, event + 20.0) for vm in range(2)]
-    assert min(gaps) - 2.0 <= fitted["D_c"] <= max(gaps) + 1.0  # whole 1 s samples: each edge may lose one
+    stopped = cold.start + cold.marker_time(MarkerKind.ALL_STOPPED)
+    ends = [sorted(r.end for r in cold.requests if r.ok and r.vm == vm) for vm in range(2)]
+    last = max(max(e for e in mine if e <= stopped) for mine in ends)  # the VMs' last replies before they stopped
+    first = min(min(e for e in mine if e > stopped) for mine in ends)  # and their first after
+    assert abs(fitted["D_c"] - (first - last)) <= 0.2  # the downtime from the outages, to a reply spacing
     assert 0.1 < fitted["omega_c"] < 1.0
     assert fitted["R_vmm_c"] > 0
     assert main(["plot-trace", str(path), "--baseline", "5", "--out", str(tmp_path / "cold.png")]) == 0
@@ -372,3 +378,64 @@ def test_a_warm_run_records_its_mechanism_and_every_guests_pause(warm: Experimen
     assert metadata["mechanism"] in ("cpr-transfer", "cpr-reboot", "ignore-shared")
     assert set(metadata["procedure_pauses"]) == {"vm0", "vm1"}
     assert all(pause is not None and 0 < pause < 5.0 for pause in metadata["procedure_pauses"].values())
+
+
+def _host_gap(result: ExperimentResult) -> float:
+    """The client's own warm downtime: the longest time no VM replied, among the gaps within the warm reboot."""
+    began = result.start + result.marker_time(MarkerKind.SUSPEND_STARTED)
+    resumed = result.start + result.marker_time(MarkerKind.ALL_RESUMED)
+    ends = sorted(r.end for r in result.requests if r.ok)
+    return max(b - a for a, b in itertools.pairwise(ends) if a < resumed and b > began)
+
+
+def _fit_rebinned(result: ExperimentResult, step: float, folder: Path) -> dict[str, float]:
+    """The run's own requests binned at ``step``, written, fitted with `rejuv fit`; the parameters it wrote."""
+    vms = len(result.trace.vm_names)
+    series = throughput(result.requests, vms, result.start, result.trace.duration, step)
+    path = write_trace(replace(result.trace, step=step, vm_throughput=series), folder / f"run-{step:g}.trace")
+    out = folder / f"run-{step:g}.toml"
+    assert main(["fit", str(path), "--baseline", "5", "--out", str(out)]) == 0
+    fitted = tomllib.loads(out.read_text())
+    assert main(["compare", "--params", str(out)]) == 0
+    return fitted
+
+
+@pytest.mark.parametrize("step", [0.1, 1.0])
+@pytest.mark.parametrize(
+    ("run", "measured"),
+    [
+        ("warm", ("D_w", "omega", "R_vmm")),
+        ("cold", ("D_c", "omega_c", "R_vmm_c")),
+        ("os_reboot", ("D_os", "delta", "R_os")),
+    ],
+)
+def test_a_lab_trace_fits_to_valid_parameters_that_compare_reads_at_any_step(
+    request: pytest.FixtureRequest, run: str, measured: tuple[str, ...], step: float, tmp_path: Path
+) -> None:
+    """Warm, cold and os runs binned at 0.1 s and 1 s fit to n, p and their three symbols, each within its range."""
+    result: ExperimentResult = request.getfixturevalue(run)
+    fitted = _fit_rebinned(result, step, tmp_path)
+    assert set(fitted) == {"n", "p", *measured}
+    assert fitted["n"] == 2 and fitted["p"] == pytest.approx(2 * RATE, rel=0.2)
+    for symbol, value in fitted.items():
+        check_value(symbol, value)  # raises naming the symbol if the fit wrote a value out of its range
+
+
+@pytest.mark.parametrize("step", [0.1, 1.0])
+def test_a_lab_warm_downtime_is_the_clients_own_to_a_tenth_of_a_second(
+    warm: ExperimentResult, step: float, tmp_path: Path
+) -> None:
+    """D_w fitted at 0.1 s and 1 s lies within 0.1 s of the longest time the client got no reply from any VM in it."""
+    fitted = _fit_rebinned(warm, step, tmp_path)
+    client = _host_gap(warm)
+    assert client > 0.1  # a warm reboot the client saw, not 0
+    assert abs(fitted["D_w"] - client) <= 0.1
+
+
+def test_a_lab_os_rejuvenation_measures_r_os_as_the_other_vms_slowed_time_summed(os_reboot: ExperimentResult) -> None:
+    """R_os is the slowed period of the other VM (n - 1 = 1 of them) summed; D_os is vm0's own gap in replies."""
+    [event] = measure(os_reboot.trace, "os", Settings(baseline_window=5.0))
+    assert event.period.value == 1 * event.segment.degraded_period.value
+    start = os_reboot.start + os_reboot.marker_time(MarkerKind.OS_REBOOT_STARTED)
+    end = os_reboot.start + os_reboot.marker_time(MarkerKind.OS_REBOOT_ENDED)
+    assert abs(event.downtime.value - reply_gap(os_reboot.requests, 0, start - 1.0, end + 3.0)) <= 0.1

@@ -81,9 +81,10 @@ def test_a_file_with_every_value_of_the_preset_reproduces_it(paper: Parameters, 
 
 @pytest.mark.parametrize("field", PROFILES)
 def test_migration_profiles_round_trip_through_data(paper: Parameters, field: str) -> None:
-    """MigrationProfile.from_data(to_data()) gives the same Table 1 row back."""
+    """MigrationProfile.from_data(to_data()) gives the same Table 1 row back (its per-VM load comes from a file's n and p)."""
     profile: MigrationProfile = getattr(paper, field)
-    assert MigrationProfile.from_data(profile.name, profile.to_data()) == profile
+    assert profile.load == pytest.approx(560.0 / 11)
+    assert MigrationProfile.from_data(profile.name, profile.to_data()) == dataclasses.replace(profile, load=None)
 
 
 def test_a_user_file_overrides_a_subset_by_symbol_or_name_with_units(paper: Parameters, tmp_path: Path) -> None:
@@ -196,12 +197,17 @@ def test_overrides_take_text_with_units_by_symbol_or_name(paper: Parameters) -> 
     assert float(mine.vms_per_host) == 8.0
     assert float(mine.cold_reboot_degraded_period) == 300.0
     assert float(mine.warm_reboot_degradation) == 0.5
+    # D_w(n) and D_c(n) are proportional to n: n = 8 alone carries them from 11 VMs to 8.
+    assert float(mine.warm_reboot_downtime) == pytest.approx(59.0 * 8 / 11, rel=1e-15)
+    assert float(mine.cold_reboot_downtime) == pytest.approx(219.0 * 8 / 11, rel=1e-15)
     changed = {
         "vmm_interval",
         "os_degradation",
         "vms_per_host",
         "cold_reboot_degraded_period",
         "warm_reboot_degradation",
+        "warm_reboot_downtime",
+        "cold_reboot_downtime",
     }
     unchanged_except(paper, mine, changed)
 

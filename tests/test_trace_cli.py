@@ -36,7 +36,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
 def test_synth_fit_compare_recovers_the_preset(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], paper: Parameters
 ) -> None:
-    """synth (warm, cold, os) -> fit --out -> compare --params --json: every fitted value is close to the paper preset's, and compare uses it."""
+    """synth (warm, cold, os) -> fit --out -> compare --params --json: n, p and every fitted value close to the preset's, and compare uses them."""
     traces = []
     for kind in SYMBOLS:
         path = tmp_path / f"{kind}.trace"
@@ -47,8 +47,10 @@ def test_synth_fit_compare_recovers_the_preset(
     assert "events: 1 warm, 1 cold, 1 os" in out
     assert out.rstrip().endswith(f"wrote {params}")
     fitted = tomllib.loads(params.read_text())
-    assert set(fitted) == {symbol for kind in SYMBOLS.values() for symbol in kind}
+    assert set(fitted) == {"n", "p"} | {symbol for kind in SYMBOLS.values() for symbol in kind}
+    assert fitted["n"] == 11 and abs(fitted["p"] - 560.0) <= 0.01 * 560.0  # the measured host
     values = json.loads(run(capsys, "compare", "--params", str(params), "--json"))["parameters"]["values"]
+    assert (values["vms_per_host"], values["host_throughput"]) == (fitted["n"], fitted["p"])
     for names in SYMBOLS.values():
         for symbol, name in names.items():
             truth = float(getattr(paper, name))

@@ -173,8 +173,23 @@ CASES: dict[str, Case] = {
     ".trace version true": Case(
         ("fit", "x.trace"), "meta.version", "a boolean", {"x.trace": archive(meta(version=True))}
     ),
-    ".trace version 2": Case(
-        ("fit", "x.trace"), "x.trace", "version 2 is not supported", {"x.trace": archive(meta(version=2))}
+    ".trace version 3": Case(
+        ("fit", "x.trace"), "x.trace", "version 3 is not supported", {"x.trace": archive(meta(version=3))}
+    ),
+    ".trace outages not a list": Case(
+        ("fit", "x.trace"), "meta.outages", "a list of outages", {"x.trace": archive(meta(version=2, outages=7))}
+    ),
+    ".trace outage end before start": Case(
+        ("fit", "x.trace"),
+        "outages[0].end",
+        "must not be before its start",
+        {"x.trace": archive(meta(version=2, outages=[{"vm": "vm0", "start": 5.0, "end": 4.0}]))},
+    ),
+    ".trace outage of an unknown VM": Case(
+        ("fit", "x.trace"),
+        "x.trace",
+        "names unknown VM 'nobody'",
+        {"x.trace": archive(meta(version=2, outages=[{"vm": "nobody", "start": 4.0, "end": 5.0}]))},
     ),
     ".trace format other": Case(
         ("fit", "x.trace"), "x.trace", "format 'other'", {"x.trace": archive(meta(format="other"))}

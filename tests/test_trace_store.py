@@ -97,7 +97,10 @@ def test_a_hand_written_archive_of_the_documented_layout_reads(tmp_path: Path) -
 @pytest.mark.parametrize(
     ("meta", "message"),
     [
-        (good_meta(version=FORMAT_VERSION + 1), "trace format version 2 is not supported (this rejuv reads version 1)"),
+        (
+            good_meta(version=FORMAT_VERSION + 1),
+            "trace format version 3 is not supported (this rejuv reads versions 1, 2)",
+        ),
         (good_meta(format="other"), "not a rejuv trace file (format 'other')"),
         ([1, 2], "not a rejuv trace file (format None)"),
     ],

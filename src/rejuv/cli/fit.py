@@ -14,10 +14,10 @@ from rejuv.cli.option_types import open_fraction, positive_duration, renamed, ti
 from rejuv.cli.trace_options import announce, not_an_input
 from rejuv.errors import ParameterError
 from rejuv.jsontext import to_json
-from rejuv.model import STRATEGIES, MigrationProfile, MigrationStrategy, lookup
+from rejuv.model import STRATEGIES, MigrationProfile, MigrationStrategy, check_value, lookup
 from rejuv.provenance import stamp
 from rejuv.trace.data import Trace
-from rejuv.trace.events import combine, event_kinds, measure, too_coarse
+from rejuv.trace.events import combine, configuration, event_kinds, measure, too_coarse
 from rejuv.trace.migration_fit import fit_migration, migration_parameters
 from rejuv.trace.moves import has_moves, recorded_migration
 from rejuv.trace.params_file import write_parameter_file
@@ -120,13 +120,14 @@ def _fit_migration(
         "table_1_error": {key: values.tolist() for key, values in fitted.table_error.items()},
         "notes": list(fitted.notes),
     }
+    host = {"n": Estimate(float(fitted.vms), 0.0, "VMs"), "p": Estimate(fitted.host_throughput, 0.0, "req/s")}
     if fitted.degradation is None:
         print(
             f"{item.rate_symbol()} not measured (above); the file gets no {item.rate_symbol()} and no curves", file=out
         )
-        return migration_parameters(fitted, item), {}, measured
+        return host | migration_parameters(fitted, item), {}, measured
     print(f"{item.rate_symbol()} = {fitted.degradation}", file=out)
-    return migration_parameters(fitted, item), {item.profile_section: fitted.profile}, measured
+    return host | migration_parameters(fitted, item), {item.profile_section: fitted.profile}, measured
 
 
 def run(args: argparse.Namespace) -> int:
@@ -141,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
         estimates, profiles, measured = _fit_migration(args, traces, settings)
     else:
         estimates, profiles = _fit_events(args, traces, settings), {}
+    estimates = _valid(estimates)
     if args.json:
         if args.out is not None:
             write_parameter_file(args.out, estimates, _sources(args), profiles)
@@ -180,10 +182,12 @@ def _recorded_migration(traces: list[Trace]) -> str:
 def _fit_events(args: argparse.Namespace, traces: list[Trace], settings: Settings) -> dict[str, Estimate]:
     measured = []
     coarse = []
+    hosts = []
     for trace in traces:
         found = measure(trace, args.kind, settings)
         measured += found
         coarse += too_coarse(found, trace.step, settings)
+        hosts.append(configuration(trace, found, settings))
     counts = {kind: sum(1 for m in measured if m.kind == kind) for kind in event_kinds()}
     print("events: " + ", ".join(f"{count} {kind}" for kind, count in counts.items() if count), file=_report(args))
     for item in measured:
@@ -194,7 +198,33 @@ def _fit_events(args: argparse.Namespace, traces: list[Trace], settings: Setting
             )
     for note in coarse:
         print(f"note: {note}", file=sys.stderr)
-    return combine(measured)
+    return _host(hosts) | combine(measured)
+
+
+def _host(hosts: list[dict[str, Estimate]]) -> dict[str, Estimate]:
+    """n and p of the measured configuration, over every trace: one n, p pooled; raise if the traces' n differ."""
+    counts = sorted({round(host["n"].value) for host in hosts})
+    if len(counts) > 1:
+        raise ParameterError(
+            "traces", f"were measured with different numbers of VMs ({', '.join(map(str, counts))}); fit them apart"
+        )
+    levels = [host["p"] for host in hosts]
+    spread = max(abs(item.value - levels[0].value) for item in levels)
+    error = max(max(item.uncertainty for item in levels), spread / 2)
+    return {"n": hosts[0]["n"], "p": Estimate(sum(item.value for item in levels) / len(levels), error, "req/s")}
+
+
+def _valid(estimates: dict[str, Estimate]) -> dict[str, Estimate]:
+    """The estimates within their parameter's range; each one outside is reported on stderr and left out."""
+    kept = {}
+    for symbol, estimate in estimates.items():
+        try:
+            check_value(symbol, estimate.value)
+        except ParameterError as err:
+            print(f"note: not written: {err} (this trace cannot measure it)", file=sys.stderr)
+            continue
+        kept[symbol] = estimate
+    return kept
 
 
 def _check_inputs(args: argparse.Namespace) -> None:

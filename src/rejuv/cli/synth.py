@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         plan: dict[str, Any] = {"migrations": [Migration(args.before, profile)]}
     else:
         event = event_from_parameters(params, args.kind, args.before)
-        length = args.before + event.downtime + event.degraded_period + args.after
+        length = args.before + event.length + args.after
         plan = {"events": [event]}
     if length < args.step:
         raise ParameterError("--step", f"must be at most the trace's length ({length:g} s), got {args.step:g} s")

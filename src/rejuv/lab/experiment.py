@@ -4,7 +4,7 @@
 chooses the accelerator and the Warm-VM Reboot mechanism (:mod:`~rejuv.lab.mechanism`), boots the VMs, starts the load client, waits
 ``before`` seconds, runs the procedure, waits ``after`` seconds, stops the
 load and builds the :class:`~rejuv.trace.data.Trace`: replies per second per
-VM, the procedure's markers (on the same clock), and the run's metadata. It
+VM, each VM's outages to the request, the procedure's markers (on the same clock), and the run's metadata. It
 removes every VM, memory file, socket and the namespace however it ends.
 """
 
@@ -28,7 +28,7 @@ from rejuv.lab.cycle import CycleHost, spare_cycle
 from rejuv.lab.errors import LabError
 from rejuv.lab.host import MAX_VMS, Host
 from rejuv.lab.image import GuestImage
-from rejuv.lab.load import ClientReport, LoadClient, Request, throughput
+from rejuv.lab.load import ClientReport, LoadClient, Request, outages, throughput
 from rejuv.lab.machine import machine_metadata, qemu_version
 from rejuv.lab.mechanism import MECHANISMS, choose_mechanism
 from rejuv.lab.moves import MIGRATION_PROCEDURES, Destination
@@ -278,6 +278,7 @@ async def run_experiment(
         await _wait(experiment.before, start, client, experiment, progress)
         status_before = await _statuses(vms)
         placed_before = _placement(vms, cluster)
+        began_at = time.monotonic()
         run_procedure = spare_cycle if experiment.multi_host else PROCEDURES[experiment.procedure]
         report = await run_procedure(vms, mark, **options)
         for line in report.describe():
@@ -322,7 +323,9 @@ async def run_experiment(
             "guest_status_before": {name: asdict(s) for name, s in status_before.items()},
             "guest_status_after": {name: asdict(s) for name, s in status_after.items()},
         }
-        trace = Trace(experiment.step, tuple(vm.name for vm in vms), series, markers=tuple(markers), metadata=metadata)
+        names = tuple(vm.name for vm in vms)
+        gaps = outages(client.requests, names, start, experiment.rate, [(began_at - start, resumed_at - start)])
+        trace = Trace(experiment.step, names, series, markers=tuple(markers), metadata=metadata, outages=tuple(gaps))
         return ExperimentResult(
             trace, report, client_report, accel.name, status_before, status_after, list(client.requests), start, markers
         )

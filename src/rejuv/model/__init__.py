@@ -23,7 +23,7 @@ from rejuv.model.analysis import (
 from rejuv.model.comparison import CrossoverResult, StrategyComparison, StrategyResult, compare_strategies
 from rejuv.model.curves import Curve, Form, Piece
 from rejuv.model.migration import MigrationProfile, migration_degradation
-from rejuv.model.parameters import NUMERIC_FIELDS, Occupancy, Parameters, ScalarParameters
+from rejuv.model.parameters import NUMERIC_FIELDS, Occupancy, Parameters, ScalarParameters, check_value
 from rejuv.model.phase_map import Axis, PhaseMap, phase_map
 from rejuv.model.presets import (
     DEFAULT_PRESET,
@@ -61,6 +61,7 @@ __all__ = [
     # parameters
     "Parameters",
     "ScalarParameters",
+    "check_value",
     "load_preset",
     "read_preset",
     "Preset",

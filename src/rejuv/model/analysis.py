@@ -212,9 +212,8 @@ def iter_grid(
     columns = [_Column(v, math.prod(sizes[k + 1 :]), chunk_points) for k, v in enumerate(values)]
     for start in range(0, total, chunk_points):
         stop = min(total, start + chunk_points)
-        chunk = params._with_checked_values(
-            **{name: c.cut(start, stop) for name, c in zip(names, columns, strict=True)}
-        )
+        cut = {name: c.cut(start, stop) for name, c in zip(names, columns, strict=True)}
+        chunk = params._with_checked_values(**cut, **params._follow_n(cut))  # D_w(n), D_c(n) follow an n axis
         yield slice(start, stop), chunk
 
 

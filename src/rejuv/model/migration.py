@@ -14,6 +14,11 @@ live migration::
 
     V'_c   = sum_{i=1..n} (M(i) / M_t) ((n - i) V_s(i) + V_m(i) + (i - 1) V_d(i))
     gamma' = 1 - V'_c / p
+
+Table 1's throughputs are req/s of the host the curves were measured on; a
+profile that knows that host's per-VM load (``load``: p / n there, set when
+a preset or parameter file is read) scales them to another host's p / n, so
+gamma and gamma' at n do not depend on p. Without it they are taken as they are.
 """
 
 from __future__ import annotations
@@ -51,6 +56,16 @@ class MigrationProfile:
     destination_throughput: Curve
     move_time: Curve
     moving_throughput: Curve | None = None
+    #: req/s per VM (p / n) of the host the curves were measured on; None: use the throughputs as they are
+    load: float | None = None
+
+    def load_factor(self, vms_per_host: ArrayLike, host_throughput: ArrayLike) -> NDArray[np.float64]:
+        """What the throughputs are multiplied by on a host of n VMs and p req/s: (p / n) / :attr:`load`, or 1."""
+        if self.load is None:
+            return np.ones(np.broadcast_shapes(np.shape(vms_per_host), np.shape(host_throughput)))
+        per_vm = np.asarray(host_throughput, np.float64) / np.asarray(vms_per_host, np.float64)
+        factor: NDArray[np.float64] = per_vm / self.load
+        return factor
 
     @property
     def is_live(self) -> bool:
@@ -67,7 +82,13 @@ class MigrationProfile:
         for key in ("source_throughput", "destination_throughput", "move_time"):
             if key not in data:
                 raise ParameterError(f"{name}.{key}", f"missing ({_CURVES[key]}(i) of Table 1)")
-        return cls(name=name, **curves)
+        return cls(
+            name,
+            curves["source_throughput"],
+            curves["destination_throughput"],
+            curves["move_time"],
+            curves.get("moving_throughput"),
+        )
 
     def to_data(self) -> dict[str, Any]:
         """The inverse of :meth:`from_data`."""
@@ -155,6 +176,7 @@ def _rate(
     profile: MigrationProfile, served: NDArray[np.float64], n: NDArray[np.int64], p: NDArray[np.float64]
 ) -> NDArray[np.float64]:
     """1 - V_c / (((n - 1) / n) p) (stop-and-copy) or 1 - V'_c / p (live), elementwise."""
+    served = served * profile.load_factor(n, p)  # the curves' throughputs at this host's per-VM load
     ceiling = p if profile.is_live else p * (n - 1) / n
     with np.errstate(divide="ignore", invalid="ignore"):  # n = 1: no ceiling; refused if it is asked for
         rate: NDArray[np.float64] = 1.0 - served / ceiling

@@ -19,6 +19,10 @@ Checks made when a set is built (each failure names the field):
   (VMM downtime + degraded period) / T_vmm + (D_os + R_os) / T_os <= 1.
   The model never lets them overlap, and this keeps 0 <= P / (m p) <= 1.
 
+D_w(n) and D_c(n) are proportional to n, as the paper has them: changing n
+alone (:meth:`Parameters.replace`, ``--set n=22``, a grid over n) scales them
+by new n / old n; a change that gives them too takes them as given, for that n.
+
 The first two groups check one field at a time; every rule that combines
 fields only grows (or only shrinks) with each field, so a whole grid is valid
 when each axis value passes on its own and the corners pass
@@ -37,7 +41,7 @@ from numpy.typing import NDArray
 
 from rejuv.errors import ParameterError
 from rejuv.model.migration import MigrationProfile
-from rejuv.model.symbols import SYMBOLS, Kind, describe, is_registered, lookup
+from rejuv.model.symbols import SYMBOLS, Kind, all_symbols, describe, is_registered, lookup
 from rejuv.model.units import format_duration
 
 __all__ = [
@@ -46,6 +50,7 @@ __all__ = [
     "Parameters",
     "ScalarParameters",
     "add_occupancy_rule",
+    "check_value",
     "remove_occupancy_rule",
 ]
 
@@ -114,6 +119,16 @@ def _check_field(name: str, value: Array) -> None:
         _fail_where(name, (value < 1) | (value != np.round(value)), value, "must be a whole number >= 1")
     elif name in ("host_throughput", "vmm_interval", "os_interval"):
         _fail_where(name, value <= 0, value, "must be > 0")
+
+
+def check_value(key: str, value: float) -> None:
+    """Check one value alone against its parameter's range (by symbol or name): finite, in [0, 1] for a rate...
+
+    The rules on a field by itself, not those that combine fields. Raises
+    :class:`~rejuv.errors.ParameterError` ``<name (symbol)>: <rule>, got <value>``.
+    """
+    name = lookup(key).name
+    _check_field(name, _as_value(name, value))
 
 
 def _as_value(name: str, raw: Any) -> Array:
@@ -298,9 +313,28 @@ class Parameters:
         Raises :class:`~rejuv.errors.UnknownParameterError` for an unknown key.
         """
         fields, extra = self._named(changes)
+        for name, value in self._follow_n({**fields, **extra}).items():
+            (extra if is_registered(name) else fields)[name] = value
         if extra:
             fields["extra"] = {**self.extra, **extra}
         return dataclasses.replace(self, **fields)
+
+    def _follow_n(self, named: Mapping[str, Any]) -> dict[str, Array]:
+        """The per-VM values (D_w(n), D_c(n)) scaled to the new n in ``named``, those ``named`` does not set itself.
+
+        The paper's D_w(n) and D_c(n) are proportional to n: a value given for n
+        alone carries each of them to D (new n) / (old n). Raises
+        :class:`~rejuv.errors.ParameterError` naming n if the new n is not a number.
+        """
+        if "vms_per_host" not in named:
+            return {}
+        ratio = _as_value("vms_per_host", named["vms_per_host"]) / self.vms_per_host
+        scaled = {}
+        for entry in all_symbols():
+            value = self._value(entry.name)
+            if entry.per_vm and entry.name not in named and value is not None:
+                scaled[entry.name] = value * ratio
+        return scaled
 
     def check_grid(self, axes: Mapping[str, Array]) -> None:
         """Raise :class:`~rejuv.errors.ParameterError` unless every point of the Cartesian product of ``axes`` is valid.

@@ -8,13 +8,16 @@ parameters), and optionally the Table 1
 curves of each migration strategy under ``[migration.<its profile section>]``
 (``[migration.stop_and_copy]``, ``[migration.live]``,
 ``[migration.live_rate_control]``). A user's file
-and ``--set`` overrides may change any subset of a preset. Presets also
+and ``--set`` overrides may change any subset of a preset. Table 1 curves
+are taken as measured on the host of the file that gives them (its n and p,
+else the base's), and scale with p / n from there (:mod:`rejuv.model.migration`). Presets also
 carry ``[preset]`` metadata (name, source) and ``[reported]`` values: what
 the source reports for quantities the model derives, kept for comparison.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 from collections.abc import Mapping
@@ -22,6 +25,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from rejuv.errors import ConfigFileError, ParameterError, RejuvError
 from rejuv.model.migration import MigrationProfile
@@ -142,6 +147,15 @@ def _strategy_sections(path: Path | str, text: str, data: Mapping[str, Any]) -> 
     return values
 
 
+def _per_vm_load(values: Mapping[str, Any], base: Parameters | None) -> float | None:
+    """p / n of the host a document's Table 1 curves were measured on: its own n and p, else the base's."""
+    n = values.get("vms_per_host", None if base is None else base.vms_per_host)
+    p = values.get("host_throughput", None if base is None else base.host_throughput)
+    if n is None or p is None or np.ndim(n) or np.ndim(p) or not float(n) > 0:
+        return None  # left unscaled; an invalid n or p is refused, naming it, when the set is built
+    return float(p) / float(n)
+
+
 def _apply_document(path: Path | str, text: str, data: Mapping[str, Any], base: Parameters | None) -> Parameters:
     """Turn a parsed file into parameters, on top of ``base`` (None: the file must be complete)."""
     values: dict[str, Any] = {}
@@ -173,7 +187,7 @@ def _apply_document(path: Path | str, text: str, data: Mapping[str, Any], base: 
         if profile.is_live != live:
             why = "belongs to live migration only: stop-and-copy stops the moving VM" if not live else "is missing"
             raise ConfigFileError(str(path), f"[migration.{section}]: moving_throughput (V_m) {why}")
-        values[sections[section].profile_field] = profile
+        values[sections[section].profile_field] = dataclasses.replace(profile, load=_per_vm_load(values, base))
     if base is None:
         required = [name for name in NUMERIC_FIELDS if not lookup(name).optional] + [
             item.profile_field for item in sections.values()

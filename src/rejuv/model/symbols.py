@@ -51,6 +51,7 @@ class Symbol:
     paper: str  #: the symbol as the paper writes it (``D_w(n)``, ``ω'``)
     meaning: str
     optional: bool = False  #: may be left unset (derived from other data)
+    per_vm: bool = False  #: proportional to n (the paper's D_w(n), D_c(n)): changing n alone scales it
 
     @property
     def unit(self) -> str:
@@ -62,10 +63,10 @@ SYMBOLS: tuple[Symbol, ...] = (
     Symbol("p", "host_throughput", Kind.THROUGHPUT, "p", "throughput of one host: sum over its VMs"),
     Symbol("T_vmm", "vmm_interval", Kind.DURATION, "T_vmm", "time between VMM rejuvenations"),
     Symbol("T_os", "os_interval", Kind.DURATION, "T_os", "time between OS rejuvenations of a VM"),
-    Symbol("D_w", "warm_reboot_downtime", Kind.DURATION, "D_w(n)", "downtime of a Warm-VM Reboot"),
+    Symbol("D_w", "warm_reboot_downtime", Kind.DURATION, "D_w(n)", "downtime of a Warm-VM Reboot", per_vm=True),
     Symbol("omega", "warm_reboot_degradation", Kind.RATE, "ω", "throughput lost while VMs resume after a warm reboot"),
     Symbol("R_vmm", "warm_reboot_degraded_period", Kind.DURATION, "R_vmm", "degraded period after a warm reboot"),
-    Symbol("D_c", "cold_reboot_downtime", Kind.DURATION, "D_c(n)", "downtime of a Cold-VM Reboot"),
+    Symbol("D_c", "cold_reboot_downtime", Kind.DURATION, "D_c(n)", "downtime of a Cold-VM Reboot", per_vm=True),
     Symbol("omega_c", "cold_reboot_degradation", Kind.RATE, "ω'", "throughput lost to cold caches after a cold reboot"),
     Symbol("R_vmm_c", "cold_reboot_degraded_period", Kind.DURATION, "R'_vmm", "degraded period after a cold reboot"),
     Symbol("D_os", "os_downtime", Kind.DURATION, "D_os", "downtime of one OS rejuvenation"),

@@ -90,7 +90,9 @@ def _migration_phases(
     if rate is not None:
         served = item.served_throughput(rate, n, p)
         return np.array([total]), np.array([1.0 - served / p]), 0.0
-    table = item.profile(params).table(n)
+    profile = item.profile(params)
+    table = profile.table(n)
+    scale = float(profile.load_factor(n, p))  # Table 1 at this host's per-VM load
     index = table["i"]
     first = np.arange(0, n, parallel)  # the first VM of each batch, 0-based
     last = np.minimum(first + parallel, n) - 1
@@ -98,7 +100,8 @@ def _migration_phases(
     source = (n - index[last]) * table["source_throughput"][last]
     if item.live:
         source = source + np.add.reduceat(table["moving_throughput"], first)
-    destination = (index[first] - 1) * np.nan_to_num(table["destination_throughput"][first])
+    source = source * scale
+    destination = (index[first] - 1) * np.nan_to_num(table["destination_throughput"][first]) * scale
     raw = source + destination
     served = np.minimum(np.minimum(source, p) + np.minimum(destination, p), p)
     capped = float(np.dot(moves, raw - served)) / p

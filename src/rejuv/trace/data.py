@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 from rejuv.errors import TraceError
 from rejuv.limits import check_memory
 from rejuv.trace.markers import Marker
+from rejuv.trace.outages import Outage
 
 __all__ = ["Trace", "check_trace_memory", "trace_memory"]
 
@@ -59,8 +60,9 @@ class Trace:
 
     Raises :class:`~rejuv.errors.TraceError` naming ``source`` and the field
     for shapes that do not match, a step that is not positive, negative
-    throughput, a marker time that is NaN, infinite or negative, or a marker
-    for an unknown VM. Markers are sorted by time.
+    throughput, a marker time that is NaN, infinite or negative, a marker
+    for an unknown VM, or an outage of an unknown VM or with times out of order.
+    Markers are sorted by time, outages by VM and time.
     """
 
     step: float  #: seconds between samples
@@ -70,6 +72,8 @@ class Trace:
     markers: tuple[Marker, ...] = ()
     metadata: Mapping[str, Any] = field(default_factory=dict)
     source: str = "trace"  #: where it came from, for messages
+    #: each VM's gaps in successful replies, where the client recorded every request (:mod:`rejuv.trace.outages`)
+    outages: tuple[Outage, ...] = ()
 
     def __post_init__(self) -> None:
         values = np.array(self.vm_throughput, dtype=np.float64)
@@ -105,6 +109,13 @@ class Trace:
                 raise TraceError(
                     self.source, f"marker {marker.kind.value} at {marker.time:g} s names unknown VM {marker.subject!r}"
                 )
+        for outage in self.outages:
+            why = outage.problem()
+            if why is None and outage.vm not in self.vm_names:
+                why = f"names unknown VM {outage.vm!r}"
+            if why is not None:
+                raise TraceError(self.source, f"outage of {outage.vm} at {outage.start:g} s: {why}")
+        object.__setattr__(self, "outages", tuple(sorted(self.outages, key=lambda o: (o.vm, o.start))))
         object.__setattr__(self, "markers", tuple(sorted(self.markers, key=lambda m: m.time)))
         object.__setattr__(self, "metadata", dict(self.metadata))
 

@@ -9,8 +9,9 @@ what kind they are. What each kind measures (:func:`event_kinds`):
   gives the three symbols it declares (warm: D_w, ω and R_vmm; cold: D_c, ω'
   and R'_vmm);
 - os: the rebooting VM's own series gives D_os, and the other VMs' total gives
-  δ and R_os (the paper's OS degradation is the others slowing down while it
-  reboots).
+  δ and their slowed period; R_os is that period summed over the other VMs,
+  (n - 1) times it (the paper's Section 4: the others slow down while it
+  reboots, and nothing slows after it at the paper's load).
 
 Several events of one kind are combined: the mean, with the standard error
 of the events' spread or of the estimates, whichever is larger.
@@ -27,9 +28,20 @@ from rejuv.errors import TraceError
 from rejuv.model import STRATEGIES, RebootStrategy
 from rejuv.trace.data import Trace
 from rejuv.trace.markers import MarkerKind
-from rejuv.trace.segment import DEFAULT_SETTINGS, Estimate, Segment, Settings, detect_events, segment_event
+from rejuv.trace.outages import event_outage
+from rejuv.trace.segment import DEFAULT_SETTINGS, Estimate, Segment, Settings, baseline, detect_events, segment_event
 
-__all__ = ["Measured", "OS_SYMBOLS", "event_kinds", "event_markers", "find_events", "measure", "combine", "too_coarse"]
+__all__ = [
+    "Measured",
+    "OS_SYMBOLS",
+    "event_kinds",
+    "event_markers",
+    "find_events",
+    "measure",
+    "combine",
+    "configuration",
+    "too_coarse",
+]
 
 #: What an OS rejuvenation's event measures: (downtime, degradation rate, degraded period).
 OS_SYMBOLS = ("D_os", "delta", "R_os")
@@ -63,8 +75,9 @@ class Measured:
 
     kind: str
     subject: str | None
-    segment: Segment  #: downtime from the (subject's) series, the rest from the degraded series
-    downtime: Estimate
+    segment: Segment  #: the degraded series segmented: the host's, or for os the other VMs' total
+    downtime: Estimate  #: s: from the (subject's) series, or its outage where the trace records one
+    period: Estimate  #: s: the degraded period the model counts: the segment's, or for os summed over the other VMs
 
 
 def find_events(trace: Trace, kind: str | None) -> list[tuple[str, float, str | None]]:
@@ -93,14 +106,40 @@ def find_events(trace: Trace, kind: str | None) -> list[tuple[str, float, str | 
     return [(kind, start * trace.step, None) for start in detect_events(host)]
 
 
+def _closing(trace: Trace, kind: str, opens: float, subject: str | None, stop: int) -> float:
+    """When the event of ``kind`` opened at ``opens`` s closed: its closing marker, else sample ``stop``."""
+    closer = event_markers()[kind][1]
+    times = [m.time for m in trace.markers if m.kind is closer and m.subject == subject and m.time >= opens]
+    return min(times, default=stop * trace.step)
+
+
+def _outage(
+    trace: Trace, vms: Sequence[str], window: tuple[float, float], start: int, settings: Settings
+) -> tuple[float, float, float] | None:
+    """The downtime of the event open over ``window`` (s) from the trace's outages, and its uncertainty.
+
+    The uncertainty is one VM's mean spacing between replies before the event (the host's over its VMs).
+    None where the trace records no outage for it: the samples are read instead.
+    """
+    found = event_outage(trace.outages, vms, *window) if trace.outages else None
+    if found is None:
+        return None
+    host = baseline(trace.host_throughput, start, trace.step, settings, trace.source).value
+    return found.start, found.end, len(trace.vm_names) / host
+
+
 def measure(trace: Trace, kind: str | None = None, settings: Settings = DEFAULT_SETTINGS) -> list[Measured]:
-    """Segment every event of ``kind`` (None: every marked kind) in ``trace``."""
+    """Segment every event of ``kind`` (None: every marked kind) in ``trace``.
+
+    Where the trace records outages (:mod:`rejuv.trace.outages`), each event's downtime is read from them.
+    """
     events = find_events(trace, kind)
     if not events:
         raise TraceError(trace.source, f"no {kind or 'rejuvenation'} events found")
     starts = [round(time / trace.step) for _, time, _ in events] + [trace.samples]
     found = []
-    for (what, _, subject), start, stop in zip(events, starts, starts[1:], strict=False):
+    for (what, opens, subject), start, stop in zip(events, starts, starts[1:], strict=False):
+        closes = _closing(trace, what, opens, subject, stop) if what in event_markers() else stop * trace.step
         if what == "os":
             if subject is None:
                 raise TraceError(trace.source, f"the os-reboot-started marker at {start * trace.step:g} s names no VM")
@@ -110,13 +149,36 @@ def measure(trace: Trace, kind: str | None = None, settings: Settings = DEFAULT_
                 raise TraceError(
                     trace.source, "an OS rejuvenation's degradation is measured on the other VMs; this trace has one"
                 )
-            downtime = segment_event(own, start, stop, trace.step, settings, trace.source).downtime
+            outage = _outage(trace, [subject], (opens, closes), start, settings)
+            if outage is None:
+                downtime = segment_event(own, start, stop, trace.step, settings, trace.source).downtime
+            else:  # to the request; one VM's own series, binned finely, may be too sparse to segment
+                downtime = Estimate(outage[1] - outage[0], outage[2], "s")
             segment = segment_event(others, start, stop, trace.step, settings, trace.source)
+            slowed = trace.vm_throughput.shape[1] - 1  # every other VM slows for the segment's period
+            each = segment.degraded_period
+            period = Estimate(slowed * each.value, slowed * each.uncertainty, each.unit)
         else:
-            segment = segment_event(trace.host_throughput, start, stop, trace.step, settings, trace.source)
-            downtime = segment.downtime
-        found.append(Measured(what, subject, segment, downtime))
+            host = trace.host_throughput
+            outage = _outage(trace, trace.vm_names, (opens, closes), start, settings)
+            segment = segment_event(host, start, stop, trace.step, settings, trace.source, outage)
+            downtime, period = segment.downtime, segment.degraded_period
+        found.append(Measured(what, subject, segment, downtime, period))
     return found
+
+
+def configuration(
+    trace: Trace, measured: Sequence[Measured], settings: Settings = DEFAULT_SETTINGS
+) -> dict[str, Estimate]:
+    """n and p of the measured host: the trace's VMs, and the host's throughput before its first event.
+
+    Raises :class:`TraceError` if ``measured`` is empty or the baseline window before the first event is too short.
+    """
+    if not measured:
+        raise TraceError(trace.source, "no event measured: nothing to read the host's throughput before")
+    first = round(min(item.segment.start for item in measured) / trace.step)
+    host = baseline(trace.host_throughput, first, trace.step, settings, trace.source)
+    return {"n": Estimate(float(len(trace.vm_names)), 0.0, "VMs"), "p": host}
 
 
 def too_coarse(measured: Sequence[Measured], step: float, settings: Settings = DEFAULT_SETTINGS) -> list[str]:
@@ -157,5 +219,5 @@ def combine(measured: Sequence[Measured]) -> dict[str, Estimate]:
             continue
         result[downtime] = _pool([m.downtime for m in events])
         result[rate] = _pool([m.segment.degradation for m in events])
-        result[period] = _pool([m.segment.degraded_period for m in events])
+        result[period] = _pool([m.period for m in events])
     return result

@@ -2,8 +2,10 @@
 
 For an event that starts at sample s (from a marker, or detected):
 
-1. **baseline** b: the median of the samples in the window before s (and the
-   noise σ from their median absolute deviation); by default 30 s, widened to
+1. **baseline** b: the median of the samples in the window before s (their
+   mean where the median is 0 but the mean is not: one VM's replies in 0.1 s bins) (and the
+   noise σ from their median absolute deviation, or their standard deviation
+   where that is 0, as for requests counted in bins of a tenth of a second); by default 30 s, widened to
    ``min_baseline_samples`` steps for coarse data such as Prometheus's 15 s or 30 s;
 2. **downtime**: the first run of samples below ``down_fraction`` b that
    starts at s or within the two samples after it (a stop begun late in s
@@ -12,7 +14,12 @@ For an event that starts at sample s (from a marker, or detected):
    that starts later and lasts at least a window (below); it ends at the first
    sample back above the line. A shorter run later on is noise dipping under
    the line from a degraded level, not downtime;
-3. **degraded period**: from recovery until throughput is back within
+   Where the client recorded every request, the downtime is given instead
+   (:mod:`rejuv.trace.outages`): known to the request, not to the step;
+3. **catch-up**: the samples right after recovery that lie above
+   ``(1 + tolerance)`` b are the queued requests answered in a burst when
+   service resumes: service, not degradation; the degraded period follows them;
+4. **degraded period**: from recovery until throughput is back within
    ``tolerance`` of b. The end is the later of two estimates: the least-squares
    change point between a degraded level and b (unbiased for a step), and the
    first window of samples whose mean is within the tolerance, and stays so
@@ -20,8 +27,10 @@ For an event that starts at sample s (from a marker, or detected):
    where noise would make a window that short unreliable)
    (which catches slow ramps, such as a page cache refilling); the change
    point is sought only up to two windows past that crossing;
-4. **degradation rate**: 1 - mean(throughput over the degraded period) / b,
-   the paper's definition.
+5. **degradation rate**: 1 - mean(throughput over the degraded period) / b,
+   the paper's definition. A period whose mean is clearly above b (4
+   standard errors) is no degradation: the period is then empty. Within the
+   noise above b, the rate reads 0. So the rate always lies in [0, 1].
 
 Each estimate carries an uncertainty (one standard error, or the sampling
 step where quantisation dominates). Missing samples (NaN) are ignored; those
@@ -38,7 +47,7 @@ from numpy.typing import NDArray
 
 from rejuv.errors import TraceError
 
-__all__ = ["Estimate", "Segment", "Settings", "DEFAULT_SETTINGS", "segment_event", "detect_events"]
+__all__ = ["Estimate", "Segment", "Settings", "DEFAULT_SETTINGS", "baseline", "segment_event", "detect_events"]
 
 Array = NDArray[np.float64]
 _MAD_TO_SIGMA = 1.4826
@@ -101,6 +110,7 @@ class Segment:
     degraded_period: Estimate  #: s
     degradation: Estimate  #: fraction of the baseline lost during the degraded period
     recovered: bool  #: throughput came back within the tolerance before the trace (or the next event) ended
+    catch_up: float = 0.0  #: s of the burst above the baseline right after the downtime, before the degraded period
 
 
 def _baseline(source: str, values: Array, start: int, settings: Settings, step: float) -> tuple[float, float, float]:
@@ -120,10 +130,25 @@ def _baseline(source: str, values: Array, start: int, settings: Settings, step: 
             f"need at least {settings.min_baseline_samples}{remedy}",
         )
     level = float(np.median(window))
+    if level <= 0 < float(np.mean(window)):  # replies counted in bins finer than their spacing: mostly 0, yet served
+        level = float(np.mean(window))
     sigma = _MAD_TO_SIGMA * float(np.median(np.abs(window - level)))
+    if sigma == 0:  # counts binned finely (0.1 s of 10 req/s: mostly 1 reply) have no spread about the median
+        sigma = float(np.std(window))
     if level <= 0:
         raise TraceError(source, f"no throughput before the event at {start * step:g} s (baseline 0)")
     return level, sigma, 1.2533 * sigma / np.sqrt(len(window))
+
+
+def baseline(
+    values: Array, start: int, step: float, settings: Settings = DEFAULT_SETTINGS, source: str = "trace"
+) -> Estimate:
+    """The level (req/s) of ``values`` over the baseline window before sample ``start``, as segmentation reads it.
+
+    Raises :class:`~rejuv.errors.TraceError` naming ``source`` if that window is too short or empty.
+    """
+    level, _, error = _baseline(source, values, start, settings, step)
+    return Estimate(level, error, "req/s")
 
 
 def _first(mask: NDArray[np.bool_]) -> int | None:
@@ -211,13 +236,28 @@ def _change_point(values: Array, level: float) -> int:
     return int(np.argmin(before + after))
 
 
+def _catch_up(rest: Array, line: float) -> int:
+    """How many samples at the start of ``rest`` lie above ``line``: the burst of queued requests."""
+    below = _first(~(rest > line))  # a missing sample ends the burst too
+    return len(rest) if below is None else below
+
+
 def segment_event(
-    values: Array, start: int, stop: int, step: float, settings: Settings = DEFAULT_SETTINGS, source: str = "trace"
+    values: Array,
+    start: int,
+    stop: int,
+    step: float,
+    settings: Settings = DEFAULT_SETTINGS,
+    source: str = "trace",
+    outage: tuple[float, float, float] | None = None,
 ) -> Segment:
     """Segment the event that starts at sample ``start``; look no further than sample ``stop``.
 
-    Raises :class:`~rejuv.errors.TraceError` naming ``source`` if the baseline
-    window before the event is too short or empty.
+    ``outage``, if given, is the downtime as the client saw it: its start and
+    end (s from the first sample) and their uncertainty (s); the samples are
+    then not read for it, and the degraded period starts with the first sample
+    wholly after it. Raises :class:`~rejuv.errors.TraceError` naming ``source``
+    if the baseline window before the event is too short or empty.
     """
     level, sigma, level_error = _baseline(source, values, start, settings, step)
     span = values[start:stop]
@@ -225,8 +265,13 @@ def segment_event(
     # less than once in 30,000 (4 standard errors).
     enough = int(np.ceil((4 * sigma / (settings.tolerance * level)) ** 2))
     window = settings.recovery_samples(step)
-    down_start, recovery = _down_run(span, settings.down_fraction * level, max(window, enough))
-    rest = span[recovery:]
+    if outage is None:
+        down_start, recovery = _down_run(span, settings.down_fraction * level, max(window, enough))
+    else:
+        down_start = min(len(span), max(0, int(outage[0] // step) - start))
+        recovery = min(len(span), max(down_start, int(np.ceil(outage[1] / step - 1e-9)) - start))
+    burst = _catch_up(span[recovery:], (1 + settings.tolerance) * level) if recovery else 0
+    rest = span[recovery + burst :]
     threshold = (1 - settings.tolerance) * level
     width = max(1, min(max(window, enough), len(rest)))
     # Back means back for good: this window and the four after it reach the threshold.
@@ -237,8 +282,12 @@ def segment_event(
     end = max(_change_point(rest[: crossing + 2 * width], level), crossing)
     degraded = rest[:end]
     degraded = degraded[np.isfinite(degraded)]
+    # Clearly above the baseline (4 standard errors) is catch-up, not a degraded period; within the noise of it,
+    # the period stands and its rate reads 0, the nearest rate there is.
+    if len(degraded) and np.mean(degraded) - level > 4 * sigma / np.sqrt(len(degraded)):
+        end, degraded = 0, degraded[:0]
     if len(degraded):
-        rate = 1 - float(np.mean(degraded)) / level
+        rate = max(0.0, 1 - float(np.mean(degraded)) / level)
         # The mean's standard error, from the noise the baseline shows or the period's own scatter, whichever is
         # larger: a client whose baseline is exactly its offered load (no spread) still degrades unevenly.
         scatter = max(sigma, float(np.std(degraded, ddof=1)) if len(degraded) > 1 else 0.0)
@@ -256,13 +305,18 @@ def segment_event(
     before = _missing_at_end(np.isfinite(values[lookback : start + down_start])) if recovery else 0
     inside = _missing_at_end(np.isfinite(span[down_start:recovery]))
     period_error = step * (min(max(1.0, (sigma / height) ** 2), searched) + inside)
+    if outage is None:
+        downtime = Estimate((recovery - down_start) * step, step * (1 + before + inside), "s")
+    else:
+        downtime = Estimate(outage[1] - outage[0], outage[2], "s")
     return Segment(
         start=start * step,
         baseline=Estimate(level, level_error, "req/s"),
-        downtime=Estimate((recovery - down_start) * step, step * (1 + before + inside), "s"),
+        downtime=downtime,
         degraded_period=Estimate(end * step, period_error, "s"),
         degradation=Estimate(rate, rate_error, ""),
         recovered=recovered,
+        catch_up=burst * step,
     )
 
 

@@ -4,8 +4,9 @@ A trace file is a NumPy ``.npz`` archive (a zip) holding:
 
 - ``meta``: a JSON document (as a 0-d string array)::
 
-      {"format": "rejuv-trace", "version": 1, "step": 1.0,
+      {"format": "rejuv-trace", "version": 2, "step": 1.0,
        "vm_names": ["vm0", ...],
+       "outages": [{"vm": "vm0", "start": 30.02, "end": 30.31}, ...],  (version 2; optional)
        "markers": [{"time": 30.0, "kind": "suspend-started", "subject": null, "note": ""}, ...],
        "metadata": {"host": ..., "cpu": ..., "kernel": ..., "rejuv": ..., "offered_load": ..., "seed": ...}}
 
@@ -33,18 +34,22 @@ from rejuv.limits import check_memory
 from rejuv.provenance import current
 from rejuv.trace.data import Trace, check_trace_memory
 from rejuv.trace.markers import Marker, MarkerKind
+from rejuv.trace.outages import Outage
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "write_trace", "read_trace"]
 
 FORMAT_NAME = "rejuv-trace"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  #: the newest version written; 2 adds ``outages`` (a file without them is written as 1)
+_READABLE = (1, 2)
 _ARRAYS = ("meta", "vm_throughput", "host")  #: the entries read; any other is ignored
 
 
 def _meta(trace: Trace) -> dict[str, Any]:
+    outages = {"outages": [{"vm": o.vm, "start": o.start, "end": o.end} for o in trace.outages]}
     return {
         "format": FORMAT_NAME,
-        "version": FORMAT_VERSION,
+        "version": FORMAT_VERSION if trace.outages else 1,  # older readers still read a file that needs no more
+        **(outages if trace.outages else {}),
         "step": trace.step,
         "vm_names": list(trace.vm_names),
         "markers": [
@@ -120,6 +125,22 @@ def _marker(source: str, number: int, item: Any) -> Marker:
     if not isinstance(note, str):
         raise TraceError(f"{where}.note", f"must be a string, got {_describe(note)}")
     return Marker(time, kind, subject, note)
+
+
+def _outage(source: str, number: int, item: Any) -> Outage:
+    where = f"{source}: outages[{number}]"
+    if not isinstance(item, dict):
+        raise TraceError(where, f"must be an object with 'vm', 'start' and 'end', got {_describe(item)}")
+    for key in ("vm", "start", "end"):
+        if key not in item:
+            raise TraceError(where, f"an outage needs 'vm', 'start' and 'end'; {key!r} is missing")
+    if not isinstance(item["vm"], str):
+        raise TraceError(f"{where}.vm", f"must be a VM name (a string), got {_describe(item['vm'])}")
+    start = _seconds(f"{where}.start", item["start"], positive=False)
+    end = _seconds(f"{where}.end", item["end"], positive=False)
+    if end < start:
+        raise TraceError(f"{where}.end", f"must not be before its start ({start:g} s), got {end:g} s")
+    return Outage(item["vm"], start, end)
 
 
 def _header(source: str, archive: Any, name: str) -> tuple[tuple[int, ...], np.dtype[Any]]:
@@ -202,9 +223,11 @@ def read_trace(path: Path | str) -> Trace:
     version = meta.get("version")
     if not isinstance(version, int) or isinstance(version, bool):
         raise _not_a_number(f"{source}: meta.version", version, f"the whole number {FORMAT_VERSION}")
-    if version != FORMAT_VERSION:
+    if version not in _READABLE:
         raise TraceError(
-            source, f"trace format version {version} is not supported (this rejuv reads version {FORMAT_VERSION})"
+            source,
+            f"trace format version {version} is not supported (this rejuv reads versions "
+            f"{', '.join(map(str, _READABLE))})",
         )
     for key in ("step", "vm_names"):
         if key not in meta:
@@ -219,6 +242,9 @@ def read_trace(path: Path | str) -> Trace:
     markers = meta.get("markers", [])
     if not isinstance(markers, list):
         raise TraceError(f"{source}: meta.markers", f"must be a list of markers, got {_describe(markers)}")
+    outages = meta.get("outages", []) if version >= 2 else []
+    if not isinstance(outages, list):
+        raise TraceError(f"{source}: meta.outages", f"must be a list of outages, got {_describe(outages)}")
     metadata = meta.get("metadata", {})
     if not isinstance(metadata, dict):
         raise TraceError(f"{source}: meta.metadata", f"must be an object, got {_describe(metadata)}")
@@ -230,4 +256,5 @@ def read_trace(path: Path | str) -> Trace:
         markers=tuple(_marker(source, number, item) for number, item in enumerate(markers)),
         metadata=metadata,
         source=source,
+        outages=tuple(_outage(source, number, item) for number, item in enumerate(outages)),
     )

@@ -50,8 +50,9 @@ class Event:
     Host-wide (``subject`` None: a warm or cold reboot): every VM is down for
     ``downtime`` s, then serves ``1 - degradation`` of its load for
     ``degraded_period`` s. An OS rejuvenation of VM ``subject``: that VM is
-    down for ``downtime`` s, and the others serve ``1 - degradation`` of their
-    load for ``degraded_period`` s from the start, as in the paper's Section 4.
+    down for ``downtime`` s, and each of the others serves ``1 - degradation``
+    of its load for ``degraded_period`` s from the start (the paper's Section 4:
+    the others slow down while it reboots; R_os is that period summed over them).
     """
 
     kind: str  #: a reboot strategy's key ("warm", "cold") or "os"
@@ -60,6 +61,13 @@ class Event:
     degradation: float
     degraded_period: float
     subject: int | None = None
+
+    @property
+    def length(self) -> float:
+        """Seconds from ``start`` until every VM serves its whole load again."""
+        if self.subject is None:
+            return self.downtime + self.degraded_period
+        return max(self.downtime, self.degraded_period)
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,8 @@ class Migration:
 def event_from_parameters(params: Parameters, kind: str, start: float) -> Event:
     """The event the model's parameters describe, of a kind in :func:`~rejuv.trace.event_kinds` (``os``: on VM 0).
 
+    An OS rejuvenation slows each of the other n - 1 VMs for R_os / (n - 1) s
+    (D_os at the paper's R_os = (n - 1) D_os); with n = 1 there is no other VM.
     Raises :class:`~rejuv.errors.ParameterError` for another kind or a grid of parameters.
     """
     point = params.scalar("a synthetic trace")
@@ -82,7 +92,9 @@ def event_from_parameters(params: Parameters, kind: str, start: float) -> Event:
         return Event(kind, start, terms.downtime, terms.degradation, terms.degraded_period)
     if kind != "os":
         raise ParameterError("kind", f"expected one of {', '.join(event_kinds())}, got {kind!r}")
-    return Event(kind, start, point.os_downtime, point.os_degradation, point.os_degraded_period, subject=0)
+    others = point.vms_per_host - 1
+    each = point.os_degraded_period / others if others > 0 else 0.0
+    return Event(kind, start, point.os_downtime, point.os_degradation, each, subject=0)
 
 
 def _rate_edges(
