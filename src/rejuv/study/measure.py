@@ -104,8 +104,10 @@ def fit_study(traces: Mapping[str, Trace], base: Parameters, settings: Settings,
 def _paper_rates(fit: StudyFit, base: Parameters) -> None:
     """Set γ of each migration not measured here to the paper's, as its own n and p give it.
 
-    The paper's Table 1 curves are absolute req/s of its 11 VMs at 560 req/s; read at this study's n and p
-    they would give a γ outside [0, 1]. The rate they gave the paper is what the paper compared.
+    The paper's Table 1 curves were measured over its 11 VMs at 560 req/s; read at this study's n and p
+    (scaled by the per-VM load) they give the γ of the paper's first n moves only (0.43 for stop-and-copy at
+    n = 3, p = 30, against 0.60), an extrapolation nobody measured. The rate they gave the paper is what the
+    paper compared.
     """
     for item in STRATEGIES.values():
         if not isinstance(item, MigrationStrategy) or (symbol := lookup(item.rate_field).symbol) in fit.estimates:
