@@ -1,0 +1,156 @@
+"""Model behaviour the mutation check found untested by the model's own tests (docs/mutation.md, model/)."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import threading
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rejuv.errors import ConfigFileError
+from rejuv.model import (
+    STRATEGIES,
+    MigrationStrategy,
+    Parameters,
+    compare_strategies,
+    load_parameter_file,
+    parse_duration,
+)
+from rejuv.model.phase_map import phase_map_memory
+from rejuv.model.presets import MOST_FILE_BYTES
+
+HOSTS = [2, 5, 40]
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [
+        ([1, 2], "a list"),
+        ({"x": 1}, "a table"),
+        (datetime.datetime(2026, 11, 30, 12, 0), "a date-time"),
+        (datetime.date(2026, 11, 30), "a date"),
+        (datetime.time(12, 0), "a time"),
+        (None, "a NoneType"),
+    ],
+)
+def test_a_value_of_the_wrong_toml_kind_is_named_by_its_kind(value: object, kind: str) -> None:
+    """A list, table, date-time, date or time where a number belongs is refused naming its TOML kind."""
+    with pytest.raises(ValueError) as caught:
+        parse_duration(value)  # type: ignore[arg-type]
+    assert str(caught.value) == f"expected a number or a text such as '59s', got {kind}"
+
+
+def padded(size: int, last: str) -> bytes:
+    """A TOML file of exactly ``size`` bytes: a comment filling it, then ``last`` as its last line."""
+    tail = last.encode()
+    return b"#" + b"x" * (size - len(tail) - 2) + b"\n" + tail
+
+
+def test_a_parameter_file_of_exactly_the_size_limit_is_read_whole(tmp_path: Path, paper: Parameters) -> None:
+    """A file of exactly MOST_FILE_BYTES (1 MiB) is read to its last byte, which sets a value."""
+    path = tmp_path / "big.toml"
+    path.write_bytes(padded(MOST_FILE_BYTES, 'D_w = "61s"'))
+    assert float(load_parameter_file(path, paper).warm_reboot_downtime) == 61.0
+
+
+def test_a_parameter_file_one_byte_over_the_limit_is_refused_naming_the_file(tmp_path: Path, paper: Parameters) -> None:
+    """A file of MOST_FILE_BYTES + 1 bytes is refused as larger than 1 MiB, naming the file."""
+    path = tmp_path / "big.toml"
+    path.write_bytes(padded(MOST_FILE_BYTES + 1, 'D_w = "61s"'))
+    with pytest.raises(ConfigFileError) as caught:
+        load_parameter_file(path, paper)
+    assert str(caught.value) == f"{path}: larger than 1 MiB; a parameter file is a few hundred bytes of TOML"
+
+
+def test_an_endless_parameter_stream_is_read_only_to_the_limit(tmp_path: Path, paper: Parameters) -> None:
+    """A FIFO that never ends is refused after MOST_FILE_BYTES + 1 bytes, not read on (as /dev/zero would be)."""
+    fifo = tmp_path / "endless.toml"
+    os.mkfifo(fifo)
+    budget = 8 * MOST_FILE_BYTES  # the writer gives up here, so a reader that reads on still returns
+    written = 0
+
+    def write() -> None:
+        nonlocal written
+        chunk = b"#" * 65536
+        try:
+            with open(fifo, "wb") as stream:
+                while written < budget:
+                    stream.write(chunk)
+                    stream.flush()
+                    written += len(chunk)
+        except BrokenPipeError:  # the reader stopped and closed its end
+            pass
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    with pytest.raises(ConfigFileError, match="larger than 1 MiB"):
+        load_parameter_file(fifo, paper)
+    writer.join()
+    # What the writer got rid of: what was read plus at most the pipe's buffer (64 KiB to 1 MiB).
+    assert written <= 2 * MOST_FILE_BYTES + 65536
+
+
+def test_a_comparison_reports_each_strategy_as_its_evaluation_does(paper: Parameters) -> None:
+    """compare_strategies gives each strategy's label, symbol, spare host and every Evaluation term at each m."""
+    result = compare_strategies(paper, HOSTS)
+    assert result["hosts"] == HOSTS
+    assert list(result["strategies"]) == list(STRATEGIES)
+    for key, item in STRATEGIES.items():
+        row = result["strategies"][key]
+        expected = item.evaluate(paper, np.array(HOSTS, dtype=float))
+        assert (row["label"], row["symbol"], row["needs_spare_host"]) == (
+            item.label,
+            item.symbol,
+            item.needs_spare_host,
+        )
+        for term in (
+            "normalized_throughput",
+            "availability",
+            "vmm_degradation",
+            "os_degradation",
+            "total_throughput",
+            "lost_requests_per_interval",
+            "lost_requests_per_year",
+        ):
+            assert row[term] == np.broadcast_to(getattr(expected, term), (len(HOSTS),)).tolist(), (key, term)  # type: ignore[literal-required]
+        assert row["limit"] == float(expected.limit)
+
+
+def test_a_comparison_past_a_float_is_infinite_without_a_warning(paper: Parameters) -> None:
+    """With p = 1e308 req/s, P overflows to inf quietly: no RuntimeWarning reaches the caller."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = compare_strategies(paper.replace(p=1e308), HOSTS)
+    assert result["strategies"]["warm"]["total_throughput"][-1] == float("inf")
+
+
+def test_each_migration_names_its_degradation_rate_as_the_paper_writes_it() -> None:
+    """Stop-and-copy's rate is γ; live migration's, with or without rate control, is γ' (paper Section 3)."""
+    rates = {key: item.rate_symbol() for key, item in STRATEGIES.items() if isinstance(item, MigrationStrategy)}
+    assert rates == {"migration": "γ", "live": "γ'", "live_rate_control": "γ'"}
+
+
+def test_a_measured_stop_and_copy_gives_the_time_per_vm_and_a_live_one_the_whole_time() -> None:
+    """D_m is the time per VM (M_t = n D_m): 60 s for 4 VMs is 15 s; M_l is the whole migration's time."""
+    assert STRATEGIES["migration"].time_parameter(60.0, 4) == 15.0  # type: ignore[attr-defined]
+    assert STRATEGIES["live"].time_parameter(60.0, 4) == 60.0  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("x_points", "y_points", "strategies", "expected"),
+    [
+        (100, 200, 5, 48 * 2**20 + 100 * 200 * (32 * 5 + 64)),
+        (-3, 200, 5, 48 * 2**20),  # no points: the fixed part alone
+        (100, -1, 5, 48 * 2**20),
+        (10, 10, 0, 48 * 2**20 + 100 * (32 + 64)),  # at least one strategy's share
+    ],
+)
+def test_a_phase_maps_memory_is_a_fixed_part_and_a_share_per_point_and_strategy(
+    x_points: int, y_points: int, strategies: int, expected: int
+) -> None:
+    """phase_map_memory: 48 MiB, plus 32 B per point and strategy and 64 B per point (phase_map.py's measurement)."""
+    assert phase_map_memory(x_points, y_points, strategies) == expected
