@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import itertools
 import os
 import threading
 import warnings
@@ -11,19 +12,27 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rejuv.errors import ConfigFileError
+from rejuv.errors import ConfigFileError, ParameterError
 from rejuv.model import (
     STRATEGIES,
     MigrationStrategy,
     Parameters,
+    WarmReboot,
+    canonical_key,
     compare_strategies,
+    iter_grid,
     load_parameter_file,
+    lookup,
     parse_duration,
+    register,
+    unregister,
 )
 from rejuv.model.phase_map import phase_map_memory
 from rejuv.model.presets import MOST_FILE_BYTES
+from rejuv.model.symbols import unregister_symbols
 
 HOSTS = [2, 5, 40]
+DAY = 86400.0
 
 
 @pytest.mark.parametrize(
@@ -154,3 +163,68 @@ def test_a_phase_maps_memory_is_a_fixed_part_and_a_share_per_point_and_strategy(
 ) -> None:
     """phase_map_memory: 48 MiB, plus 32 B per point and strategy and 64 B per point (phase_map.py's measurement)."""
     assert phase_map_memory(x_points, y_points, strategies) == expected
+
+
+class AliasedWarm(WarmReboot):
+    """Warm-VM Reboot under a second key with an alias: a registry entry to add and take away."""
+
+    key = "warm_again"
+    aliases = ("warm_alias",)
+
+
+def test_an_unregistered_strategys_aliases_are_unknown_again() -> None:
+    """unregister removes the strategy's aliases with it: the alias names no strategy afterwards."""
+    register(AliasedWarm())
+    try:
+        assert canonical_key("warm_alias") == "warm_again"
+    finally:
+        unregister("warm_again")
+    with pytest.raises(ParameterError, match=r"^strategy 'warm_alias': unknown"):
+        canonical_key("warm_alias")
+    register(AliasedWarm())  # the alias is free to take again
+    unregister("warm_alias")
+    assert "warm_again" not in STRATEGIES
+
+
+def test_unregistering_the_papers_symbols_leaves_them_in_the_table() -> None:
+    """unregister_symbols removes only what registered strategies added: the paper's D_w stays, and no error."""
+    unregister_symbols((lookup("D_w"),))
+    assert lookup("D_w").name == "warm_reboot_downtime"
+    assert lookup("warm_reboot_downtime").symbol == "D_w"
+
+
+def test_a_grid_whose_only_invalid_point_is_an_off_diagonal_corner_is_refused(paper: Parameters) -> None:
+    """check_grid tries every corner: D_w up to 20 d is valid at T_vmm = 28 d, T_vmm from 10 d at D_w = 1 s, not both."""
+    axes = {"warm_reboot_downtime": np.array([1.0, 20 * DAY]), "vmm_interval": np.array([10 * DAY, 28 * DAY])}
+    paper.replace(D_w=1.0, T_vmm=10 * DAY)  # the smallest corner is valid
+    paper.replace(D_w=20 * DAY, T_vmm=28 * DAY)  # and so is the largest
+    with pytest.raises(ParameterError, match=r"^warm_reboot_downtime \(D_w\): must stay below T_vmm \(10 d\)"):
+        paper.check_grid(axes)
+
+
+@pytest.mark.parametrize("chunk_points", [1, 4, 6, 100])
+def test_iter_grid_over_a_grid_of_sets_covers_the_cartesian_product_in_c_order(
+    paper: Parameters, chunk_points: int
+) -> None:
+    """Over a grid of sets, iter_grid yields the axes' product in C order, in chunks of at most chunk_points, beside the set's own axes."""
+    params = paper.replace(T_os=np.array([[7 * DAY], [14 * DAY]]))  # a set of shape (2, 1)
+    axes = {"omega": [0.125, 0.5, 0.75], "n": [2.0, 4.0]}
+    expected = list(itertools.product(*axes.values()))
+    seen: list[tuple[float, float]] = []
+    position = 0
+    for where, chunk in iter_grid(params, axes, chunk_points=chunk_points):
+        assert where.start == position and 0 < where.stop - where.start <= chunk_points
+        position = where.stop
+        assert chunk.shape == (2, where.stop - where.start)
+        assert chunk.os_interval.tolist() == [[7 * DAY], [14 * DAY]]  # the set's own values stay
+        seen += list(zip(chunk.warm_reboot_degradation.tolist(), chunk.vms_per_host.tolist(), strict=True))
+    assert seen == expected
+
+
+def test_iter_grid_over_a_grid_of_sets_checks_each_chunk(paper: Parameters) -> None:
+    """Over a grid of sets, a chunk that reaches an invalid point is refused naming the field (here ω = 1.5)."""
+    params = paper.replace(T_os=np.array([[7 * DAY], [14 * DAY]]))
+    chunks = iter_grid(params, {"omega": [0.5, 1.5]}, chunk_points=1)
+    next(chunks)
+    with pytest.raises(ParameterError, match=r"^warm_reboot_degradation \(ω\): must be in \[0, 1\], got 1\.5$"):
+        next(chunks)
