@@ -226,5 +226,5 @@ def test_iter_grid_over_a_grid_of_sets_checks_each_chunk(paper: Parameters) -> N
     params = paper.replace(T_os=np.array([[7 * DAY], [14 * DAY]]))
     chunks = iter_grid(params, {"omega": [0.5, 1.5]}, chunk_points=1)
     next(chunks)
-    with pytest.raises(ParameterError, match=r"^warm_reboot_degradation \(ω\): must be in \[0, 1\], got 1\.5$"):
+    with pytest.raises(ParameterError, match=r"^warm_reboot_degradation \(omega\): must be in \[0, 1\], got 1\.5$"):
         next(chunks)
