@@ -20,6 +20,8 @@ from rejuv.model import (
     WarmReboot,
     canonical_key,
     compare_strategies,
+    crossovers,
+    degradation_rates,
     iter_grid,
     load_parameter_file,
     lookup,
@@ -129,6 +131,17 @@ def test_a_comparison_reports_each_strategy_as_its_evaluation_does(paper: Parame
         assert row["limit"] == float(expected.limit)
 
 
+def test_a_comparison_reports_the_best_strategy_the_rates_and_the_crossovers(paper: Parameters) -> None:
+    """compare_strategies adds Warm-VM Reboot as best at every m (paper Section 4), γ and γ', and crossovers()."""
+    result = compare_strategies(paper, HOSTS)
+    assert result["best"] == ["warm"] * len(HOSTS)
+    assert result["degradation_rates"] == {key: float(rate) for key, rate in degradation_rates(paper).items()}
+    assert list(result["degradation_rates"]) == ["migration", "live", "live_rate_control"]
+    expected = [{"strategy": c.strategy, "overtakes": c.overtakes, "hosts": c.hosts} for c in crossovers(paper)]
+    assert result["crossovers"] == expected
+    assert any(c["hosts"] is not None for c in expected) and any(c["hosts"] is None for c in expected)
+
+
 def test_a_comparison_past_a_float_is_infinite_without_a_warning(paper: Parameters) -> None:
     """With p = 1e308 req/s, P overflows to inf quietly: no RuntimeWarning reaches the caller."""
     with warnings.catch_warnings():
@@ -228,3 +241,10 @@ def test_iter_grid_over_a_grid_of_sets_checks_each_chunk(paper: Parameters) -> N
     next(chunks)
     with pytest.raises(ParameterError, match=r"^warm_reboot_degradation \(omega\): must be in \[0, 1\], got 1\.5$"):
         next(chunks)
+
+
+def test_iter_grid_refuses_a_chunk_below_one_point_with_the_rule(paper: Parameters) -> None:
+    """chunk_points below 1 is a ValueError saying exactly: chunk_points must be >= 1."""
+    with pytest.raises(ValueError) as caught:
+        list(iter_grid(paper, {"omega": [0.1]}, chunk_points=0))
+    assert str(caught.value) == "chunk_points must be >= 1"
