@@ -219,14 +219,14 @@ def test_a_grid_whose_only_invalid_point_is_an_off_diagonal_corner_is_refused(pa
 def test_iter_grid_over_a_grid_of_sets_covers_the_cartesian_product_in_c_order(
     paper: Parameters, chunk_points: int
 ) -> None:
-    """Over a grid of sets, iter_grid yields the axes' product in C order, in chunks of at most chunk_points, beside the set's own axes."""
+    """Over a grid of sets, iter_grid yields the axes' product in C order, in chunks of chunk_points (the last may be short), beside the set's own axes."""
     params = paper.replace(T_os=np.array([[7 * DAY], [14 * DAY]]))  # a set of shape (2, 1)
     axes = {"omega": [0.125, 0.5, 0.75], "n": [2.0, 4.0]}
     expected = list(itertools.product(*axes.values()))
     seen: list[tuple[float, float]] = []
     position = 0
     for where, chunk in iter_grid(params, axes, chunk_points=chunk_points):
-        assert where.start == position and 0 < where.stop - where.start <= chunk_points
+        assert where.start == position and where.stop - where.start == min(chunk_points, len(expected) - position)
         position = where.stop
         assert chunk.shape == (2, where.stop - where.start)
         assert chunk.os_interval.tolist() == [[7 * DAY], [14 * DAY]]  # the set's own values stay
@@ -248,3 +248,10 @@ def test_iter_grid_refuses_a_chunk_below_one_point_with_the_rule(paper: Paramete
     with pytest.raises(ValueError) as caught:
         list(iter_grid(paper, {"omega": [0.1]}, chunk_points=0))
     assert str(caught.value) == "chunk_points must be >= 1"
+
+
+def test_iter_grid_without_axes_yields_the_set_once(paper: Parameters) -> None:
+    """No axes: one chunk, position 0 alone, holding the set as it is."""
+    chunks = list(iter_grid(paper, {}))
+    assert [where for where, _ in chunks] == [slice(0, 1)]
+    assert chunks[0][1].as_dict() == paper.as_dict()
