@@ -31,6 +31,7 @@ from rejuv.model import (
 )
 from rejuv.model.phase_map import phase_map_memory
 from rejuv.model.presets import MOST_FILE_BYTES
+from rejuv.model.strategies import check_hosts
 from rejuv.model.symbols import unregister_symbols
 
 HOSTS = [2, 5, 40]
@@ -255,3 +256,35 @@ def test_iter_grid_without_axes_yields_the_set_once(paper: Parameters) -> None:
     chunks = list(iter_grid(paper, {}))
     assert [where for where, _ in chunks] == [slice(0, 1)]
     assert chunks[0][1].as_dict() == paper.as_dict()
+
+
+def test_a_host_count_that_is_not_a_number_is_refused_naming_hosts() -> None:
+    """Text where a host count belongs: ``hosts (m): must be whole numbers, got 'abc'``."""
+    with pytest.raises(ParameterError) as caught:
+        check_hosts("abc")
+    assert str(caught.value) == "hosts (m): must be whole numbers, got 'abc'"
+
+
+def test_a_host_count_past_int64_is_still_a_number() -> None:
+    """Host counts are read as floats, so 10^20 (past int64) is 1e20, not an object array."""
+    hosts = check_hosts(10**20)
+    assert hosts.dtype == np.float64 and float(hosts) == 1e20
+
+
+@pytest.mark.parametrize("key", list(STRATEGIES))
+def test_a_strategys_limit_without_shared_terms_is_its_evaluations(key: str, paper: Parameters) -> None:
+    """limit(params) computes the shared terms itself: it equals evaluate(params).limit to 1e-15."""
+    item = STRATEGIES[key]
+    assert float(item.limit(paper)) == pytest.approx(float(item.evaluate(paper, 2).limit), rel=1e-15)
+    assert float(item.limit(paper.replace(T_os=3 * DAY))) == pytest.approx(
+        float(item.evaluate(paper.replace(T_os=3 * DAY), 2).limit), rel=1e-15
+    )
+
+
+def test_a_toml_error_at_the_end_of_a_file_names_the_file_without_a_line(tmp_path: Path, paper: Parameters) -> None:
+    """tomllib reports some errors 'at end of document', without a line: the message then names the file alone."""
+    path = tmp_path / "cut.toml"
+    path.write_text("D_w = ")
+    with pytest.raises(ConfigFileError) as caught:
+        load_parameter_file(path, paper)
+    assert str(caught.value) == f"{path}: not valid TOML (Invalid value (at end of document))"
