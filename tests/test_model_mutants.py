@@ -33,6 +33,7 @@ from rejuv.model.phase_map import phase_map_memory
 from rejuv.model.presets import MOST_FILE_BYTES
 from rejuv.model.strategies import check_hosts
 from rejuv.model.symbols import unregister_symbols
+from rejuv.model.timeline import IntervalKind, rejuvenation_timeline
 
 HOSTS = [2, 5, 40]
 DAY = 86400.0
@@ -288,3 +289,25 @@ def test_a_toml_error_at_the_end_of_a_file_names_the_file_without_a_line(tmp_pat
     with pytest.raises(ConfigFileError) as caught:
         load_parameter_file(path, paper)
     assert str(caught.value) == f"{path}: not valid TOML (Invalid value (at end of document))"
+
+
+def test_an_os_rejuvenation_due_as_a_period_ends_starts_after_the_next_warm_reboot(paper: Parameters) -> None:
+    """T_os = 3.9 s is 3 periods of T_vmm - D_w = 1.3 s of OS clock (up to rounding): it starts at 3 T_vmm + D_w = 4.7 s.
+
+    In floats 3.9 falls just short of 3 x 1.3, so splitting at the period boundary must not start it a hair
+    inside the VMM downtime [4.5 s, 4.7 s), which the model forbids.
+    """
+    small = paper.replace(
+        T_vmm=1.5, D_w=0.2, R_vmm=0.0, D_c=0.2, R_vmm_c=0.0, D_m=0.01, M_l=0.2, M_l_rc=0.2, T_os=3.9, D_os=0.5, R_os=0.5
+    )
+    timeline = rejuvenation_timeline(small, "warm", 4)
+    os_down = timeline.of(IntervalKind.OS_DOWNTIME)
+    assert [(item.start, item.end) for item in os_down] == [(4.7, 5.2)]
+
+
+def test_a_warm_timeline_without_os_degradation_has_os_downtimes_only(paper: Parameters) -> None:
+    """With R_os = 0, one period of the paper's T_vmm = 28 d holds 3 OS downtimes of 41 s at D_w + 7, 14 and 21 d."""
+    timeline = rejuvenation_timeline(paper.replace(R_os=0.0), "warm", 1)
+    starts = [59.0 + k * 7 * DAY for k in (1, 2, 3)]
+    assert [(item.start, item.end) for item in timeline.of(IntervalKind.OS_DOWNTIME)] == [(s, s + 41.0) for s in starts]
+    assert timeline.of(IntervalKind.OS_DEGRADED) == ()
