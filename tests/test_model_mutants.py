@@ -311,3 +311,33 @@ def test_a_warm_timeline_without_os_degradation_has_os_downtimes_only(paper: Par
     starts = [59.0 + k * 7 * DAY for k in (1, 2, 3)]
     assert [(item.start, item.end) for item in timeline.of(IntervalKind.OS_DOWNTIME)] == [(s, s + 41.0) for s in starts]
     assert timeline.of(IntervalKind.OS_DEGRADED) == ()
+
+
+def whole_seconds(paper: Parameters) -> Parameters:
+    """T_vmm = 100 s, D_w = D_c = 30 s, T_os = 35 s, D_os = 5 s, no degraded periods: every time is a whole second."""
+    return paper.replace(
+        T_vmm=100.0,
+        D_w=30.0,
+        R_vmm=0.0,
+        D_c=30.0,
+        R_vmm_c=0.0,
+        D_m=1.0,
+        M_l=30.0,
+        M_l_rc=30.0,
+        T_os=35.0,
+        D_os=5.0,
+        R_os=0.0,
+    )
+
+
+def test_a_warm_os_rejuvenation_due_as_the_timeline_ends_is_not_in_it(paper: Parameters) -> None:
+    """Warm: 70 s of OS clock per period; the OS rejuvenation due at 70 s belongs to the next period, so one period has one, at 65 s."""
+    timeline = rejuvenation_timeline(whole_seconds(paper), "warm", 1)
+    assert timeline.os_rejuvenations == (65.0,)
+
+
+def test_a_cold_os_rejuvenation_due_at_the_next_reboot_is_counted(paper: Parameters) -> None:
+    """Cold: ⌊(T_vmm - D_c) / T_os⌋ = ⌊70 / 35⌋ = 2 per period, at 65 s and at 100 s, the second cut to nothing by the reboot."""
+    timeline = rejuvenation_timeline(whole_seconds(paper), "cold", 2)
+    assert timeline.os_rejuvenations == (65.0, 100.0, 165.0, 200.0)
+    assert [(item.start, item.end) for item in timeline.of(IntervalKind.OS_DOWNTIME)] == [(65.0, 70.0), (165.0, 170.0)]
