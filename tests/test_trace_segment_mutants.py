@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rejuv.trace.segment import _change_point
+from rejuv.trace.segment import Settings, _change_point
 
 
 def split_error(values: list[float], level: float, k: int) -> float:
@@ -29,3 +29,9 @@ def test_the_change_point_is_the_split_with_the_least_squared_error(values: list
     best = min(split_error(values, level, k) for k in range(len(values) + 1))
     assert 0 <= found <= len(values)
     assert split_error(values, level, found) <= best + 1e-9
+
+
+def test_a_recovery_window_shorter_than_a_sample_is_one_sample() -> None:
+    """recovery_window is in seconds, at least one sample: 5 s is 5 samples at 1 s, 1 at 5 s, and still 1 at 15 s."""
+    settings = Settings(recovery_window=5.0)
+    assert [settings.recovery_samples(step) for step in (1.0, 5.0, 15.0)] == [5, 1, 1]
