@@ -303,6 +303,7 @@ def test_an_os_rejuvenation_due_as_a_period_ends_starts_after_the_next_warm_rebo
     timeline = rejuvenation_timeline(small, "warm", 4)
     os_down = timeline.of(IntervalKind.OS_DOWNTIME)
     assert [(item.start, item.end) for item in os_down] == [(4.7, 5.2)]
+    assert timeline.os_rejuvenations == (4.5,)  # due as the reboot at 3 T_vmm starts, and frozen through it
 
 
 def test_a_warm_timeline_without_os_degradation_has_os_downtimes_only(paper: Parameters) -> None:
