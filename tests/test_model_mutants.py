@@ -47,7 +47,7 @@ DAY = 86400.0
         (datetime.datetime(2026, 11, 30, 12, 0), "a date-time"),
         (datetime.date(2026, 11, 30), "a date"),
         (datetime.time(12, 0), "a time"),
-        (None, "a NoneType"),
+        ((1, 2), "a tuple"),  # not a TOML kind: the type's own name
     ],
 )
 def test_a_value_of_the_wrong_toml_kind_is_named_by_its_kind(value: object, kind: str) -> None:
@@ -342,3 +342,10 @@ def test_a_cold_os_rejuvenation_due_at_the_next_reboot_is_counted(paper: Paramet
     timeline = rejuvenation_timeline(whole_seconds(paper), "cold", 2)
     assert timeline.os_rejuvenations == (65.0, 100.0, 165.0, 200.0)
     assert [(item.start, item.end) for item in timeline.of(IntervalKind.OS_DOWNTIME)] == [(65.0, 70.0), (165.0, 170.0)]
+
+
+def test_a_cold_os_rejuvenation_has_its_degraded_period_after_its_downtime(paper: Parameters) -> None:
+    """Cold, R_os = 10 s: the OS rejuvenation at 65 s is down to 70 s, then degraded to 80 s; the one at 100 s is cut."""
+    timeline = rejuvenation_timeline(whole_seconds(paper).replace(R_os=10.0), "cold", 1)
+    assert [(item.start, item.end) for item in timeline.of(IntervalKind.OS_DOWNTIME)] == [(65.0, 70.0)]
+    assert [(item.start, item.end) for item in timeline.of(IntervalKind.OS_DEGRADED)] == [(70.0, 80.0)]
