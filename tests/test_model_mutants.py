@@ -18,6 +18,7 @@ from rejuv.model import (
     MigrationStrategy,
     Parameters,
     WarmReboot,
+    apply_overrides,
     canonical_key,
     compare_strategies,
     crossovers,
@@ -34,6 +35,7 @@ from rejuv.model.presets import MOST_FILE_BYTES
 from rejuv.model.strategies import check_hosts
 from rejuv.model.symbols import unregister_symbols
 from rejuv.model.timeline import IntervalKind, rejuvenation_timeline
+from test_new_strategy import StagedResume
 
 HOSTS = [2, 5, 40]
 DAY = 86400.0
@@ -349,3 +351,16 @@ def test_a_cold_os_rejuvenation_has_its_degraded_period_after_its_downtime(paper
     timeline = rejuvenation_timeline(whole_seconds(paper).replace(R_os=10.0), "cold", 1)
     assert [(item.start, item.end) for item in timeline.of(IntervalKind.OS_DOWNTIME)] == [(65.0, 70.0)]
     assert [(item.start, item.end) for item in timeline.of(IntervalKind.OS_DEGRADED)] == [(70.0, 80.0)]
+
+
+def test_iter_grid_over_a_registered_strategys_parameter_sets_it_in_each_chunk(paper: Parameters) -> None:
+    """A registered strategy's own parameter (D_s) as an axis: each chunk holds its values, where value() finds them."""
+    item = register(StagedResume())
+    try:
+        params = apply_overrides(paper, {"D_s": "20s", "omega_s": 0.3, "R_s": "100s"})
+        seen: list[float] = []
+        for _, chunk in iter_grid(params, {"D_s": [10.0, 30.0, 50.0]}, chunk_points=2):
+            seen += np.broadcast_to(chunk.required("D_s"), chunk.shape).tolist()
+        assert seen == [10.0, 30.0, 50.0]
+    finally:
+        unregister(item.key)
