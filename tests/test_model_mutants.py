@@ -19,6 +19,7 @@ from rejuv.model import (
     Parameters,
     WarmReboot,
     apply_overrides,
+    best_strategy,
     canonical_key,
     compare_strategies,
     crossovers,
@@ -364,3 +365,34 @@ def test_iter_grid_over_a_registered_strategys_parameter_sets_it_in_each_chunk(p
         assert seen == [10.0, 30.0, 50.0]
     finally:
         unregister(item.key)
+
+
+def test_a_timeline_is_refused_for_a_migration_naming_the_reboots(paper: Parameters) -> None:
+    """A timeline is drawn for reboot strategies only: for live migration the error names warm and cold."""
+    with pytest.raises(ParameterError) as caught:
+        rejuvenation_timeline(paper, "live", 1)
+    assert str(caught.value) == "strategy 'live': a timeline is drawn for one of warm, cold"
+
+
+@pytest.mark.parametrize("periods", [0, True, 2.0])
+def test_a_timeline_needs_a_whole_number_of_periods(paper: Parameters, periods: object) -> None:
+    """periods must be an int >= 1: 0, True and 2.0 are refused, naming periods and the value."""
+    with pytest.raises(ParameterError) as caught:
+        rejuvenation_timeline(paper, "warm", periods)  # type: ignore[arg-type]
+    assert str(caught.value) == f"periods: must be a whole number >= 1, got {periods!r}"
+
+
+def test_a_warm_timeline_has_the_warm_reboots_own_periods_and_no_timer_resets(paper: Parameters) -> None:
+    """Warm, paper values: each period starts with D_w = 59 s down, then R_vmm = 25 s degraded; the OS timer never resets."""
+    timeline = rejuvenation_timeline(paper, "warm", 2)
+    assert timeline.strategy == "warm" and timeline.os_timer_resets == ()
+    starts = [0.0, 28 * DAY]
+    assert [(i.start, i.end) for i in timeline.of(IntervalKind.VMM_DOWNTIME)] == [(s, s + 59.0) for s in starts]
+    assert [(i.start, i.end) for i in timeline.of(IntervalKind.VMM_DEGRADED)] == [(s + 59.0, s + 84.0) for s in starts]
+
+
+def test_the_best_strategy_needs_two_hosts(paper: Parameters) -> None:
+    """best_strategy compares the spare-host strategies too, so it refuses m = 1 as a host count below 2."""
+    with pytest.raises(ParameterError) as caught:
+        best_strategy(paper, 1)
+    assert str(caught.value) == "hosts (m): must be whole numbers >= 2, got 1"
