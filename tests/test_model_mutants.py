@@ -31,10 +31,11 @@ from rejuv.model import (
     register,
     unregister,
 )
+from rejuv.model.curves import Curve
 from rejuv.model.phase_map import phase_map_memory
 from rejuv.model.presets import MOST_FILE_BYTES
 from rejuv.model.strategies import check_hosts
-from rejuv.model.symbols import unregister_symbols
+from rejuv.model.symbols import register_symbols, unregister_symbols
 from rejuv.model.timeline import IntervalKind, rejuvenation_timeline
 from test_new_strategy import StagedResume
 
@@ -396,3 +397,61 @@ def test_the_best_strategy_needs_two_hosts(paper: Parameters) -> None:
     with pytest.raises(ParameterError) as caught:
         best_strategy(paper, 1)
     assert str(caught.value) == "hosts (m): must be whole numbers >= 2, got 1"
+
+
+def test_a_curve_that_is_not_a_table_or_a_non_finite_coefficient_is_refused_naming_the_curve() -> None:
+    """Curve.from_data names the field: for data that is no table, and for a coefficient that is not finite."""
+    with pytest.raises(ParameterError) as caught:
+        Curve.from_data("V_s", 5)  # type: ignore[arg-type]
+    assert str(caught.value) == "V_s: expected a table or a list of tables (one per piece), got 5"
+    with pytest.raises(ParameterError) as caught:
+        Curve.from_data("V_s", {"form": "constant", "value": "nan"})
+    assert str(caught.value) == "V_s: coefficients must be finite numbers, got {'value': nan}"
+
+
+def test_a_taken_strategy_key_or_symbol_is_refused() -> None:
+    """register refuses a key already registered; register_symbols a symbol already in the table (D_w)."""
+    with pytest.raises(ParameterError) as caught:
+        register(WarmReboot())
+    assert str(caught.value) == "strategy 'warm': already registered"
+    with pytest.raises(ParameterError) as caught:
+        register_symbols((lookup("D_w"),))
+    assert str(caught.value) == "D_w: already in the symbol table; a strategy's symbols must be new"
+    assert list(STRATEGIES).count("warm") == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("strategies = 1\n", "strategies: expected a table of [strategies.KEY] sections, got 1"),
+        ("[strategies]\nwarm = 1\n", "strategies.warm: expected a table of its parameters, got 1"),
+        (
+            "[strategies.warm]\nD_w = 1\n",
+            "[strategies.warm]: D_w is not one of Warm-VM Reboot's own parameters (none)",
+        ),
+        ("migration = 1\n", "migration: expected a table of [migration.METHOD] sections, got 1"),
+        ("[migration]\nlive = 1\n", "migration.live: expected a table of Table 1 curves, got 1"),
+    ],
+)
+def test_a_misplaced_section_in_a_parameter_file_is_refused_naming_the_file(
+    tmp_path: Path, paper: Parameters, text: str, why: str
+) -> None:
+    """A [strategies] or [migration] section of the wrong shape, or a paper symbol in a strategy's own section."""
+    path = tmp_path / "x.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigFileError) as caught:
+        load_parameter_file(path, paper)
+    assert str(caught.value) == f"{path}: {why}"
+
+
+def test_a_bad_value_in_a_strategys_own_section_names_the_file_and_line(tmp_path: Path, paper: Parameters) -> None:
+    """[strategies.staged] D_s = "soon": the error names the file, line 2 and the parameter."""
+    item = register(StagedResume())
+    try:
+        path = tmp_path / "x.toml"
+        path.write_text('[strategies.staged]\nD_s = "soon"\n')
+        with pytest.raises(ConfigFileError) as caught:
+            load_parameter_file(path, paper)
+        assert str(caught.value).startswith(f"{path}, line 2: staged_resume_downtime (D_s): ")
+    finally:
+        unregister(item.key)
