@@ -426,6 +426,10 @@ def test_a_taken_strategy_key_or_symbol_is_refused() -> None:
         ("strategies = 1\n", "strategies: expected a table of [strategies.KEY] sections, got 1"),
         ("[strategies]\nwarm = 1\n", "strategies.warm: expected a table of its parameters, got 1"),
         (
+            "[strategies.nope]\nx = 1\n",
+            "[strategies.nope]: strategy 'nope': unknown; expected one of warm, cold, migration, live, live_rate_control",
+        ),
+        (
             "[strategies.warm]\nD_w = 1\n",
             "[strategies.warm]: D_w is not one of Warm-VM Reboot's own parameters (none)",
         ),
