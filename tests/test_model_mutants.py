@@ -1,0 +1,461 @@
+"""Model behaviour the mutation check found untested by the model's own tests (docs/mutation.md, model/)."""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+import os
+import threading
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rejuv.errors import ConfigFileError, ParameterError
+from rejuv.model import (
+    STRATEGIES,
+    MigrationStrategy,
+    Parameters,
+    WarmReboot,
+    apply_overrides,
+    best_strategy,
+    canonical_key,
+    compare_strategies,
+    crossovers,
+    degradation_rates,
+    iter_grid,
+    load_parameter_file,
+    lookup,
+    parse_duration,
+    register,
+    unregister,
+)
+from rejuv.model.curves import Curve
+from rejuv.model.phase_map import phase_map_memory
+from rejuv.model.presets import MOST_FILE_BYTES
+from rejuv.model.strategies import check_hosts
+from rejuv.model.symbols import register_symbols, unregister_symbols
+from rejuv.model.timeline import IntervalKind, rejuvenation_timeline
+from test_new_strategy import StagedResume
+
+HOSTS = [2, 5, 40]
+DAY = 86400.0
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [
+        ([1, 2], "a list"),
+        ({"x": 1}, "a table"),
+        (datetime.datetime(2026, 11, 30, 12, 0), "a date-time"),
+        (datetime.date(2026, 11, 30), "a date"),
+        (datetime.time(12, 0), "a time"),
+        ((1, 2), "a tuple"),  # not a TOML kind: the type's own name
+    ],
+)
+def test_a_value_of_the_wrong_toml_kind_is_named_by_its_kind(value: object, kind: str) -> None:
+    """A list, table, date-time, date or time where a number belongs is refused naming its TOML kind."""
+    with pytest.raises(ValueError) as caught:
+        parse_duration(value)  # type: ignore[arg-type]
+    assert str(caught.value) == f"expected a number or a text such as '59s', got {kind}"
+
+
+def padded(size: int, last: str) -> bytes:
+    """A TOML file of exactly ``size`` bytes: a comment filling it, then ``last`` as its last line."""
+    tail = last.encode()
+    return b"#" + b"x" * (size - len(tail) - 2) + b"\n" + tail
+
+
+def test_a_parameter_file_of_exactly_the_size_limit_is_read_whole(tmp_path: Path, paper: Parameters) -> None:
+    """A file of exactly MOST_FILE_BYTES (1 MiB) is read to its last byte, which sets a value."""
+    path = tmp_path / "big.toml"
+    path.write_bytes(padded(MOST_FILE_BYTES, 'D_w = "61s"'))
+    assert float(load_parameter_file(path, paper).warm_reboot_downtime) == 61.0
+
+
+def test_a_parameter_file_one_byte_over_the_limit_is_refused_naming_the_file(tmp_path: Path, paper: Parameters) -> None:
+    """A file of MOST_FILE_BYTES + 1 bytes is refused as larger than 1 MiB, naming the file."""
+    path = tmp_path / "big.toml"
+    path.write_bytes(padded(MOST_FILE_BYTES + 1, 'D_w = "61s"'))
+    with pytest.raises(ConfigFileError) as caught:
+        load_parameter_file(path, paper)
+    assert str(caught.value) == f"{path}: larger than 1 MiB; a parameter file is a few hundred bytes of TOML"
+
+
+def test_an_endless_parameter_stream_is_read_only_to_the_limit(tmp_path: Path, paper: Parameters) -> None:
+    """A FIFO that never ends is refused after MOST_FILE_BYTES + 1 bytes, not read on (as /dev/zero would be)."""
+    fifo = tmp_path / "endless.toml"
+    os.mkfifo(fifo)
+    budget = 8 * MOST_FILE_BYTES  # the writer gives up here, so a reader that reads on still returns
+    written = 0
+
+    def write() -> None:
+        nonlocal written
+        chunk = b"#" * 65536
+        try:
+            with open(fifo, "wb") as stream:
+                while written < budget:
+                    stream.write(chunk)
+                    stream.flush()
+                    written += len(chunk)
+        except BrokenPipeError:  # the reader stopped and closed its end
+            pass
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    with pytest.raises(ConfigFileError, match="larger than 1 MiB"):
+        load_parameter_file(fifo, paper)
+    writer.join()
+    # What the writer got rid of: what was read plus at most the pipe's buffer (64 KiB to 1 MiB).
+    assert written <= 2 * MOST_FILE_BYTES + 65536
+
+
+def test_a_comparison_reports_each_strategy_as_its_evaluation_does(paper: Parameters) -> None:
+    """compare_strategies gives each strategy's label, symbol, spare host and every Evaluation term at each m."""
+    result = compare_strategies(paper, HOSTS)
+    assert result["hosts"] == HOSTS
+    assert list(result["strategies"]) == list(STRATEGIES)
+    for key, item in STRATEGIES.items():
+        row = result["strategies"][key]
+        expected = item.evaluate(paper, np.array(HOSTS, dtype=float))
+        assert (row["label"], row["symbol"], row["needs_spare_host"]) == (
+            item.label,
+            item.symbol,
+            item.needs_spare_host,
+        )
+        for term in (
+            "normalized_throughput",
+            "availability",
+            "vmm_degradation",
+            "os_degradation",
+            "total_throughput",
+            "lost_requests_per_interval",
+            "lost_requests_per_year",
+        ):
+            assert row[term] == np.broadcast_to(getattr(expected, term), (len(HOSTS),)).tolist(), (key, term)  # type: ignore[literal-required]
+        assert row["limit"] == float(expected.limit)
+
+
+def test_a_comparison_reports_the_best_strategy_the_rates_and_the_crossovers(paper: Parameters) -> None:
+    """compare_strategies adds Warm-VM Reboot as best at every m (paper Section 4), γ and γ', and crossovers()."""
+    result = compare_strategies(paper, HOSTS)
+    assert result["best"] == ["warm"] * len(HOSTS)
+    assert result["degradation_rates"] == {key: float(rate) for key, rate in degradation_rates(paper).items()}
+    assert list(result["degradation_rates"]) == ["migration", "live", "live_rate_control"]
+    expected = [{"strategy": c.strategy, "overtakes": c.overtakes, "hosts": c.hosts} for c in crossovers(paper)]
+    assert result["crossovers"] == expected
+    assert any(c["hosts"] is not None for c in expected) and any(c["hosts"] is None for c in expected)
+
+
+def test_a_comparison_past_a_float_is_infinite_without_a_warning(paper: Parameters) -> None:
+    """With p = 1e308 req/s, P overflows to inf quietly: no RuntimeWarning reaches the caller."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = compare_strategies(paper.replace(p=1e308), HOSTS)
+    assert result["strategies"]["warm"]["total_throughput"][-1] == float("inf")
+
+
+def test_each_migration_names_its_degradation_rate_as_the_paper_writes_it() -> None:
+    """Stop-and-copy's rate is γ; live migration's, with or without rate control, is γ' (paper Section 3)."""
+    rates = {key: item.rate_symbol() for key, item in STRATEGIES.items() if isinstance(item, MigrationStrategy)}
+    assert rates == {"migration": "γ", "live": "γ'", "live_rate_control": "γ'"}
+
+
+def test_a_measured_stop_and_copy_gives_the_time_per_vm_and_a_live_one_the_whole_time() -> None:
+    """D_m is the time per VM (M_t = n D_m): 60 s for 4 VMs is 15 s; M_l is the whole migration's time."""
+    assert STRATEGIES["migration"].time_parameter(60.0, 4) == 15.0  # type: ignore[attr-defined]
+    assert STRATEGIES["live"].time_parameter(60.0, 4) == 60.0  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("x_points", "y_points", "strategies", "expected"),
+    [
+        (100, 200, 5, 48 * 2**20 + 100 * 200 * (32 * 5 + 64)),
+        (-3, 200, 5, 48 * 2**20),  # no points: the fixed part alone
+        (100, -1, 5, 48 * 2**20),
+        (10, 10, 0, 48 * 2**20 + 100 * (32 + 64)),  # at least one strategy's share
+    ],
+)
+def test_a_phase_maps_memory_is_a_fixed_part_and_a_share_per_point_and_strategy(
+    x_points: int, y_points: int, strategies: int, expected: int
+) -> None:
+    """phase_map_memory: 48 MiB, plus 32 B per point and strategy and 64 B per point (phase_map.py's measurement)."""
+    assert phase_map_memory(x_points, y_points, strategies) == expected
+
+
+class AliasedWarm(WarmReboot):
+    """Warm-VM Reboot under a second key with an alias: a registry entry to add and take away."""
+
+    key = "warm_again"
+    aliases = ("warm_alias",)
+
+
+def test_an_unregistered_strategys_aliases_are_unknown_again() -> None:
+    """unregister removes the strategy's aliases with it: the alias names no strategy afterwards."""
+    register(AliasedWarm())
+    try:
+        assert canonical_key("warm_alias") == "warm_again"
+    finally:
+        unregister("warm_again")
+    with pytest.raises(ParameterError, match=r"^strategy 'warm_alias': unknown"):
+        canonical_key("warm_alias")
+    register(AliasedWarm())  # the alias is free to take again
+    unregister("warm_alias")
+    assert "warm_again" not in STRATEGIES
+
+
+def test_unregistering_the_papers_symbols_leaves_them_in_the_table() -> None:
+    """unregister_symbols removes only what registered strategies added: the paper's D_w stays, and no error."""
+    unregister_symbols((lookup("D_w"),))
+    assert lookup("D_w").name == "warm_reboot_downtime"
+    assert lookup("warm_reboot_downtime").symbol == "D_w"
+
+
+def test_a_grid_whose_only_invalid_point_is_an_off_diagonal_corner_is_refused(paper: Parameters) -> None:
+    """check_grid tries every corner: D_w up to 20 d is valid at T_vmm = 28 d, T_vmm from 10 d at D_w = 1 s, not both."""
+    axes = {"warm_reboot_downtime": np.array([1.0, 20 * DAY]), "vmm_interval": np.array([10 * DAY, 28 * DAY])}
+    paper.replace(D_w=1.0, T_vmm=10 * DAY)  # the smallest corner is valid
+    paper.replace(D_w=20 * DAY, T_vmm=28 * DAY)  # and so is the largest
+    with pytest.raises(ParameterError, match=r"^warm_reboot_downtime \(D_w\): must stay below T_vmm \(10 d\)"):
+        paper.check_grid(axes)
+
+
+@pytest.mark.parametrize("chunk_points", [1, 4, 6, 100])
+def test_iter_grid_over_a_grid_of_sets_covers_the_cartesian_product_in_c_order(
+    paper: Parameters, chunk_points: int
+) -> None:
+    """Over a grid of sets, iter_grid yields the axes' product in C order, in chunks of chunk_points (the last may be short), beside the set's own axes."""
+    params = paper.replace(T_os=np.array([[7 * DAY], [14 * DAY]]))  # a set of shape (2, 1)
+    axes = {"omega": [0.125, 0.5, 0.75], "n": [2.0, 4.0]}
+    expected = list(itertools.product(*axes.values()))
+    seen: list[tuple[float, float]] = []
+    position = 0
+    for where, chunk in iter_grid(params, axes, chunk_points=chunk_points):
+        assert where.start == position and where.stop - where.start == min(chunk_points, len(expected) - position)
+        position = where.stop
+        assert chunk.shape == (2, where.stop - where.start)
+        assert chunk.os_interval.tolist() == [[7 * DAY], [14 * DAY]]  # the set's own values stay
+        seen += list(zip(chunk.warm_reboot_degradation.tolist(), chunk.vms_per_host.tolist(), strict=True))
+    assert seen == expected
+
+
+def test_iter_grid_over_a_grid_of_sets_checks_each_chunk(paper: Parameters) -> None:
+    """Over a grid of sets, a chunk that reaches an invalid point is refused naming the field (here ω = 1.5)."""
+    params = paper.replace(T_os=np.array([[7 * DAY], [14 * DAY]]))
+    chunks = iter_grid(params, {"omega": [0.5, 1.5]}, chunk_points=1)
+    next(chunks)
+    with pytest.raises(ParameterError, match=r"^warm_reboot_degradation \(omega\): must be in \[0, 1\], got 1\.5$"):
+        next(chunks)
+
+
+def test_iter_grid_refuses_a_chunk_below_one_point_with_the_rule(paper: Parameters) -> None:
+    """chunk_points below 1 is a ValueError saying exactly: chunk_points must be >= 1."""
+    with pytest.raises(ValueError) as caught:
+        list(iter_grid(paper, {"omega": [0.1]}, chunk_points=0))
+    assert str(caught.value) == "chunk_points must be >= 1"
+
+
+def test_iter_grid_without_axes_yields_the_set_once(paper: Parameters) -> None:
+    """No axes: one chunk, position 0 alone, holding the set as it is."""
+    chunks = list(iter_grid(paper, {}))
+    assert [where for where, _ in chunks] == [slice(0, 1)]
+    assert chunks[0][1].as_dict() == paper.as_dict()
+
+
+def test_a_host_count_that_is_not_a_number_is_refused_naming_hosts() -> None:
+    """Text where a host count belongs: ``hosts (m): must be whole numbers, got 'abc'``."""
+    with pytest.raises(ParameterError) as caught:
+        check_hosts("abc")
+    assert str(caught.value) == "hosts (m): must be whole numbers, got 'abc'"
+
+
+def test_a_host_count_past_int64_is_still_a_number() -> None:
+    """Host counts are read as floats, so 10^20 (past int64) is 1e20, not an object array."""
+    hosts = check_hosts(10**20)
+    assert hosts.dtype == np.float64 and float(hosts) == 1e20
+
+
+@pytest.mark.parametrize("key", list(STRATEGIES))
+def test_a_strategys_limit_without_shared_terms_is_its_evaluations(key: str, paper: Parameters) -> None:
+    """limit(params) computes the shared terms itself: it equals evaluate(params).limit to 1e-15."""
+    item = STRATEGIES[key]
+    assert float(item.limit(paper)) == pytest.approx(float(item.evaluate(paper, 2).limit), rel=1e-15)
+    assert float(item.limit(paper.replace(T_os=3 * DAY))) == pytest.approx(
+        float(item.evaluate(paper.replace(T_os=3 * DAY), 2).limit), rel=1e-15
+    )
+
+
+def test_a_toml_error_at_the_end_of_a_file_names_the_file_without_a_line(tmp_path: Path, paper: Parameters) -> None:
+    """tomllib reports some errors 'at end of document', without a line: the message then names the file alone."""
+    path = tmp_path / "cut.toml"
+    path.write_text("D_w = ")
+    with pytest.raises(ConfigFileError) as caught:
+        load_parameter_file(path, paper)
+    assert str(caught.value) == f"{path}: not valid TOML (Invalid value (at end of document))"
+
+
+def test_an_os_rejuvenation_due_as_a_period_ends_starts_after_the_next_warm_reboot(paper: Parameters) -> None:
+    """T_os = 3.9 s is 3 periods of T_vmm - D_w = 1.3 s of OS clock (up to rounding): it starts at 3 T_vmm + D_w = 4.7 s.
+
+    In floats 3.9 falls just short of 3 x 1.3, so splitting at the period boundary must not start it a hair
+    inside the VMM downtime [4.5 s, 4.7 s), which the model forbids.
+    """
+    small = paper.replace(
+        T_vmm=1.5, D_w=0.2, R_vmm=0.0, D_c=0.2, R_vmm_c=0.0, D_m=0.01, M_l=0.2, M_l_rc=0.2, T_os=3.9, D_os=0.5, R_os=0.5
+    )
+    timeline = rejuvenation_timeline(small, "warm", 4)
+    os_down = timeline.of(IntervalKind.OS_DOWNTIME)
+    assert [(item.start, item.end) for item in os_down] == [(4.7, 5.2)]
+    assert timeline.os_rejuvenations == (4.5,)  # due as the reboot at 3 T_vmm starts, and frozen through it
+
+
+def test_a_warm_timeline_without_os_degradation_has_os_downtimes_only(paper: Parameters) -> None:
+    """With R_os = 0, one period of the paper's T_vmm = 28 d holds 3 OS downtimes of 41 s at D_w + 7, 14 and 21 d."""
+    timeline = rejuvenation_timeline(paper.replace(R_os=0.0), "warm", 1)
+    starts = [59.0 + k * 7 * DAY for k in (1, 2, 3)]
+    assert [(item.start, item.end) for item in timeline.of(IntervalKind.OS_DOWNTIME)] == [(s, s + 41.0) for s in starts]
+    assert timeline.of(IntervalKind.OS_DEGRADED) == ()
+
+
+def whole_seconds(paper: Parameters) -> Parameters:
+    """T_vmm = 100 s, D_w = D_c = 30 s, T_os = 35 s, D_os = 5 s, no degraded periods: every time is a whole second."""
+    return paper.replace(
+        T_vmm=100.0,
+        D_w=30.0,
+        R_vmm=0.0,
+        D_c=30.0,
+        R_vmm_c=0.0,
+        D_m=1.0,
+        M_l=30.0,
+        M_l_rc=30.0,
+        T_os=35.0,
+        D_os=5.0,
+        R_os=0.0,
+    )
+
+
+def test_a_warm_os_rejuvenation_due_as_the_timeline_ends_is_not_in_it(paper: Parameters) -> None:
+    """Warm: 70 s of OS clock per period; the OS rejuvenation due at 70 s belongs to the next period, so one period has one, at 65 s."""
+    timeline = rejuvenation_timeline(whole_seconds(paper), "warm", 1)
+    assert timeline.os_rejuvenations == (65.0,)
+
+
+def test_a_cold_os_rejuvenation_due_at_the_next_reboot_is_counted(paper: Parameters) -> None:
+    """Cold: ⌊(T_vmm - D_c) / T_os⌋ = ⌊70 / 35⌋ = 2 per period, at 65 s and at 100 s, the second cut to nothing by the reboot."""
+    timeline = rejuvenation_timeline(whole_seconds(paper), "cold", 2)
+    assert timeline.os_rejuvenations == (65.0, 100.0, 165.0, 200.0)
+    assert [(item.start, item.end) for item in timeline.of(IntervalKind.OS_DOWNTIME)] == [(65.0, 70.0), (165.0, 170.0)]
+
+
+def test_a_cold_os_rejuvenation_has_its_degraded_period_after_its_downtime(paper: Parameters) -> None:
+    """Cold, R_os = 10 s: the OS rejuvenation at 65 s is down to 70 s, then degraded to 80 s; the one at 100 s is cut."""
+    timeline = rejuvenation_timeline(whole_seconds(paper).replace(R_os=10.0), "cold", 1)
+    assert [(item.start, item.end) for item in timeline.of(IntervalKind.OS_DOWNTIME)] == [(65.0, 70.0)]
+    assert [(item.start, item.end) for item in timeline.of(IntervalKind.OS_DEGRADED)] == [(70.0, 80.0)]
+
+
+def test_iter_grid_over_a_registered_strategys_parameter_sets_it_in_each_chunk(paper: Parameters) -> None:
+    """A registered strategy's own parameter (D_s) as an axis: each chunk holds its values, where value() finds them."""
+    item = register(StagedResume())
+    try:
+        params = apply_overrides(paper, {"D_s": "20s", "omega_s": 0.3, "R_s": "100s"})
+        seen: list[float] = []
+        for _, chunk in iter_grid(params, {"D_s": [10.0, 30.0, 50.0]}, chunk_points=2):
+            seen += np.broadcast_to(chunk.required("D_s"), chunk.shape).tolist()
+        assert seen == [10.0, 30.0, 50.0]
+    finally:
+        unregister(item.key)
+
+
+def test_a_timeline_is_refused_for_a_migration_naming_the_reboots(paper: Parameters) -> None:
+    """A timeline is drawn for reboot strategies only: for live migration the error names warm and cold."""
+    with pytest.raises(ParameterError) as caught:
+        rejuvenation_timeline(paper, "live", 1)
+    assert str(caught.value) == "strategy 'live': a timeline is drawn for one of warm, cold"
+
+
+@pytest.mark.parametrize("periods", [0, True, 2.0])
+def test_a_timeline_needs_a_whole_number_of_periods(paper: Parameters, periods: object) -> None:
+    """periods must be an int >= 1: 0, True and 2.0 are refused, naming periods and the value."""
+    with pytest.raises(ParameterError) as caught:
+        rejuvenation_timeline(paper, "warm", periods)  # type: ignore[arg-type]
+    assert str(caught.value) == f"periods: must be a whole number >= 1, got {periods!r}"
+
+
+def test_a_warm_timeline_has_the_warm_reboots_own_periods_and_no_timer_resets(paper: Parameters) -> None:
+    """Warm, paper values: each period starts with D_w = 59 s down, then R_vmm = 25 s degraded; the OS timer never resets."""
+    timeline = rejuvenation_timeline(paper, "warm", 2)
+    assert timeline.strategy == "warm" and timeline.os_timer_resets == ()
+    starts = [0.0, 28 * DAY]
+    assert [(i.start, i.end) for i in timeline.of(IntervalKind.VMM_DOWNTIME)] == [(s, s + 59.0) for s in starts]
+    assert [(i.start, i.end) for i in timeline.of(IntervalKind.VMM_DEGRADED)] == [(s + 59.0, s + 84.0) for s in starts]
+
+
+def test_the_best_strategy_needs_two_hosts(paper: Parameters) -> None:
+    """best_strategy compares the spare-host strategies too, so it refuses m = 1 as a host count below 2."""
+    with pytest.raises(ParameterError) as caught:
+        best_strategy(paper, 1)
+    assert str(caught.value) == "hosts (m): must be whole numbers >= 2, got 1"
+
+
+def test_a_curve_that_is_not_a_table_or_a_non_finite_coefficient_is_refused_naming_the_curve() -> None:
+    """Curve.from_data names the field: for data that is no table, and for a coefficient that is not finite."""
+    with pytest.raises(ParameterError) as caught:
+        Curve.from_data("V_s", 5)  # type: ignore[arg-type]
+    assert str(caught.value) == "V_s: expected a table or a list of tables (one per piece), got 5"
+    with pytest.raises(ParameterError) as caught:
+        Curve.from_data("V_s", {"form": "constant", "value": "nan"})
+    assert str(caught.value) == "V_s: coefficients must be finite numbers, got {'value': nan}"
+
+
+def test_a_taken_strategy_key_or_symbol_is_refused() -> None:
+    """register refuses a key already registered; register_symbols a symbol already in the table (D_w)."""
+    with pytest.raises(ParameterError) as caught:
+        register(WarmReboot())
+    assert str(caught.value) == "strategy 'warm': already registered"
+    with pytest.raises(ParameterError) as caught:
+        register_symbols((lookup("D_w"),))
+    assert str(caught.value) == "D_w: already in the symbol table; a strategy's symbols must be new"
+    assert list(STRATEGIES).count("warm") == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("strategies = 1\n", "strategies: expected a table of [strategies.KEY] sections, got 1"),
+        ("[strategies]\nwarm = 1\n", "strategies.warm: expected a table of its parameters, got 1"),
+        (
+            "[strategies.nope]\nx = 1\n",
+            "[strategies.nope]: strategy 'nope': unknown; expected one of warm, cold, migration, live, live_rate_control",
+        ),
+        (
+            "[strategies.warm]\nD_w = 1\n",
+            "[strategies.warm]: D_w is not one of Warm-VM Reboot's own parameters (none)",
+        ),
+        ("migration = 1\n", "migration: expected a table of [migration.METHOD] sections, got 1"),
+        ("[migration]\nlive = 1\n", "migration.live: expected a table of Table 1 curves, got 1"),
+    ],
+)
+def test_a_misplaced_section_in_a_parameter_file_is_refused_naming_the_file(
+    tmp_path: Path, paper: Parameters, text: str, why: str
+) -> None:
+    """A [strategies] or [migration] section of the wrong shape, or a paper symbol in a strategy's own section."""
+    path = tmp_path / "x.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigFileError) as caught:
+        load_parameter_file(path, paper)
+    assert str(caught.value) == f"{path}: {why}"
+
+
+def test_a_bad_value_in_a_strategys_own_section_names_the_file_and_line(tmp_path: Path, paper: Parameters) -> None:
+    """[strategies.staged] D_s = "soon": the error names the file, line 2 and the parameter."""
+    item = register(StagedResume())
+    try:
+        path = tmp_path / "x.toml"
+        path.write_text('[strategies.staged]\nD_s = "soon"\n')
+        with pytest.raises(ConfigFileError) as caught:
+            load_parameter_file(path, paper)
+        assert str(caught.value).startswith(f"{path}, line 2: staged_resume_downtime (D_s): ")
+    finally:
+        unregister(item.key)
