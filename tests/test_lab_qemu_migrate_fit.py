@@ -99,8 +99,8 @@ def test_rejuv_fit_rebuilds_table_1_from_a_lab_run(
 def test_a_lab_fit_writes_a_parameter_file_that_compare_accepts(
     run: tuple[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The file holds the time parameter, and γ only if it was measured in [0, 1] (else the fit says not measured);
-    rejuv compare --params uses every value in it."""
+    """The file holds n, p and the time parameter, and γ only if it was measured in [0, 1] (else the fit says not
+    measured); rejuv compare --params uses every value in it."""
     procedure, trace = run
     params = tmp_path / "fit.toml"
     document = _fit(capsys, trace, procedure, params)
@@ -109,7 +109,8 @@ def test_a_lab_fit_writes_a_parameter_file_that_compare_accepts(
     estimates = document["estimates"]
     assert isinstance(estimates, dict)
     rate = lookup(item.rate_field).symbol
-    assert set(estimates) <= {item.time_symbol, rate} and item.time_symbol in estimates
+    assert set(estimates) <= {"n", "p", item.time_symbol, rate} and {"n", "p", item.time_symbol} <= set(estimates)
+    assert estimates["n"]["value"] == VMS and estimates["p"]["value"] > 0  # the run's VMs and their load
     if rate in estimates:
         assert 0.0 <= estimates[rate]["value"] <= 1.0
     else:
