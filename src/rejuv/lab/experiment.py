@@ -39,7 +39,15 @@ from rejuv.model.precopy import RateRule
 from rejuv.trace.data import Trace
 from rejuv.trace.markers import Marker, MarkerKind
 
-__all__ = ["Experiment", "ExperimentResult", "run_experiment", "check_room", "MAX_OFFERED_LOAD", "PROCEDURE_NAMES"]
+__all__ = [
+    "Experiment",
+    "ExperimentResult",
+    "run_experiment",
+    "check_room",
+    "cold_cache_note",
+    "MAX_OFFERED_LOAD",
+    "PROCEDURE_NAMES",
+]
 
 #: Every procedure ``rejuv lab run`` knows: one host's, then the migrations of the lab of hosts.
 PROCEDURE_NAMES = (*PROCEDURES, *MIGRATION_PROCEDURES)
@@ -148,6 +156,23 @@ class Experiment:
             raise LabError("seed", f"must be >= 0, got {self.seed}")
         # its own limits, naming memory_mb, disk_bps, dirty or dirty_buffer
         VMConfig(memory_mb=self.memory_mb, disk_bps=self.disk_bps, dirty=self.dirty, dirty_buffer=self.dirty_buffer_mb)
+
+
+def cold_cache_note(experiment: Experiment, files: int, file_kb: int) -> str | None:
+    """A warning if the guests cannot read all ``files`` of ``file_kb`` KB within half the load before the procedure.
+
+    Until then each guest serves from its throttled disk, not its page cache: the procedure would start from a
+    cache still filling, and the trace would compare a slow start with a warm end. None if the cache fills in time.
+    """
+    fill = files * file_kb * 1024 / experiment.disk_bps
+    if fill <= experiment.before / 2:
+        return None
+    return (
+        f"note: each guest reads its {files} files ({files * file_kb / 1024:.1f} MB) from a "
+        f"{experiment.disk_bps // 1024} KB/s disk in about {fill:.0f} s, more than half of --before "
+        f"({experiment.before:g} s): the procedure will start before its page cache is warm; "
+        "use fewer --files, a longer --before or a faster --disk-kbps"
+    )
 
 
 def check_room(experiment: Experiment, root: Path | None = None) -> None:
