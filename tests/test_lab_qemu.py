@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import shutil
 import subprocess
 import tomllib
@@ -23,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from lab_runs import leftovers, run_leaving_nothing
 from rejuv.cli.main import main
 from rejuv.lab import (
     Experiment,
@@ -35,7 +35,7 @@ from rejuv.lab import (
     run_experiment,
     throughput,
 )
-from rejuv.lab.cleanup import CLEANUP, run_directory
+from rejuv.lab.cleanup import run_directory
 from rejuv.lab.errors import VMError
 from rejuv.lab.vm import VM, GuestStatus, VMConfig, VMState
 from rejuv.model import check_value
@@ -52,27 +52,13 @@ RATE = 5.0
 SMALL = {"rate": RATE, "memory_mb": 128, "disk_bps": 256 * 1024, "accel": "tcg", "timeout": 3.0}
 
 
-def _leftovers() -> set[str]:
-    """Everything a run may leave: run directories, namespaces, QEMU and load processes of ours."""
-    found = {f"dir {p}" for p in Path("/dev/shm").glob(f"rejuv-lab-{os.getpid()}-*")}
-    netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False).stdout
-    found |= {f"netns {line.split()[0]}" for line in netns.splitlines() if line.startswith(f"rejuv-{os.getpid()}-")}
-    children = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(os.getpid())], capture_output=True, text=True)
-    found |= {f"process {line.strip()}" for line in children.stdout.splitlines() if "qemu" in line or "loadgen" in line}
-    return found | {f"registered {what}" for what in CLEANUP.pending()}
-
-
 @pytest.fixture(scope="module")
 def image() -> GuestImage:
     return build_image(ImageRecipe(files=20))
 
 
 def _run(image: GuestImage, progress: Callable[[str], None] = lambda _: None, **changes: object) -> ExperimentResult:
-    before = _leftovers()
-    try:
-        return asyncio.run(run_experiment(Experiment(**{**SMALL, **changes}), image, progress))  # type: ignore[arg-type]
-    finally:
-        assert _leftovers() - before == set(), "the run left something behind"
+    return run_leaving_nothing(Experiment(**{**SMALL, **changes}), image, progress)  # type: ignore[arg-type]
 
 
 def _mean(result: ExperimentResult, vm: int, start: float, seconds: float) -> float:
@@ -213,13 +199,13 @@ def _kill_once_at(stage: str) -> Callable[[VM, str], None]:
 @pytest.fixture(scope="module")
 def faulty(image: GuestImage) -> ExperimentResult:
     faults = {0: _kill_once_at("suspend"), 1: _kill_once_at("saved"), 2: _kill_once_at("resume")}
-    before = _leftovers()
+    before = leftovers()
     settings = {**SMALL, "rate": 3.0, "procedure": "warm", "vms": 3, "before": 8.0, "after": 8.0}
     experiment = Experiment(**{**settings, "mechanism": "ignore-shared"})  # type: ignore[arg-type]
     try:
         return asyncio.run(run_experiment(experiment, image, faults=faults))
     finally:
-        assert _leftovers() - before == set()
+        assert leftovers() - before == set()
 
 
 def test_qemu_killed_during_suspend_loses_memory_and_says_so(faulty: ExperimentResult) -> None:
@@ -350,12 +336,12 @@ def migrated(image: GuestImage) -> Migrated:
             await source.close()
             await destination.close()
 
-    before = _leftovers()
+    before = leftovers()
     try:
         with run_directory() as run_dir, Host(2) as host:
             return asyncio.run(scenario(run_dir, host))
     finally:
-        assert _leftovers() - before == set()
+        assert leftovers() - before == set()
 
 
 def test_a_migration_whose_destination_dies_leaves_the_guest_running_on_the_source(migrated: Migrated) -> None:

@@ -11,7 +11,6 @@ are needed.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import signal
@@ -23,13 +22,13 @@ from pathlib import Path
 
 import pytest
 
-from rejuv.lab.experiment import Experiment, ExperimentResult, run_experiment
+from lab_runs import run_leaving_nothing
+from rejuv.lab.experiment import Experiment, ExperimentResult
 from rejuv.lab.image import GuestImage, ImageRecipe, build_image
 from rejuv.lab.owner import NAMESPACE_PREFIX
 from rejuv.trace.markers import MarkerKind
 from test_lab_clean import _leftovers_of, _rejuv
 from test_lab_cli import interrupted
-from test_lab_qemu import _leftovers
 
 pytestmark = [
     pytest.mark.lab,
@@ -43,18 +42,10 @@ def image() -> GuestImage:
     return build_image(ImageRecipe(files=20))
 
 
-def _run(experiment: Experiment, image: GuestImage) -> ExperimentResult:
-    before = _leftovers()
-    try:
-        return asyncio.run(run_experiment(experiment, image))
-    finally:
-        assert _leftovers() - before == set(), "the run left something behind"
-
-
 @pytest.fixture(scope="module")
 def three_hosts(image: GuestImage) -> ExperimentResult:
     experiment = Experiment(procedure="live", hosts=3, vms=1, rate=5.0, before=5.0, after=5.0, accel="tcg", timeout=3.0)
-    return _run(experiment, image)
+    return run_leaving_nothing(experiment, image)
 
 
 def test_three_hosts_show_two_evacuations_each_followed_by_its_hosts_rejuvenation(
@@ -100,7 +91,7 @@ def shared_link(image: GuestImage) -> ExperimentResult:
     experiment = Experiment(
         procedure="migration", vms=2, rate=16.0, before=5.0, after=8.0, accel="tcg", timeout=5.0, link="50mbit"
     )
-    return _run(experiment, image)
+    return run_leaving_nothing(experiment, image)
 
 
 def test_a_hosts_web_replies_and_its_migration_share_its_up_link(shared_link: ExperimentResult) -> None:

@@ -20,13 +20,13 @@ from typing import cast
 
 import pytest
 
+from lab_runs import run_leaving_nothing
 from rejuv.lab.cluster import UPLINK, ClusterHost
-from rejuv.lab.experiment import Experiment, ExperimentResult, run_experiment
+from rejuv.lab.experiment import Experiment, ExperimentResult
 from rejuv.lab.image import GuestImage, ImageRecipe, build_image
 from rejuv.lab.vmbase import FaultHook, VMBase
 from rejuv.trace.markers import MarkerKind
 from test_lab_cli import interrupted
-from test_lab_qemu import _leftovers
 
 pytestmark = [
     pytest.mark.lab,
@@ -46,22 +46,14 @@ def image() -> GuestImage:
     return build_image(ImageRecipe(files=20))
 
 
-def _run(experiment: Experiment, image: GuestImage, faults: dict[int, FaultHook] | None = None) -> ExperimentResult:
-    before = _leftovers()
-    try:
-        return asyncio.run(run_experiment(experiment, image, faults=faults))
-    finally:
-        assert _leftovers() - before == set(), "the run left something behind"
-
-
 @pytest.fixture(scope="module")
 def live(image: GuestImage) -> ExperimentResult:
-    return _run(_experiment("live", 2), image)
+    return run_leaving_nothing(_experiment("live", 2), image)
 
 
 @pytest.fixture(scope="module")
 def stop_and_copy(image: GuestImage) -> ExperimentResult:
-    return _run(_experiment("migration", 1), image)
+    return run_leaving_nothing(_experiment("migration", 1), image)
 
 
 def _kill_the_destination_after(seconds: float) -> FaultHook:
@@ -101,12 +93,14 @@ def _cut_the_link_after(seconds: float, for_seconds: float) -> FaultHook:
 
 @pytest.fixture(scope="module")
 def link_cut(image: GuestImage) -> ExperimentResult:
-    return _run(_experiment("live", 1, link="100mbit"), image, faults={0: _cut_the_link_after(1.0, 8.0)})
+    return run_leaving_nothing(_experiment("live", 1, link="100mbit"), image, faults={0: _cut_the_link_after(1.0, 8.0)})
 
 
 @pytest.fixture(scope="module")
 def destination_killed(image: GuestImage) -> ExperimentResult:
-    return _run(_experiment("live", 1, link="100mbit"), image, faults={0: _kill_the_destination_after(1.0)})
+    return run_leaving_nothing(
+        _experiment("live", 1, link="100mbit"), image, faults={0: _kill_the_destination_after(1.0)}
+    )
 
 
 def _moved_in_place(result: ExperimentResult) -> None:

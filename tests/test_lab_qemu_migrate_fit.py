@@ -9,7 +9,6 @@ are needed.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shutil
@@ -18,14 +17,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from lab_runs import run_leaving_nothing
 from rejuv.cli import main
-from rejuv.lab.experiment import Experiment, run_experiment
+from rejuv.lab.experiment import Experiment
 from rejuv.lab.image import GuestImage, ImageRecipe, build_image
 from rejuv.model import STRATEGIES, MigrationStrategy, lookup
 from rejuv.report import plot_migration_trace
 from rejuv.trace import read_trace, write_trace
 from rejuv.trace.moves import find_moves
-from test_lab_qemu import _leftovers
 
 pytestmark = [
     pytest.mark.lab,
@@ -60,11 +59,7 @@ def run(
         link="1gbit",
         step=0.25,
     )
-    before = _leftovers()
-    try:
-        result = asyncio.run(run_experiment(experiment, image))
-    finally:
-        assert _leftovers() - before == set(), "the run left something behind"
+    result = run_leaving_nothing(experiment, image)
     return procedure, write_trace(result.trace, tmp_path_factory.mktemp("lab") / f"{procedure}.trace")
 
 

@@ -21,18 +21,17 @@ and load averages of 7 to 11: noise larger than the effect.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import os
 import shutil
 
 import pytest
 
-from rejuv.lab.experiment import Experiment, ExperimentResult, run_experiment
+from lab_runs import run_leaving_nothing
+from rejuv.lab.experiment import Experiment, ExperimentResult
 from rejuv.lab.image import GuestImage, ImageRecipe, build_image
 from rejuv.model.precopy import MBIT, RateRule
 from rejuv.trace.markers import MarkerKind
-from test_lab_qemu import _leftovers
 
 pytestmark = [
     pytest.mark.lab,
@@ -61,22 +60,14 @@ def image() -> GuestImage:
     return build_image(ImageRecipe(files=20))
 
 
-def _run(experiment: Experiment, image: GuestImage) -> ExperimentResult:
-    before = _leftovers()
-    try:
-        return asyncio.run(run_experiment(experiment, image))
-    finally:
-        assert _leftovers() - before == set(), "the run left something behind"
-
-
 @pytest.fixture(scope="module")
 def controlled(image: GuestImage) -> ExperimentResult:
-    return _run(_experiment("live_rate_control"), image)
+    return run_leaving_nothing(_experiment("live_rate_control"), image)
 
 
 @pytest.fixture(scope="module")
 def unlimited(image: GuestImage) -> ExperimentResult:
-    return _run(_experiment("live"), image)
+    return run_leaving_nothing(_experiment("live"), image)
 
 
 def _rounds(result: ExperimentResult) -> list[dict[str, object]]:
