@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import itertools
 import warnings
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
 
 from rejuv.errors import TraceError
 from rejuv.trace import Settings, detect_events, segment_event
-from rejuv.trace.segment import Estimate
+from rejuv.trace.segment import Estimate, Segment
 
 BASE = 64.0  #: req/s before and after the event
 BASES = (1.0, BASE)  #: a low baseline makes an off-by-one in a window's sum or count visible
@@ -90,19 +91,24 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("base", BASES)
-@pytest.mark.parametrize("step", [0.5, 1.0, 5.0])
-def test_a_noise_free_event_segments_exactly(step: float, base: float) -> None:
-    """Every downtime, period, rate and missing edge gives the exact downtime, period and rate, by the documented edge rules."""
+def segmented_cases(step: float, base: float) -> Iterator[tuple[tuple[str, int, float, int], Segment]]:
+    """Each case of CASES as (edge, downtime, rate, period), with its noise-free series segmented at ``step``."""
     settings = Settings(baseline_window=WINDOW * step, recovery_window=RECOVERY * step)
     for edge, downtime, rate, period in CASES:
         values = event_series(downtime, rate, period, base)
         gap = missing_index(edge, downtime, period)
         if gap is not None:
             values[gap] = np.nan
-        found = segment_event(values, START, len(values), step, settings)
+        yield (edge, downtime, rate, period), segment_event(values, START, len(values), step, settings)
+
+
+@pytest.mark.parametrize("base", BASES)
+@pytest.mark.parametrize("step", [0.5, 1.0, 5.0])
+def test_a_noise_free_event_segments_exactly(step: float, base: float) -> None:
+    """Every downtime, period, rate and missing edge gives the exact downtime, period and rate, by the documented edge rules."""
+    for case, found in segmented_cases(step, base):
+        edge, downtime, rate, period = case
         down, degraded, _, _ = expected(edge, downtime, period)
-        case = (edge, downtime, rate, period)
         assert (found.baseline.unit, found.downtime.unit, found.degraded_period.unit) == ("req/s", "s", "s"), case
         assert found.degradation.unit == "", case
         assert found.start == START * step, case
@@ -117,15 +123,9 @@ def test_a_noise_free_event_segments_exactly(step: float, base: float) -> None:
 @pytest.mark.parametrize("step", [0.5, 1.0, 5.0])
 def test_without_noise_the_uncertainties_are_quantisation_alone(step: float, base: float) -> None:
     """Noise-free: baseline and rate exact (uncertainty 0); downtime and period one step, plus one per missing edge sample."""
-    settings = Settings(baseline_window=WINDOW * step, recovery_window=RECOVERY * step)
-    for edge, downtime, rate, period in CASES:
-        values = event_series(downtime, rate, period, base)
-        gap = missing_index(edge, downtime, period)
-        if gap is not None:
-            values[gap] = np.nan
-        found = segment_event(values, START, len(values), step, settings)
+    for case, found in segmented_cases(step, base):
+        edge, downtime, _, period = case
         _, _, down_missing, period_missing = expected(edge, downtime, period)
-        case = (edge, downtime, rate, period)
         assert found.baseline.uncertainty == 0.0, case
         assert found.degradation.uncertainty == 0.0, case
         assert found.downtime.uncertainty == (1 + down_missing) * step, case
