@@ -16,6 +16,7 @@ from rejuv.lab.errors import LabError
 from rejuv.lab.experiment import PROCEDURE_NAMES, Experiment, check_room, cold_cache_note, run_experiment
 from rejuv.lab.host import require_root
 from rejuv.lab.image import DEFAULT_FILE_KB, DEFAULT_FILES, ImageRecipe, build_image
+from rejuv.lab.load import MAX_CONCURRENCY
 from rejuv.lab.machine import qemu_version
 from rejuv.lab.mechanism import MECHANISMS, choose_mechanism
 from rejuv.lab.metrics import parse_address, serve_metrics
@@ -29,6 +30,7 @@ _FLAGS = {
     "procedure": "--procedure",
     "vms": "--vms",
     "rate": "--rate",
+    "concurrency": "--concurrency",
     "before": "--before",
     "after": "--after",
     "memory_mb": "--memory",
@@ -71,7 +73,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--vms", type=int, default=4, help="VMs on the host, or on each loaded host (default: %(default)s)"
     )
-    run.add_argument("--rate", type=float, default=10.0, help="offered load per VM, req/s (default: %(default)s)")
+    run.add_argument("--rate", type=float, help=f"offered load per VM, req/s, open loop (default: {Experiment.rate:g})")
+    run.add_argument(
+        "--concurrency",
+        type=int,
+        metavar="C",
+        help=f"closed loop instead of --rate: C requests in flight per VM, each sent when one ends, so the "
+        f"replies/s are the VMs' capacity (1 to {MAX_CONCURRENCY}; default: open loop)",
+    )
     run.add_argument("--before", type=duration, default=30.0, help="load before the procedure (default: 30s)")
     run.add_argument("--after", type=duration, default=60.0, help="load after it (default: 60s)")
     run.add_argument("--memory", type=int, default=128, help="guest RAM, MB (default: %(default)s)")
@@ -144,10 +153,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def experiment_from(args: argparse.Namespace, procedure: str, link: str | None) -> Experiment:
     """The :class:`Experiment` the options describe (``rejuv lab run``'s or ``lab study``'s); raises LabError."""
+    concurrency = getattr(args, "concurrency", None)
+    if concurrency is not None and args.rate is not None:
+        raise LabError("--rate", "closed loop (--concurrency) sends as fast as the VMs reply: give one of the two")
     return Experiment(
         procedure=procedure,
         vms=args.vms,
-        rate=args.rate,
+        rate=args.rate if args.rate is not None else Experiment.rate,
+        concurrency=concurrency,
         before=args.before,
         after=args.after,
         memory_mb=args.memory,

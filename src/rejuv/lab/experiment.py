@@ -28,7 +28,16 @@ from rejuv.lab.cycle import CycleHost, spare_cycle
 from rejuv.lab.errors import LabError
 from rejuv.lab.host import MAX_VMS, Host
 from rejuv.lab.image import GuestImage
-from rejuv.lab.load import ClientReport, LoadClient, Request, outages, throughput
+from rejuv.lab.load import (
+    MAX_CONCURRENCY,
+    MAX_IN_FLIGHT,
+    ClientReport,
+    LoadClient,
+    Request,
+    outages,
+    reply_rates,
+    throughput,
+)
 from rejuv.lab.machine import machine_metadata, qemu_version
 from rejuv.lab.mechanism import MECHANISMS, choose_mechanism
 from rejuv.lab.moves import MIGRATION_PROCEDURES, Destination
@@ -64,7 +73,8 @@ class Experiment:
 
     procedure: str = "warm"
     vms: int = 2
-    rate: float = 10.0  #: offered load per VM, req/s
+    rate: float = 10.0  #: offered load per VM, req/s (open loop; unused when ``concurrency`` is set)
+    concurrency: int | None = None  #: closed loop: requests in flight per VM, each sent when one ends (replaces rate)
     before: float = 30.0  #: seconds of load before the procedure
     after: float = 60.0  #: seconds of load after it
     memory_mb: int = 128
@@ -91,6 +101,13 @@ class Experiment:
     def total_vms(self) -> int:
         """VMs in the whole lab: ``vms`` on each loaded host (every host but the spare), or ``vms`` on the one host."""
         return self.vms * (self.hosts - 1) if self.multi_host else self.vms
+
+    @property
+    def load(self) -> str:
+        """The load as a trace's metadata and the progress say it: open loop's rate or closed loop's concurrency."""
+        if self.concurrency is None:
+            return f"open loop, {self.rate:g} req/s per VM"
+        return f"closed loop, {self.concurrency} in flight per VM"
 
     @property
     def link_rate(self) -> str:
@@ -142,7 +159,13 @@ class Experiment:
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):  # NaN fails every comparison: refused here too
                 raise LabError(name, f"must be a finite number > 0{unit}, got {value:g}")
-        if self.rate * self.total_vms > MAX_OFFERED_LOAD:
+        if self.concurrency is not None:
+            if not 1 <= self.concurrency <= MAX_CONCURRENCY:
+                raise LabError("concurrency", f"must be from 1 to {MAX_CONCURRENCY} per VM, got {self.concurrency}")
+            if self.concurrency * self.total_vms > MAX_IN_FLIGHT:
+                lab = f"{self.total_vms} VMs x {self.concurrency} = {self.concurrency * self.total_vms} in flight"
+                raise LabError("concurrency", f"{lab}: at most {MAX_IN_FLIGHT} (one connection each in one client)")
+        elif self.rate * self.total_vms > MAX_OFFERED_LOAD:
             offered = f"{self.total_vms} VMs x {self.rate:g} req/s = {self.rate * self.total_vms:g} req/s"
             raise LabError(
                 "rate", f"{offered} is more than one load client can send (at most {MAX_OFFERED_LOAD:g} req/s)"
@@ -287,6 +310,7 @@ async def run_experiment(
             image.files,
             experiment.timeout,
             duration,
+            concurrency=experiment.concurrency,
             on_request=on_request,
         )
         stack.push_async_callback(client.close)
@@ -299,7 +323,7 @@ async def run_experiment(
             progress(f"{markers[-1].time:7.1f} s  {kind.value}{' ' + about if about else ''}")
 
         await asyncio.sleep(max(0.0, start - time.monotonic()))
-        mark(MarkerKind.LOAD_STARTED, None, f"{experiment.rate:g} req/s per VM")
+        mark(MarkerKind.LOAD_STARTED, None, experiment.load)
         await _wait(experiment.before, start, client, experiment, progress)
         status_before = await _statuses(vms)
         placed_before = _placement(vms, cluster)
@@ -332,7 +356,8 @@ async def run_experiment(
             "accel_reason": accel.reason,
             "mechanism": mechanism.name,
             "mechanism_reason": mechanism.reason,
-            "offered_load": experiment.rate,
+            "load": experiment.load,
+            "offered_load": experiment.rate if experiment.concurrency is None else None,  # closed loop: not known
             "seed": experiment.seed,
             "image": {"key": image.key, "files": image.files, "file_kb": image.file_kb, "kernel": image.kernel_release},
             "procedure_outcomes": report.outcomes,
@@ -349,7 +374,13 @@ async def run_experiment(
             "guest_status_after": {name: asdict(s) for name, s in status_after.items()},
         }
         names = tuple(vm.name for vm in vms)
-        gaps = outages(client.requests, names, start, experiment.rate, [(began_at - start, resumed_at - start)])
+        # closed loop, a gap is long against the VM's own reply rate before the procedure (no rate was offered)
+        spacing = (
+            experiment.rate
+            if experiment.concurrency is None
+            else reply_rates(client.requests, len(names), start, began_at)
+        )
+        gaps = outages(client.requests, names, start, spacing, [(began_at - start, resumed_at - start)])
         trace = Trace(experiment.step, names, series, markers=tuple(markers), metadata=metadata, outages=tuple(gaps))
         return ExperimentResult(
             trace, report, client_report, accel.name, status_before, status_after, list(client.requests), start, markers

@@ -1,7 +1,8 @@
-"""The open-loop load client: start it inside the namespace, collect every request, derive throughput.
+"""The load client: start it inside the namespace, collect every request, derive throughput.
 
 :class:`LoadClient` runs :mod:`rejuv.lab.loadgen` as a subprocess inside the
-host's namespace and reads its records as they arrive (for progress).
+host's namespace, open loop (``rate`` req/s per VM) or closed loop
+(``concurrency`` requests in flight per VM), and reads its records as they arrive (for progress).
 :func:`throughput` bins successful replies by the time they ended, per VM, at
 any step; :func:`outages` finds each VM's gaps in them, to the request; :func:`client_limit` turns the worker's own CPU time and send
 lateness into the rate it could sustain, so a run whose client is the
@@ -33,6 +34,11 @@ __all__ = [
     "ClientReport",
     "LoadClient",
     "OUTAGE_SPACINGS",
+    "MAX_CONCURRENCY",
+    "MAX_IN_FLIGHT",
+    "CONNECT_TIMEOUT",
+    "RETRY_DELAY",
+    "reply_rates",
     "throughput",
     "client_limit",
     "outages",
@@ -69,20 +75,25 @@ class ClientReport:
     lateness_p99: float
     lateness_max: float
     limit: float  #: requests/s the client could send with one full core
-    offered: float  #: requests/s it was asked to send, all VMs together
+    offered: float  #: requests/s it was asked to send (closed loop: it sent), all VMs together
     bound: bool  #: True: the client, not the VMs, may limit the measured throughput
+    closed_loop: bool = False  #: True: ``offered`` is what the VMs' replies let it send, not a schedule
 
     def describe(self) -> str:
         verdict = "the CLIENT MAY BE THE BOTTLENECK" if self.bound else "not the bottleneck"
+        load = f"sent {self.offered:.1f}, closed loop" if self.closed_loop else f"offered {self.offered:g}"
         return (
             f"client: {self.requests} requests, {self.cpu_seconds:.2f} s CPU, limit ~{self.limit:.0f} req/s "
-            f"(offered {self.offered:g}), send lateness median {self.lateness_median * 1e3:.1f} ms, "
+            f"({load}), send lateness median {self.lateness_median * 1e3:.1f} ms, "
             f"p99 {self.lateness_p99 * 1e3:.1f} ms: {verdict}"
         )
 
 
-def client_limit(summary: dict[str, Any], offered: float) -> ClientReport:
-    """The client's limit from its summary: requests per CPU-second; bound if offered > half of it or p99 late > 0.1 s."""
+def client_limit(summary: dict[str, Any], offered: float, closed_loop: bool = False) -> ClientReport:
+    """The client's limit from its summary: requests per CPU-second; bound if offered > half of it or p99 late > 0.1 s.
+
+    Closed loop, ``offered`` is the rate it sent: over half its limit, its own CPU may be what the VMs' replies wait on.
+    """
     requests = int(summary["requests"])
     cpu = float(summary["cpu_seconds"])
     limit = requests / cpu if cpu > 0 else float("inf")
@@ -96,12 +107,31 @@ def client_limit(summary: dict[str, Any], offered: float) -> ClientReport:
         limit,
         offered,
         bound,
+        closed_loop,
     )
+
+
+#: Closed loop: requests in flight per VM at most. A TCG guest's one vCPU serves one request at a time and is
+#: saturated by 2 (docs/lab.md); 16 leaves room for KVM guests. More only queue in the guest.
+MAX_CONCURRENCY = 16
+#: Closed loop: requests in flight over all VMs at most: each holds one of the client's file descriptors,
+#: 1024 by default (``ulimit -n``), and the asyncio worker must keep some for itself.
+MAX_IN_FLIGHT = 512
+#: Closed loop: s a slot waits after a failed request (refused, timed out, VM down) before its next, so that
+#: it does not spin; with CONNECT_TIMEOUT it bounds how soon after a VM is back its first reply comes.
+RETRY_DELAY = 0.05
+#: Closed loop: s to make a connection; a SYN lost while a VM moves is retransmitted only after 1 s, so a
+#: slot gives up sooner and sends a new one. A loaded TCG guest answers a SYN within ms (its kernel does).
+CONNECT_TIMEOUT = 0.25
 
 
 @dataclass
 class LoadClient:
-    """A running load worker: ``rate`` req/s to each of ``host``'s first ``vms`` VMs, files in order."""
+    """A running load worker to each of ``host``'s first ``vms`` VMs, files in order.
+
+    Open loop at ``rate`` req/s per VM, or, if ``concurrency`` is set, closed loop with that many
+    requests in flight per VM (``rate`` unused).
+    """
 
     host: VMHost
     vms: int
@@ -109,6 +139,7 @@ class LoadClient:
     files: int
     timeout: float = 10.0
     duration: float = 3600.0
+    concurrency: int | None = None
     requests: list[Request] = field(default_factory=list)
     start_at: float = 0.0
     on_request: Callable[[Request], None] | None = None  #: called with each request as it finishes
@@ -128,6 +159,8 @@ class LoadClient:
             "timeout": self.timeout,
             "path": FILES_PATH + FILE_TEMPLATE,
         }
+        if self.concurrency is not None:
+            config.update(concurrency=self.concurrency, retry_delay=RETRY_DELAY, connect_timeout=CONNECT_TIMEOUT)
         argv = self.host.exec_argv([sys.executable, "-m", "rejuv.lab.loadgen", json.dumps(config)])
         self._process = await asyncio.create_subprocess_exec(
             *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, preexec_fn=die_with_parent
@@ -157,14 +190,23 @@ class LoadClient:
         assert self._process is not None and self._reader is not None
         if self._process.returncode is None:
             self._process.terminate()
+        asked_at = time.monotonic()
         try:
             summary = await asyncio.wait_for(self._reader, self.timeout + 10)
         except TimeoutError:  # an OSError with no text: say what did not happen
-            why = f"did not stop within {self.timeout + 10:g} s of being asked (offered {self.rate * self.vms:g} req/s)"
+            why = f"did not stop within {self.timeout + 10:g} s of being asked ({self._load()})"
             raise LabError("load client", why) from None
         finally:
             await self.close()
-        return client_limit(summary, self.rate * self.vms)
+        if self.concurrency is None:
+            return client_limit(summary, self.rate * self.vms)
+        sent = int(summary["requests"]) / max(asked_at - self.start_at, 1e-9)
+        return client_limit(summary, sent, closed_loop=True)
+
+    def _load(self) -> str:
+        if self.concurrency is None:
+            return f"offered {self.rate * self.vms:g} req/s"
+        return f"{self.concurrency} in flight per VM x {self.vms} VMs"
 
     async def close(self) -> None:
         """Kill the worker if it still runs (idempotent)."""
@@ -202,28 +244,45 @@ def throughput(
 
 #: A gap in a VM's replies longer than this many request spacings (1 / rate) is an outage; a 0.3 s warm
 #: reboot is 3 at 10 req/s, and the gaps between replies of a loaded TCG guest stay under 2 (docs/lab.md).
+#: Closed loop, the spacing is 1 / the VM's own reply rate before the procedure (:func:`reply_rates`).
 OUTAGE_SPACINGS = 2.5
+
+
+def reply_rates(requests: Sequence[Request], vms: int, start: float, until: float) -> list[float]:
+    """Each VM's successful replies per second that ended between ``start`` and ``until`` (monotonic, s)."""
+    span = until - start
+    if span <= 0:
+        raise LabError("reply rates", f"need a window of positive length, got {span:g} s")
+    counts = [0] * vms
+    for request in requests:
+        if request.ok and start <= request.end < until:
+            counts[request.vm] += 1
+    return [count / span for count in counts]
 
 
 def outages(
     requests: Sequence[Request],
     names: Sequence[str],
     start: float,
-    rate: float,
+    rate: float | Sequence[float],
     spans: Sequence[tuple[float, float]] = (),
 ) -> list[Outage]:
     """Each VM's gaps between consecutive successful replies longer than :data:`OUTAGE_SPACINGS` / ``rate`` s.
 
+    ``rate`` is every VM's (open loop: the offered rate) or one per VM (closed loop: each VM's reply rate
+    before the procedure, :func:`reply_rates`; a VM that never replied has no gap to find).
     ``names[i]`` names VM ``i``; times are seconds from ``start`` (monotonic), the
     trace's clock: from the end of the last reply before a gap to the end of the first after it.
     Within each
     of ``spans`` (s on the same clock: a procedure's), each VM's longest gap is an outage
     however short, so a warm reboot shorter than the threshold is still measured.
     """
+    rates = [rate] * len(names) if isinstance(rate, int | float) else list(rate)
     found = []
     for vm, name in enumerate(names):
         ends = np.sort([r.end - start for r in requests if r.vm == vm and r.ok])
-        gaps = np.flatnonzero(np.diff(ends) > OUTAGE_SPACINGS / rate)
+        threshold = OUTAGE_SPACINGS / rates[vm] if rates[vm] > 0 else np.inf
+        gaps = np.flatnonzero(np.diff(ends) > threshold)
         mine = [Outage(name, float(ends[i]), float(ends[i + 1])) for i in gaps if ends[i] >= 0]
         for first, last in spans:
             if any(o.start < last and o.end > first for o in mine) or len(ends) < 2:

@@ -1,11 +1,21 @@
-"""The open-loop load client's worker process, run inside the host's namespace.
+"""The load client's worker process, run inside the host's namespace.
 
-``python -m rejuv.lab.loadgen CONFIG_JSON`` sends, to each target VM ``v``,
-request ``k`` at ``start_at + (k + v / len(targets)) / rate`` (monotonic clock,
-which the parent shares), for file ``k mod files`` in order, as httperf does:
-each request is a new TCP connection carrying ``GET <path> HTTP/1.0``, and a
-late or failing reply never delays the next request (open loop). It writes one
-JSON line per finished request to stdout::
+``python -m rejuv.lab.loadgen CONFIG_JSON`` loads each target VM in one of two ways,
+for file ``k mod files`` in order with request ``k``, each request a new TCP
+connection carrying ``GET <path> HTTP/1.0``:
+
+- open loop (``rate``, as httperf does): request ``k`` to VM ``v`` goes at
+  ``start_at + (k + v / len(targets)) / rate`` (monotonic clock, which the
+  parent shares); a late or failing reply never delays the next request.
+- closed loop (``concurrency`` C): C slots per VM, each sending its next request
+  as soon as its last one ended, so a VM always has C requests in flight and its
+  replies per second are its capacity. After a failed request a slot waits
+  ``retry_delay`` s before the next (no spinning on a VM that is down), and a
+  connection not made within ``connect_timeout`` s fails (a SYN lost to a VM that
+  is moving is retransmitted only after 1 s: the slot tries a new one sooner).
+
+It writes one JSON line per finished request to stdout (``scheduled``: when the
+schedule, or the slot, sent it)::
 
     {"vm": 0, "seq": 12, "file": 12, "scheduled": ..., "start": ..., "end": ..., "status": 200, "bytes": 131072,
      "error": ""}
@@ -24,17 +34,19 @@ import resource
 import signal
 import sys
 import time
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 __all__ = ["main"]
 
 
-async def _request(host: str, path: str, timeout: float) -> tuple[int, int, str]:
+async def _request(host: str, port: int, path: str, timeout: float, connect_timeout: float) -> tuple[int, int, str]:
     """(HTTP status or 0, body bytes, error text) of one GET on a new connection."""
     writer = None
     try:
         async with asyncio.timeout(timeout):
-            reader, writer = await asyncio.open_connection(host, 80)
+            async with asyncio.timeout(connect_timeout):
+                reader, writer = await asyncio.open_connection(host, port)
             writer.write(f"GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
             head = await reader.readuntil(b"\r\n\r\n")
             body = await reader.read()
@@ -57,30 +69,92 @@ def _emit(record: dict[str, Any]) -> None:
 
 async def _run(config: dict[str, Any]) -> None:
     targets: list[str] = config["targets"]
-    rate = float(config["rate"])
     files = int(config["files"])
     start_at = float(config["start_at"])
     deadline = start_at + float(config["duration"])
     timeout = float(config["timeout"])
+    connect_timeout = float(config.get("connect_timeout", timeout))
+    port = int(config.get("port", 80))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     lateness: list[float] = []
-    in_flight: set[asyncio.Task[None]] = set()
 
-    async def one(vm: int, seq: int, scheduled: float) -> None:
+    async def one(vm: int, seq: int, scheduled: float) -> bool:
+        """Send request ``seq`` to ``vm``, write its record; whether it succeeded."""
         start = time.monotonic()
         lateness.append(start - scheduled)
         path = config["path"].format(file=seq % files)
-        status, size, error = await _request(targets[vm], path, timeout)
+        status, size, error = await _request(targets[vm], port, path, timeout, connect_timeout)
         record = {"vm": vm, "seq": seq, "file": seq % files, "scheduled": scheduled, "start": start}
         _emit({**record, "end": time.monotonic(), "status": status, "bytes": size, "error": error})
+        return status == 200
 
+    if config.get("concurrency") is not None:
+        await _closed_loop(
+            len(targets), int(config["concurrency"]), float(config["retry_delay"]), one, start_at, deadline, stop
+        )
+    else:
+        await _open_loop(len(targets), float(config["rate"]), one, start_at, deadline, stop)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    lateness.sort()
+    summary = {
+        "requests": len(lateness),
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,
+        "lateness_median": lateness[len(lateness) // 2] if lateness else 0.0,
+        "lateness_p99": lateness[int(len(lateness) * 0.99)] if lateness else 0.0,
+        "lateness_max": lateness[-1] if lateness else 0.0,
+    }
+    _emit({"summary": summary})
+
+
+async def _sleep_unless(stop: asyncio.Event, seconds: float) -> bool:
+    """Sleep ``seconds`` unless ``stop`` is set first; whether it was."""
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except TimeoutError:
+        return False
+    return True
+
+
+async def _closed_loop(
+    vms: int,
+    concurrency: int,
+    retry_delay: float,
+    one: Callable[[int, int, float], Coroutine[Any, Any, bool]],
+    start_at: float,
+    deadline: float,
+    stop: asyncio.Event,
+) -> None:
+    """``concurrency`` slots per VM, each sending the VM's next file as soon as its last request ended."""
+    next_seq = [0] * vms  # shared by a VM's slots: its files stay in order
+
+    async def slot(vm: int) -> None:
+        while not stop.is_set() and time.monotonic() < deadline:
+            seq, next_seq[vm] = next_seq[vm], next_seq[vm] + 1
+            if not await one(vm, seq, time.monotonic()) and await _sleep_unless(stop, retry_delay):
+                return
+
+    if await _sleep_unless(stop, max(0.0, start_at - time.monotonic())):
+        return
+    await asyncio.gather(*(slot(vm) for vm in range(vms) for _ in range(concurrency)))
+
+
+async def _open_loop(
+    vms: int,
+    rate: float,
+    one: Callable[[int, int, float], Coroutine[Any, Any, bool]],
+    start_at: float,
+    deadline: float,
+    stop: asyncio.Event,
+) -> None:
+    """Request ``k`` to VM ``v`` at ``start_at + (k + v / vms) / rate``, whatever became of the earlier ones."""
+    in_flight: set[asyncio.Task[bool]] = set()
     seq = 0
     while not stop.is_set():
-        for vm in range(len(targets)):
-            scheduled = start_at + (seq + vm / len(targets)) / rate
+        for vm in range(vms):
+            scheduled = start_at + (seq + vm / vms) / rate
             if scheduled >= deadline:
                 stop.set()
                 break
@@ -97,16 +171,6 @@ async def _run(config: dict[str, Any]) -> None:
         seq += 1
     if in_flight:
         await asyncio.gather(*in_flight)
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    lateness.sort()
-    summary = {
-        "requests": len(lateness),
-        "cpu_seconds": usage.ru_utime + usage.ru_stime,
-        "lateness_median": lateness[len(lateness) // 2] if lateness else 0.0,
-        "lateness_p99": lateness[int(len(lateness) * 0.99)] if lateness else 0.0,
-        "lateness_max": lateness[-1] if lateness else 0.0,
-    }
-    _emit({"summary": summary})
 
 
 def main(argv: list[str]) -> int:
