@@ -30,7 +30,6 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-from collections.abc import Callable
 
 import pytest
 
@@ -134,10 +133,8 @@ def test_unlimited_live_migration_is_faster_in_total(controlled: ExperimentResul
     assert total["unlimited"] < total["controlled"], total
 
 
-def test_unlimited_live_migration_degrades_more(
-    controlled: ExperimentResult, unlimited: ExperimentResult, record_property: Callable[[str, object], None]
-) -> None:
+def test_unlimited_live_migration_degrades_more(controlled: ExperimentResult, unlimited: ExperimentResult) -> None:
     """Under a saturating load, the moving VM keeps less of its own throughput during an unlimited move than a controlled one."""
     relative = {"unlimited": _relative_throughput(unlimited), "controlled": _relative_throughput(controlled)}
-    record_property("relative_throughput", relative)  # the figures, in --junitxml
+    print(f"moving VM's throughput during its move / before: {relative}")  # shown with pytest -s
     assert relative["unlimited"] < relative["controlled"], relative

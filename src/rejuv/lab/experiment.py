@@ -34,8 +34,8 @@ from rejuv.lab.load import (
     ClientReport,
     LoadClient,
     Request,
+    closed_loop_spacing,
     outages,
-    reply_rates,
     throughput,
 )
 from rejuv.lab.machine import machine_metadata, qemu_version
@@ -374,11 +374,11 @@ async def run_experiment(
             "guest_status_after": {name: asdict(s) for name, s in status_after.items()},
         }
         names = tuple(vm.name for vm in vms)
-        # closed loop, a gap is long against the VM's own reply rate before the procedure (no rate was offered)
+        # closed loop, a gap is long against the VM's own replies before the procedure (no rate was offered)
         spacing = (
             experiment.rate
             if experiment.concurrency is None
-            else reply_rates(client.requests, len(names), start, began_at)
+            else closed_loop_spacing(client.requests, len(names), start, began_at)
         )
         gaps = outages(client.requests, names, start, spacing, [(began_at - start, resumed_at - start)])
         trace = Trace(experiment.step, names, series, markers=tuple(markers), metadata=metadata, outages=tuple(gaps))
