@@ -17,7 +17,15 @@ import pytest
 
 from rejuv.cli.main import main
 from rejuv.lab import Experiment, LabError, Request
-from rejuv.lab.load import MAX_CONCURRENCY, MAX_IN_FLIGHT, client_limit, outages, reply_rates
+from rejuv.lab.load import (
+    CLOSED_LOOP_OUTAGE,
+    MAX_CONCURRENCY,
+    MAX_IN_FLIGHT,
+    client_limit,
+    closed_loop_spacing,
+    outages,
+    reply_rates,
+)
 from rejuv.lab.loadgen import _run
 
 SERVICE = 0.02  #: s the server takes per request
@@ -172,6 +180,17 @@ def test_closed_loop_outages_are_long_against_each_vms_own_reply_rate() -> None:
     slow = _replies(1, [i * 0.2 for i in range(10)])
     found = outages(fast + slow, ("fast", "slow"), 0.0, [50.0, 5.0])
     assert [(o.vm, round(o.start, 2), round(o.end, 2)) for o in found] == [("fast", 0.98, 1.18)]
+
+
+def test_closed_loop_outages_outside_a_procedure_last_at_least_half_a_second() -> None:
+    """At 40 replies/s a saturated guest's ordinary 0.2 s gap is no outage; a 0.6 s one is (CLOSED_LOOP_OUTAGE 0.5 s)."""
+    ends = [i * 0.025 for i in range(400)]
+    ends = [*ends[:100], *(e + 0.2 for e in ends[100:200]), *(e + 0.8 for e in ends[200:])]
+    requests = _replies(0, ends)
+    spacing = closed_loop_spacing(requests, 1, 0.0, 2.0)
+    found = outages(requests, ("vm0",), 0.0, spacing)
+    assert CLOSED_LOOP_OUTAGE == 0.5
+    assert [(round(o.start, 3), round(o.end, 3)) for o in found] == [(5.175, 5.8)]
 
 
 def test_a_closed_loop_client_report_says_what_it_sent() -> None:
