@@ -14,6 +14,7 @@ connection carrying ``GET <path> HTTP/1.0``:
   connection not made within ``connect_timeout`` s fails (a SYN lost to a VM that
   is moving is retransmitted only after 1 s: the slot tries a new one sooner).
 
+Each VM listens on port 80 (``port`` in the configuration: a test's local server).
 It writes one JSON line per finished request to stdout (``scheduled``: when the
 schedule, or the slot, sent it)::
 
