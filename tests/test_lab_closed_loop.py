@@ -58,7 +58,7 @@ class _Handler(BaseHTTPRequestHandler):
 @pytest.fixture
 def server() -> Iterator[_Server]:
     httpd = _Server(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)  # shutdown() waits a poll
     thread.start()
     yield httpd
     httpd.shutdown()
@@ -73,10 +73,16 @@ def _closed_port() -> int:
 
 
 def _records(
-    capsys: pytest.CaptureFixture[str], port: int, concurrency: int, duration: float, retry_delay: float = 0.05
+    capsys: pytest.CaptureFixture[str],
+    port: int,
+    concurrency: int | None,
+    duration: float,
+    retry_delay: float = 0.05,
+    rate: float | None = None,
 ) -> list[dict[str, Any]]:
-    """Run the worker closed loop against 127.0.0.1:``port`` for ``duration`` s; its request records."""
+    """Run the worker (closed loop, or open at ``rate``) against 127.0.0.1:``port`` for ``duration`` s; its records."""
     config = {
+        "rate": rate,
         "targets": ["127.0.0.1"],
         "port": port,
         "files": 5,
@@ -106,11 +112,11 @@ def test_closed_loop_keeps_at_most_concurrency_requests_in_flight(
 def test_closed_loop_sends_the_next_request_as_soon_as_one_ends(
     server: _Server, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """With C = 1 each request starts within 10 ms of the previous one's end: the VM is never left idle."""
+    """With C = 1 each request starts within 20 ms (one service time) of the previous one's end: no idle VM."""
     records = _records(capsys, server.server_address[1], concurrency=1, duration=0.4)
     assert len(records) >= 5
     waits = [b["start"] - a["end"] for a, b in itertools.pairwise(records)]
-    assert min(waits) >= 0 and max(waits) < 0.01, waits
+    assert min(waits) >= 0 and max(waits) < SERVICE, waits
 
 
 def test_closed_loop_asks_for_the_files_in_order(server: _Server, capsys: pytest.CaptureFixture[str]) -> None:
@@ -127,6 +133,14 @@ def test_closed_loop_waits_the_retry_delay_after_a_refused_connection(capsys: py
     assert 3 <= len(records) <= 6, len(records)
     gaps = [b["start"] - a["end"] for a, b in itertools.pairwise(records)]
     assert min(gaps) >= 0.1, gaps
+
+
+def test_open_loop_still_sends_on_its_schedule(server: _Server, capsys: pytest.CaptureFixture[str]) -> None:
+    """Without concurrency, request k goes at k / rate (20 req/s: 0.05 s apart), not when the last one ended."""
+    records = sorted(_records(capsys, server.server_address[1], None, duration=0.5, rate=20.0), key=lambda r: r["seq"])
+    assert [r["seq"] for r in records] == list(range(10))
+    spacings = [b["scheduled"] - a["scheduled"] for a, b in itertools.pairwise(records)]
+    assert spacings == pytest.approx([0.05] * 9)
 
 
 @pytest.mark.parametrize(
