@@ -10,7 +10,15 @@ import pytest
 
 from rejuv.cli import main
 from rejuv.errors import RejuvWarning, TraceError
-from rejuv.model import STRATEGIES, MigrationStrategy, degradation_rates, load_preset, migration_degradation
+from rejuv.model import (
+    STRATEGIES,
+    MigrationProfile,
+    MigrationStrategy,
+    degradation_rates,
+    load_preset,
+    migration_degradation,
+)
+from rejuv.model.curves import Curve, Form, Piece
 from rejuv.trace import Migration, Trace, synthesize, write_trace
 from rejuv.trace.curve_fit import fit_curve
 from rejuv.trace.markers import Marker, MarkerKind
@@ -157,3 +165,33 @@ def test_round_markers_survive_a_trace_file_with_their_notes(tmp_path: Path) -> 
     write_trace(with_rounds, tmp_path / "rc.trace")
     read = [m for m in read_trace(tmp_path / "rc.trace").markers if m.kind is MarkerKind.MIGRATION_ROUND]
     assert [(m.subject, m.note) for m in read] == [(m.subject, m.note) for m in sorted(rounds, key=lambda m: m.time)]
+
+
+def _costless_live_profile(per_vm: float) -> MigrationProfile:
+    """A live migration that costs nothing: every VM serves ``per_vm`` req/s wherever it is, moving or not."""
+    flat = Curve((Piece(Form.CONSTANT, value=per_vm),))
+    return MigrationProfile("live", flat, flat, Curve((Piece(Form.CONSTANT, value=20.0),)), moving_throughput=flat)
+
+
+def test_a_live_migration_that_costs_nothing_is_measured_as_gamma_prime_zero_within_its_error() -> None:
+    """With noise, a costless migration's raw γ' falls on either side of 0: each fit writes γ' in [0, 1]
+    within 3 standard errors of 0, the bound 0 where the raw estimate fell below it (within 2), and says so."""
+    written_as_zero = 0
+    for seed in range(12):
+        trace = synthesize(
+            200 + 20 * VMS + 100,
+            vms=VMS,
+            load=50,
+            migrations=[Migration(150, _costless_live_profile(50.0))],
+            noise=0.05,
+            seed=seed,
+        )
+        fitted = fit_migration([trace], live=True)
+        rate = fitted.degradation
+        assert rate is not None, fitted.notes
+        assert 0.0 <= rate.value <= 1.0 and rate.value <= 3 * rate.uncertainty, (seed, rate)
+        below = [note for note in fitted.notes if note.startswith("γ': computed -")]
+        if below:
+            written_as_zero += 1
+            assert rate.value == 0.0 and "within 2 standard errors of 0: written as 0" in below[0]
+    assert 0 < written_as_zero < 12  # the noise put the raw estimate on both sides of 0

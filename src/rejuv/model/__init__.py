@@ -22,7 +22,7 @@ from rejuv.model.analysis import (
 )
 from rejuv.model.comparison import CrossoverResult, StrategyComparison, StrategyResult, compare_strategies
 from rejuv.model.curves import Curve, Form, Piece
-from rejuv.model.migration import MigrationProfile, migration_degradation
+from rejuv.model.migration import MigrationProfile, migration_degradation, raw_migration_degradation
 from rejuv.model.parameters import NUMERIC_FIELDS, Occupancy, Parameters, ScalarParameters, check_value
 from rejuv.model.phase_map import Axis, PhaseMap, phase_map
 from rejuv.model.presets import (
@@ -109,6 +109,7 @@ __all__ = [
     # migration throughput (Table 1)
     "MigrationProfile",
     "migration_degradation",
+    "raw_migration_degradation",
     "Curve",
     "Piece",
     "Form",

@@ -34,7 +34,7 @@ from numpy.typing import ArrayLike, NDArray
 from rejuv.errors import ParameterError
 from rejuv.model.curves import Curve
 
-__all__ = ["MigrationProfile", "migration_degradation"]
+__all__ = ["MigrationProfile", "migration_degradation", "raw_migration_degradation"]
 
 _CURVES = {
     "source_throughput": "V_s",
@@ -131,18 +131,10 @@ def migration_degradation(
 ) -> NDArray[np.float64]:
     """gamma (stop-and-copy) or gamma' (live), broadcast over n and p.
 
-    The sums over i = 1..n depend only on the profile and n: they are prefix
-    sums up to max(n), computed once per profile and max(n) and kept, so an
-    array of host sizes costs one look-up. Raises :class:`ParameterError` if
-    the profile is not defined on 1..n or the result falls outside [0, 1].
+    Raises :class:`ParameterError` if the profile is not defined on 1..n or
+    the result falls outside [0, 1] (:func:`raw_migration_degradation` gives it unchecked).
     """
-    n = np.asarray(vms_per_host, dtype=np.int64)
-    p = np.asarray(host_throughput, dtype=np.float64)
-    served = _served_by_n(profile, int(n.max()))
-    if p.ndim == 0:  # then gamma depends on n alone: compute it for each n once and look it up
-        rate = _rate(profile, served, np.arange(1, len(served) + 1, dtype=np.int64), p)[n - 1]
-    else:
-        rate = _rate(profile, served[n - 1], n, p)
+    rate = raw_migration_degradation(profile, vms_per_host, host_throughput)
     if not (np.min(rate) >= 0 and np.max(rate) <= 1):  # NaN fails too
         outside = ~((rate >= 0) & (rate <= 1))
         symbol = "gamma'" if profile.is_live else "gamma"
@@ -153,6 +145,26 @@ def migration_degradation(
             "(the functions describe more or less throughput than the host has)",
         )
     return rate
+
+
+def raw_migration_degradation(
+    profile: MigrationProfile, vms_per_host: ArrayLike, host_throughput: ArrayLike
+) -> NDArray[np.float64]:
+    """gamma or gamma' as the throughput functions and p give it, not checked against [0, 1].
+
+    A measured profile's estimate can fall just outside the range by noise: a
+    fit weighs it against its uncertainty (:mod:`rejuv.trace.migration_fit`).
+    The sums over i = 1..n depend only on the profile and n: they are prefix
+    sums up to max(n), computed once per profile and max(n) and kept, so an
+    array of host sizes costs one look-up. Raises :class:`ParameterError` if
+    the profile is not defined on 1..n.
+    """
+    n = np.asarray(vms_per_host, dtype=np.int64)
+    p = np.asarray(host_throughput, dtype=np.float64)
+    served = _served_by_n(profile, int(n.max()))
+    if p.ndim == 0:  # then gamma depends on n alone: compute it for each n once and look it up
+        return _rate(profile, served, np.arange(1, len(served) + 1, dtype=np.int64), p)[n - 1]
+    return _rate(profile, served[n - 1], n, p)
 
 
 @functools.lru_cache(maxsize=64)

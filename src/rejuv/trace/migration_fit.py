@@ -29,7 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rejuv.errors import ParameterError, TraceError
-from rejuv.model import MigrationProfile, MigrationStrategy, lookup, migration_degradation
+from rejuv.model import MigrationProfile, MigrationStrategy, lookup, raw_migration_degradation
 from rejuv.trace.curve_fit import CurveFit, fit_curve
 from rejuv.trace.data import Trace
 from rejuv.trace.migration_table import COLUMNS, EvacuationTable, measure_evacuations
@@ -100,12 +100,21 @@ def _fit_columns(table: dict[str, Array], live: bool, name: str, notes: list[str
     return fits
 
 
+#: A raw γ this many standard errors or fewer outside [0, 1] is noise about the bound, and is written as the bound.
+BOUND_ERRORS = 2.0
+
+
 def _degradation(profile: MigrationProfile, tables: list[EvacuationTable], n: int, notes: list[str]) -> Estimate | None:
-    """γ from the fitted curves at the measured p, with one standard error; None (and a note) if out of [0, 1]."""
+    """γ from the fitted curves at the measured p, with one standard error; None (and a note) if out of [0, 1].
+
+    An estimate outside [0, 1] by at most :data:`BOUND_ERRORS` standard errors is consistent with the
+    bound (no degradation measurable, or all of it): the bound is written, with the estimate's error, and
+    said so. Farther out, the curves describe more (or less) throughput than the host has: not measured.
+    """
     host = float(np.mean([t.host_throughput for t in tables]))
     symbol = "γ'" if profile.is_live else "γ"
     try:
-        rate = float(migration_degradation(profile, n, host))
+        rate = float(raw_migration_degradation(profile, n, host))
     except ParameterError as err:
         notes.append(f"{symbol} not measured: {err}")
         return None
@@ -116,8 +125,20 @@ def _degradation(profile: MigrationProfile, tables: list[EvacuationTable], n: in
     noise = np.mean(
         [math.hypot(t.host_error / t.host_throughput, t.served_error / max(t.served, 1e-12)) for t in tables]
     )
-    sampling = (1.0 - rate) * float(noise) / math.sqrt(len(tables))
-    return Estimate(rate, math.hypot(spread, sampling), "")
+    sampling = abs(1.0 - rate) * float(noise) / math.sqrt(len(tables))
+    error = math.hypot(spread, sampling)
+    if 0.0 <= rate <= 1.0:
+        return Estimate(rate, error, "")
+    computed = f"computed {rate:.3g} ± {error:.2g} from the fitted Table 1 and p"
+    bound = min(max(rate, 0.0), 1.0)  # NaN stays NaN: not measured below
+    if abs(rate - bound) <= BOUND_ERRORS * error:
+        notes.append(
+            f"{symbol}: {computed}, within {BOUND_ERRORS:g} standard errors of {bound:g}: written as {bound:g}"
+        )
+        return Estimate(bound, error, "")
+    why = f"{computed}; must be in [0, 1] (the curves describe more or less throughput than the host has)"
+    notes.append(f"{symbol} not measured: {why}")
+    return None
 
 
 def fit_migration(
