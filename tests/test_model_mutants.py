@@ -24,20 +24,24 @@ from rejuv.model import (
     compare_strategies,
     crossovers,
     degradation_rates,
+    evaluate_all,
     iter_grid,
     load_parameter_file,
     lookup,
     parse_duration,
+    read_preset,
     register,
     unregister,
 )
 from rejuv.model.curves import Curve
-from rejuv.model.phase_map import phase_map_memory
+from rejuv.model.parameters import check_value
+from rejuv.model.phase_map import Axis, phase_map, phase_map_memory
 from rejuv.model.presets import MOST_FILE_BYTES
 from rejuv.model.strategies import check_hosts
 from rejuv.model.symbols import register_symbols, unregister_symbols
 from rejuv.model.timeline import IntervalKind, rejuvenation_timeline
 from test_new_strategy import StagedResume
+from test_presets import profile_tables
 
 HOSTS = [2, 5, 40]
 DAY = 86400.0
@@ -459,3 +463,107 @@ def test_a_bad_value_in_a_strategys_own_section_names_the_file_and_line(tmp_path
         assert str(caught.value).startswith(f"{path}, line 2: staged_resume_downtime (D_s): ")
     finally:
         unregister(item.key)
+
+
+def test_the_presets_table_1_curves_carry_the_per_vm_load_of_its_host() -> None:
+    """Read afresh (not the session's fixture), the preset's curves carry p / n of its host: 560 req/s / 11 VMs."""
+    params = read_preset("kourai2008").parameters
+    assert params.live_migration_profile.load == pytest.approx(560.0 / 11)
+
+
+def test_curves_in_a_file_without_n_or_p_carry_the_per_vm_load_of_the_set_they_are_read_onto(
+    paper: Parameters, tmp_path: Path
+) -> None:
+    """[migration.live] alone, read onto n = 4 and p = 100 req/s: the curves were measured at 25 req/s a VM."""
+    path = tmp_path / "curves.toml"
+    path.write_text(profile_tables(paper, {"live": "live_migration_profile"}))
+    mine = load_parameter_file(path, paper.replace(n=4, p=100.0))
+    assert mine.live_migration_profile.load == 25.0
+
+
+def test_curves_read_onto_a_grid_of_n_are_left_unscaled(paper: Parameters, tmp_path: Path) -> None:
+    """Over a grid of n (or of p) no one host measured the curves: their per-VM load is left unknown (None)."""
+    path = tmp_path / "curves.toml"
+    path.write_text(profile_tables(paper, {"live": "live_migration_profile"}))
+    loads = [
+        load_parameter_file(path, paper.replace(**{field: values})).live_migration_profile.load
+        for field, values in (("n", [2.0, 4.0]), ("p", [100.0, 200.0]))
+    ]
+    assert loads == [None, None]
+
+
+def test_curves_in_a_file_with_no_vms_per_host_are_refused_naming_n(paper: Parameters, tmp_path: Path) -> None:
+    """n = 0 beside Table 1 curves is refused as n, naming the file, not divided by."""
+    path = tmp_path / "curves.toml"
+    path.write_text("n = 0\n" + profile_tables(paper, {"live": "live_migration_profile"}))
+    with pytest.raises(ConfigFileError) as caught:
+        load_parameter_file(path, paper)
+    assert caught.value.what == str(path)
+    assert caught.value.why == "vms_per_host (n): must be a whole number >= 1, got 0"
+
+
+def test_a_phase_map_compares_the_strategies_asked_for_in_their_order(paper: Parameters) -> None:
+    """Cold against warm over T_vmm by T_os at 4 hosts: warm, second in the list, wins everywhere, by its lead over cold."""
+    x, y = Axis.parse("T_vmm=1d:90d", points=3), Axis.parse("T_os=1d:30d", points=2)
+    result = phase_map(paper, x, y, 4, ["cold", "warm"])
+    assert (result.x, result.y, result.hosts, result.strategies) == (x, y, 4, ("cold", "warm"))
+    assert (result.winner == 1).all()
+    grid = paper.replace(T_vmm=x.values[np.newaxis, :], T_os=y.values[:, np.newaxis])
+    throughputs = {
+        key: np.broadcast_to(e.normalized_throughput, (2, 3))
+        for key, e in evaluate_all(grid, 4, ["cold", "warm"]).items()
+    }
+    np.testing.assert_array_equal(result.lead, throughputs["warm"] - throughputs["cold"])
+
+
+@pytest.mark.parametrize(
+    ("call", "what", "why"),
+    [
+        (
+            lambda p: phase_map(p, Axis.parse("T_vmm=1d:9d"), Axis.parse("T_vmm=2d:9d"), 4),
+            "axis T_vmm",
+            "x and y must be different parameters",
+        ),
+        (
+            lambda p: phase_map(p, Axis.parse("T_vmm=1d:9d"), Axis.parse("T_os=1d:9d"), 4, ["warm"]),
+            "strategies",
+            "a phase map needs at least two strategies",
+        ),
+        (
+            lambda p: phase_map(p, Axis.parse("T_vmm=1d:9d"), Axis.parse("T_os=1d:9d"), 1, ["warm", "cold"]),
+            "hosts (m)",
+            "must be whole numbers >= 2, got 1",
+        ),
+    ],
+)
+def test_an_impossible_phase_map_is_refused_naming_what_is_wrong(
+    paper: Parameters, call: object, what: str, why: str
+) -> None:
+    """The same parameter on both axes, one strategy, or one host (a cluster has two at least) is a ParameterError."""
+    assert callable(call)
+    with pytest.raises(ParameterError) as caught:
+        call(paper)
+    assert (caught.value.what, caught.value.why) == (what, why)
+
+
+def test_crossovers_evaluate_only_the_strategies_asked_for(paper: Parameters) -> None:
+    """At n = 1, which stop-and-copy refuses (it needs n >= 2), the crossovers of warm and cold alone still stand."""
+    assert [(c.strategy, c.overtakes) for c in crossovers(paper.replace(n=1), ["warm", "cold"])] == [("cold", "warm")]
+
+
+def test_crossovers_refuse_a_grid_and_point_to_overtaking_hosts() -> None:
+    """crossovers() takes one set; for a grid the error says to use overtaking_hosts()."""
+    grid = read_preset("kourai2008").parameters.replace(T_vmm=[1e6, 2e6])
+    with pytest.raises(ParameterError) as caught:
+        crossovers(grid)
+    assert (
+        caught.value.why
+        == "crossovers() takes one parameter set, got a grid of shape (2,); use overtaking_hosts() for grids"
+    )
+
+
+def test_a_value_that_is_not_a_number_is_refused_naming_its_parameter() -> None:
+    """check_value("T_vmm", "abc") names the parameter and its symbol: vmm_interval (T_vmm)."""
+    with pytest.raises(ParameterError) as caught:
+        check_value("T_vmm", "abc")  # type: ignore[arg-type]  # the check is for values of any type
+    assert (caught.value.what, caught.value.why) == ("vmm_interval (T_vmm)", "must be a number, got 'abc'")
