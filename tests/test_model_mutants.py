@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import itertools
 import os
+import subprocess
+import sys
 import threading
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+from numpy.typing import ArrayLike
 
 from rejuv.errors import ConfigFileError, ParameterError
 from rejuv.model import (
@@ -33,11 +37,13 @@ from rejuv.model import (
     register,
     unregister,
 )
+from rejuv.model.analysis import BLOCK_POINTS, normalized_throughputs, overtaking_hosts
 from rejuv.model.curves import Curve
 from rejuv.model.parameters import check_value
 from rejuv.model.phase_map import Axis, phase_map, phase_map_memory
 from rejuv.model.presets import MOST_FILE_BYTES
 from rejuv.model.strategies import check_hosts
+from rejuv.model.strategies.base import Evaluation
 from rejuv.model.symbols import register_symbols, unregister_symbols
 from rejuv.model.timeline import IntervalKind, rejuvenation_timeline
 from test_new_strategy import StagedResume
@@ -567,3 +573,68 @@ def test_a_value_that_is_not_a_number_is_refused_naming_its_parameter() -> None:
     with pytest.raises(ParameterError) as caught:
         check_value("T_vmm", "abc")  # type: ignore[arg-type]  # the check is for values of any type
     assert (caught.value.what, caught.value.why) == ("vmm_interval (T_vmm)", "must be a number, got 'abc'")
+
+
+def test_a_long_two_dimensional_grid_is_evaluated_whole_like_any_grid(paper: Parameters) -> None:
+    """A grid of BLOCK_POINTS + 1 T_vmm by 2 T_os (T_os broadcast along the first axis): the fast path equals evaluate."""
+    t_vmm = np.linspace(1e6, 3e6, BLOCK_POINTS + 1)[:, np.newaxis]
+    grid = paper.replace(T_vmm=t_vmm, T_os=np.array([[86400.0, 2 * 86400.0]]))
+    fast = normalized_throughputs(grid, 4, ["warm", "cold"])
+    for key in ("warm", "cold"):
+        expected = STRATEGIES[key].evaluate(grid, 4).normalized_throughput
+        np.testing.assert_allclose(fast[key], np.broadcast_to(expected, (BLOCK_POINTS + 1, 2)), rtol=1e-12)
+
+
+def test_the_built_in_preset_reads_under_an_ascii_locale() -> None:
+    """Under LC_ALL=C without UTF-8 mode (the locale's encoding ASCII) the preset, whose comments are not ASCII, still reads."""
+    environment = {**os.environ, "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
+    environment["PYTHONPATH"] = os.pathsep.join(sys.path)
+    script = "from rejuv.model import read_preset; print(read_preset('kourai2008').name)"
+    done = subprocess.run([sys.executable, "-c", script], env=environment, capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout.strip()) == (0, "kourai2008"), done.stderr
+
+
+class SparedWarm(WarmReboot):
+    """Warm-VM Reboot that also holds a host back as a spare: Warm-VM Reboot's limit, the (m - 1) / m of a migration."""
+
+    key = "warm_spared"
+    needs_spare_host = True
+
+
+class HalvedWarm(WarmReboot):
+    """Half of Warm-VM Reboot's limit, no spare: level with SparedWarm at m = 2, behind it beyond."""
+
+    key = "warm_halved"
+
+    def evaluate(self, params: Parameters, hosts: ArrayLike = 1) -> Evaluation:
+        whole = super().evaluate(params, hosts)
+        nothing = np.zeros_like(whole.limit)
+        return dataclasses.replace(whole, availability=whole.limit / 2, vmm_degradation=nothing, os_degradation=nothing)
+
+
+def test_a_challenger_level_with_its_incumbent_never_overtakes_it_and_says_so_without_a_warning(
+    paper: Parameters,
+) -> None:
+    """SparedWarm against Warm-VM Reboot (equal limits; the spare costs the challenger): never ahead, NaN, no warning."""
+    register(SparedWarm())
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            hosts = overtaking_hosts(paper, "warm_spared", "warm")
+    finally:
+        unregister("warm_spared")
+    assert np.isnan(hosts)
+
+
+def test_a_challenger_level_at_two_hosts_with_an_incumbent_that_gains_with_m_never_overtakes_it(
+    paper: Parameters,
+) -> None:
+    """HalvedWarm against SparedWarm: level at m = 2 (w / 2 = w (2 - 1) / 2), behind beyond it: never ahead, NaN."""
+    register(SparedWarm())
+    register(HalvedWarm())
+    try:
+        hosts = overtaking_hosts(paper, "warm_halved", "warm_spared")
+    finally:
+        unregister("warm_spared")
+        unregister("warm_halved")
+    assert np.isnan(hosts)
