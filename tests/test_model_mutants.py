@@ -638,3 +638,28 @@ def test_a_challenger_level_at_two_hosts_with_an_incumbent_that_gains_with_m_nev
         unregister("warm_spared")
         unregister("warm_halved")
     assert np.isnan(hosts)
+
+
+def test_an_unset_value_read_from_a_scalar_set_is_missing_naming_it(paper: Parameters) -> None:
+    """The preset leaves γ to Table 1's curves: reading it from the scalar set names it, "migration_degradation (gamma)"."""
+    with pytest.raises(ParameterError) as caught:
+        paper.scalar()["migration_degradation"]
+    assert (caught.value.what, caught.value.why) == ("migration_degradation (gamma)", "missing")
+
+
+def test_a_grid_where_one_set_belongs_is_refused_saying_its_shape_and_nothing_more(paper: Parameters) -> None:
+    """scalar() without a purpose or hint: "this takes one parameter set, got a grid of shape (2,)"."""
+    with pytest.raises(ParameterError) as caught:
+        paper.replace(T_vmm=[1e6, 2e6]).scalar()
+    assert caught.value.why == "this takes one parameter set, got a grid of shape (2,)"
+
+
+def test_a_point_of_a_grid_over_a_registered_strategys_parameter_holds_that_points_value(paper: Parameters) -> None:
+    """point((1,)) of a grid over D_s (a registered strategy's own parameter) of 10 s and 30 s holds D_s = 30 s."""
+    item = register(StagedResume())
+    try:
+        params = apply_overrides(paper, {"D_s": "20s", "omega_s": 0.3, "R_s": "100s"})
+        grid = params.replace(D_s=np.array([10.0, 30.0]))
+        assert float(grid.point((1,)).required("D_s")) == 30.0
+    finally:
+        unregister(item.key)
