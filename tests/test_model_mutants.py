@@ -39,6 +39,7 @@ from rejuv.model import (
 )
 from rejuv.model.analysis import BLOCK_POINTS, normalized_throughputs, overtaking_hosts
 from rejuv.model.curves import Curve
+from rejuv.model.migration import MigrationProfile, migration_degradation
 from rejuv.model.parameters import check_value
 from rejuv.model.phase_map import Axis, phase_map, phase_map_memory
 from rejuv.model.presets import MOST_FILE_BYTES
@@ -663,3 +664,30 @@ def test_a_point_of_a_grid_over_a_registered_strategys_parameter_holds_that_poin
         assert float(grid.point((1,)).required("D_s")) == 30.0
     finally:
         unregister(item.key)
+
+
+def level_live_profile() -> MigrationProfile:
+    """A live migration whose every VM serves 25 req/s whatever happens, each moved in 10 s: n VMs serve 25 n req/s."""
+    constant = [{"form": "constant", "value": 25.0}]
+    curves = {"source_throughput": constant, "moving_throughput": constant, "destination_throughput": constant}
+    return MigrationProfile.from_data("live", {**curves, "move_time": [{"form": "constant", "value": 10.0}]})
+
+
+def test_a_live_migration_that_loses_nothing_has_a_rate_of_exactly_zero() -> None:
+    """4 VMs serving 25 req/s each through the migration on a 100 req/s host: γ' = 1 - 100 / 100 = 0, inside [0, 1]."""
+    assert float(migration_degradation(level_live_profile(), 4, 100.0)) == 0.0
+
+
+def test_a_rate_outside_zero_to_one_is_reported_by_its_own_value(paper: Parameters) -> None:
+    """Unscaled stop-and-copy curves on hosts of 560 and 10 req/s: γ is 0.60 and -21.3; the error names -21.3."""
+    profile = dataclasses.replace(paper.stop_and_copy_profile, load=None)
+    with pytest.raises(ParameterError) as caught:
+        migration_degradation(profile, 11, [560.0, 10.0])
+    assert caught.value.why.startswith("computed -21.3 from its throughput functions and p; must be in [0, 1]")
+
+
+def test_a_rate_of_exactly_zero_is_not_the_one_reported_beside_an_impossible_one() -> None:
+    """The level live profile on 100 and 50 req/s hosts: γ' is 0 (fine) and -1; the error names -1, not 0."""
+    with pytest.raises(ParameterError) as caught:
+        migration_degradation(level_live_profile(), 4, [100.0, 50.0])
+    assert caught.value.why.startswith("computed -1 from its throughput functions and p")
