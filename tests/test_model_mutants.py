@@ -691,3 +691,20 @@ def test_a_rate_of_exactly_zero_is_not_the_one_reported_beside_an_impossible_one
     with pytest.raises(ParameterError) as caught:
         migration_degradation(level_live_profile(), 4, [100.0, 50.0])
     assert caught.value.why.startswith("computed -1 from its throughput functions and p")
+
+
+def test_a_rate_of_exactly_one_is_not_the_one_reported_beside_an_impossible_one() -> None:
+    """Only the destination serves (400 req/s a VM): γ' is 1 at n = 1 (fine) and 1 - 200 / 100 = -1 at n = 2: -1 is named."""
+    nothing = [{"form": "constant", "value": 0.0}]
+    profile = MigrationProfile.from_data(
+        "live",
+        {
+            "source_throughput": nothing,
+            "moving_throughput": nothing,
+            "destination_throughput": [{"form": "constant", "value": 400.0}],
+            "move_time": [{"form": "constant", "value": 10.0}],
+        },
+    )
+    with pytest.raises(ParameterError) as caught:
+        migration_degradation(profile, [1, 2], [100.0, 100.0])
+    assert caught.value.why.startswith("computed -1 from its throughput functions and p")
