@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime
 import itertools
@@ -711,3 +712,28 @@ def test_a_rate_of_exactly_one_is_not_the_one_reported_beside_an_impossible_one(
     with pytest.raises(ParameterError) as caught:
         migration_degradation(profile, [1, 2], [100.0, 100.0])
     assert caught.value.why.startswith("computed -1 from its throughput functions and p")
+
+
+def test_a_scalar_set_can_be_copied(paper: Parameters) -> None:
+    """copy.copy of a scalar set (built without running __init__) gives the same values."""
+    point = paper.scalar()
+    assert copy.copy(point).vmm_interval == point.vmm_interval
+
+
+@pytest.mark.parametrize("name", ["no_such_parameter", "_private"])
+def test_an_attribute_a_scalar_set_lacks_is_an_attribute_error_naming_it(paper: Parameters, name: str) -> None:
+    """An unknown name, or one starting with "_", is an AttributeError carrying that name (as hasattr and messages need)."""
+    with pytest.raises(AttributeError) as caught:
+        getattr(paper.scalar(), name)
+    assert caught.value.args == (name,)
+
+
+def test_a_registered_strategys_unset_parameter_read_as_an_attribute_is_missing(paper: Parameters) -> None:
+    """With StagedResume registered but D_s unset, point.staged_resume_downtime is a ParameterError "missing"."""
+    item = register(StagedResume())
+    try:
+        with pytest.raises(ParameterError) as caught:
+            paper.scalar().staged_resume_downtime  # noqa: B018  # the read is the test
+        assert (caught.value.what, caught.value.why) == ("staged_resume_downtime (D_s)", "missing")
+    finally:
+        unregister(item.key)
