@@ -737,3 +737,21 @@ def test_a_registered_strategys_unset_parameter_read_as_an_attribute_is_missing(
         assert (caught.value.what, caught.value.why) == ("staged_resume_downtime (D_s)", "missing")
     finally:
         unregister(item.key)
+
+
+def test_curves_in_a_file_of_one_vm_per_host_carry_that_hosts_whole_throughput(
+    paper: Parameters, tmp_path: Path
+) -> None:
+    """n = 1 and p = 30 req/s beside [migration.live]: the curves were measured at 30 req/s a VM."""
+    path = tmp_path / "curves.toml"
+    path.write_text('n = 1\np = "30 req/s"\n' + profile_tables(paper, {"live": "live_migration_profile"}))
+    assert load_parameter_file(path, paper).live_migration_profile.load == 30.0
+
+
+def test_a_long_set_walked_in_blocks_equals_the_evaluations(paper: Parameters) -> None:
+    """Two whole blocks and 17 points of T_vmm and T_os, at 4 hosts: each strategy's fast value is evaluate()'s, to 1e-12."""
+    size = BLOCK_POINTS * 2 + 17
+    long_set = paper.replace(T_vmm=np.linspace(1e6, 3e6, size), T_os=np.linspace(4e5, 8e5, size))
+    fast = normalized_throughputs(long_set, 4)
+    for key, item in STRATEGIES.items():
+        np.testing.assert_allclose(fast[key], item.evaluate(long_set, 4).normalized_throughput, rtol=1e-12)
