@@ -669,9 +669,7 @@ def test_a_point_of_a_grid_over_a_registered_strategys_parameter_holds_that_poin
 
 def level_live_profile() -> MigrationProfile:
     """A live migration whose every VM serves 25 req/s whatever happens, each moved in 10 s: n VMs serve 25 n req/s."""
-    constant = [{"form": "constant", "value": 25.0}]
-    curves = {"source_throughput": constant, "moving_throughput": constant, "destination_throughput": constant}
-    return MigrationProfile.from_data("live", {**curves, "move_time": [{"form": "constant", "value": 10.0}]})
+    return live_profile()
 
 
 def test_a_live_migration_that_loses_nothing_has_a_rate_of_exactly_zero() -> None:
@@ -755,3 +753,34 @@ def test_a_long_set_walked_in_blocks_equals_the_evaluations(paper: Parameters) -
     fast = normalized_throughputs(long_set, 4)
     for key, item in STRATEGIES.items():
         np.testing.assert_allclose(fast[key], item.evaluate(long_set, 4).normalized_throughput, rtol=1e-12)
+
+
+def live_profile(**changes: list[dict[str, object]]) -> MigrationProfile:
+    """The level live profile of 25 req/s a VM and 10 s moves, with ``changes`` to its curves."""
+    constant = [{"form": "constant", "value": 25.0}]
+    curves = {"source_throughput": constant, "moving_throughput": constant, "destination_throughput": constant}
+    return MigrationProfile.from_data("live", {**curves, "move_time": [{"form": "constant", "value": 10.0}], **changes})
+
+
+@pytest.mark.parametrize(
+    ("changes", "what", "why"),
+    [
+        (
+            {"move_time": [{"form": "constant", "value": 0.0}]},
+            "live.move_time (M(i))",
+            "must be positive for i = 1..4, got 0 at i = 1",
+        ),
+        (
+            {"source_throughput": [{"form": "constant", "value": 25.0, "last": 2}]},
+            "live.source_throughput (V_s(i))",
+            "no piece covers i = 3",
+        ),
+    ],
+)
+def test_a_table_1_row_a_profile_cannot_give_is_refused_naming_the_curve(
+    changes: dict[str, list[dict[str, object]]], what: str, why: str
+) -> None:
+    """Table 1 of 4 VMs: a move of 0 s (a move takes time), or a curve that stops at i = 2, names the curve and i."""
+    with pytest.raises(ParameterError) as caught:
+        live_profile(**changes).table(4)
+    assert (caught.value.what, caught.value.why) == (what, why)
