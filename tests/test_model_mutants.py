@@ -784,3 +784,27 @@ def test_a_table_1_row_a_profile_cannot_give_is_refused_naming_the_curve(
     with pytest.raises(ParameterError) as caught:
         live_profile(**changes).table(4)
     assert (caught.value.what, caught.value.why) == (what, why)
+
+
+def test_n_that_is_not_a_number_is_refused_naming_n(paper: Parameters) -> None:
+    """replace(n="abc"): n is read first to scale D_w and D_c, and refused there, naming it."""
+    with pytest.raises(ParameterError) as caught:
+        paper.replace(n="abc")
+    assert (caught.value.what, caught.value.why) == ("vms_per_host (n)", "must be a number, got 'abc'")
+
+
+class PerVmStaged(StagedResume):
+    """StagedResume whose downtime D_s, like the paper's D_w(n), is proportional to n."""
+
+    key = "staged_per_vm"
+    symbols = (dataclasses.replace(StagedResume.symbols[0], per_vm=True), *StagedResume.symbols[1:])
+
+
+def test_a_registered_per_vm_parameter_follows_n(paper: Parameters) -> None:
+    """A registered strategy's per-VM D_s of 20 s at the preset's n = 11 is 40 s at n = 22, as D_w is."""
+    item = register(PerVmStaged())
+    try:
+        params = apply_overrides(paper, {"D_s": "20s", "omega_s": 0.3, "R_s": "100s"})
+        assert float(params.replace(n=22).required("D_s")) == pytest.approx(40.0)
+    finally:
+        unregister(item.key)
