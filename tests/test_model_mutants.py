@@ -808,3 +808,10 @@ def test_a_registered_per_vm_parameter_follows_n(paper: Parameters) -> None:
         assert float(params.replace(n=22).required("D_s")) == pytest.approx(40.0)
     finally:
         unregister(item.key)
+
+
+def test_a_stop_and_copy_too_long_for_t_vmm_is_reported_at_the_grid_point_where_it_is(paper: Parameters) -> None:
+    """D_m of 15 s and 300,000 s at n = 11: only the second is too long, and the error shows its n D_m, 38.19 d."""
+    with pytest.raises(ParameterError) as caught:
+        paper.replace(D_m=[15.0, 300000.0])
+    assert caught.value.why.endswith("got 83.33 h (n D_m = 38.19 d)")
