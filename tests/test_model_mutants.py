@@ -815,3 +815,10 @@ def test_a_stop_and_copy_too_long_for_t_vmm_is_reported_at_the_grid_point_where_
     with pytest.raises(ParameterError) as caught:
         paper.replace(D_m=[15.0, 300000.0])
     assert caught.value.why.endswith("got 83.33 h (n D_m = 38.19 d)")
+
+
+def test_an_os_downtime_too_long_for_t_os_is_reported_with_the_t_os_it_exceeds(paper: Parameters) -> None:
+    """T_os of 1 d and 10 s with D_os = 41 s: only 10 s is too short, and the error names that T_os."""
+    with pytest.raises(ParameterError) as caught:
+        paper.replace(T_os=[86400.0, 10.0])
+    assert (caught.value.what, caught.value.why) == ("os_downtime (D_os)", "must stay below T_os (10 s), got 41 s")
