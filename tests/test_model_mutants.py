@@ -822,3 +822,10 @@ def test_an_os_downtime_too_long_for_t_os_is_reported_with_the_t_os_it_exceeds(p
     with pytest.raises(ParameterError) as caught:
         paper.replace(T_os=[86400.0, 10.0])
     assert (caught.value.what, caught.value.why) == ("os_downtime (D_os)", "must stay below T_os (10 s), got 41 s")
+
+
+def test_an_os_rejuvenation_too_long_for_t_os_is_reported_with_the_t_os_it_exceeds(paper: Parameters) -> None:
+    """T_os of 1 d and 50 s: D_os + R_os = 451 s fits only the first; the error names T_os = 50 s."""
+    with pytest.raises(ParameterError) as caught:
+        paper.replace(T_os=[86400.0, 50.0])
+    assert caught.value.why == "D_os + R_os must stay below T_os (50 s), got 410 s"
