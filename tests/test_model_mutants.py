@@ -829,3 +829,13 @@ def test_an_os_rejuvenation_too_long_for_t_os_is_reported_with_the_t_os_it_excee
     with pytest.raises(ParameterError) as caught:
         paper.replace(T_os=[86400.0, 50.0])
     assert caught.value.why == "D_os + R_os must stay below T_os (50 s), got 410 s"
+
+
+def test_an_os_rejuvenation_that_fills_t_os_exactly_is_refused_as_such(paper: Parameters) -> None:
+    """T_os = D_os + R_os = 451 s leaves no time between OS rejuvenations: refused naming R_os and the rule."""
+    with pytest.raises(ParameterError) as caught:
+        paper.replace(T_os=451.0)
+    assert (caught.value.what, caught.value.why) == (
+        "os_degraded_period (R_os)",
+        "D_os + R_os must stay below T_os (451 s), got 410 s",
+    )
