@@ -839,3 +839,15 @@ def test_an_os_rejuvenation_that_fills_t_os_exactly_is_refused_as_such(paper: Pa
         "os_degraded_period (R_os)",
         "D_os + R_os must stay below T_os (451 s), got 410 s",
     )
+
+
+def test_rejuvenations_that_fill_the_whole_time_exactly_are_allowed(paper: Parameters) -> None:
+    """T_vmm = 1,900 s (M_l_rc = 950 s: half) and T_os = 902 s (D_os + R_os = 451 s: half) add up to 1: no overlap."""
+    assert float(paper.replace(T_vmm=1900.0, T_os=902.0).vmm_interval) == 1900.0
+
+
+def test_an_overlap_is_reported_with_the_shares_at_the_grid_point_where_it_is(paper: Parameters) -> None:
+    """T_vmm of 1e6 s and 1,800 s with T_os = 902 s: only 1,800 s overlaps, at 52.78% + 50.00% of the time."""
+    with pytest.raises(ParameterError) as caught:
+        paper.replace(T_vmm=[1e6, 1800.0], T_os=902.0)
+    assert "(52.78% + 50.00%)" in caught.value.why
