@@ -847,7 +847,14 @@ def test_rejuvenations_that_fill_the_whole_time_exactly_are_allowed(paper: Param
 
 
 def test_an_overlap_is_reported_with_the_shares_at_the_grid_point_where_it_is(paper: Parameters) -> None:
-    """T_vmm of 1e6 s and 1,800 s with T_os = 902 s: only 1,800 s overlaps, at 52.78% + 50.00% of the time."""
+    """T_vmm of 1e6 s and 1,800 s with T_os of 1e6 s and 902 s: only the second overlaps, at 52.78% + 50.00%."""
     with pytest.raises(ParameterError) as caught:
-        paper.replace(T_vmm=[1e6, 1800.0], T_os=902.0)
+        paper.replace(T_vmm=[1e6, 1800.0], T_os=[1e6, 902.0])
     assert "(52.78% + 50.00%)" in caught.value.why
+
+
+def test_a_migration_too_long_for_t_vmm_is_reported_with_the_t_vmm_it_exceeds(paper: Parameters) -> None:
+    """T_vmm of 1e6 s and 900 s: M_l_rc = 950 s exceeds only the second, and the error names T_vmm = 15 min."""
+    with pytest.raises(ParameterError) as caught:
+        paper.replace(T_vmm=[1e6, 900.0])
+    assert caught.value.why == "must stay below T_vmm (15 min), got 15.83 min"
