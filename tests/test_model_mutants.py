@@ -850,7 +850,10 @@ def test_an_overlap_is_reported_with_the_shares_at_the_grid_point_where_it_is(pa
     """T_vmm of 1e6 s and 1,800 s with T_os of 1e6 s and 902 s: only the second overlaps, at 52.78% + 50.00%."""
     with pytest.raises(ParameterError) as caught:
         paper.replace(T_vmm=[1e6, 1800.0], T_os=[1e6, 902.0])
-    assert "(52.78% + 50.00%)" in caught.value.why
+    assert caught.value.why == (
+        "the VMM rejuvenation (downtime + degraded period, per T_vmm) and the OS rejuvenations ((D_os + R_os) per T_os) "
+        "add up to more than the whole time (52.78% + 50.00%); the model assumes they never overlap, got 15.83 min"
+    )
 
 
 def test_a_migration_too_long_for_t_vmm_is_reported_with_the_t_vmm_it_exceeds(paper: Parameters) -> None:
@@ -858,3 +861,19 @@ def test_a_migration_too_long_for_t_vmm_is_reported_with_the_t_vmm_it_exceeds(pa
     with pytest.raises(ParameterError) as caught:
         paper.replace(T_vmm=[1e6, 900.0])
     assert caught.value.why == "must stay below T_vmm (15 min), got 15.83 min"
+
+
+def test_a_parameter_set_without_a_required_value_is_refused_naming_it(paper: Parameters) -> None:
+    """Built without T_vmm (dataclasses.replace runs the same checks as the constructor): "vmm_interval (T_vmm): missing"."""
+    with pytest.raises(ParameterError) as caught:
+        dataclasses.replace(paper, vmm_interval=None)
+    assert (caught.value.what, caught.value.why) == ("vmm_interval (T_vmm)", "missing")
+
+
+def test_a_registered_reboot_with_only_its_downtime_set_is_a_valid_set(paper: Parameters) -> None:
+    """StagedResume's D_s alone (R_s not yet given) is accepted: what the reboot occupies is checked once both are set."""
+    item = register(StagedResume())
+    try:
+        assert float(apply_overrides(paper, {"D_s": "20s"}).required("D_s")) == 20.0
+    finally:
+        unregister(item.key)
