@@ -877,3 +877,13 @@ def test_a_registered_reboot_with_only_its_downtime_set_is_a_valid_set(paper: Pa
         assert float(apply_overrides(paper, {"D_s": "20s"}).required("D_s")) == 20.0
     finally:
         unregister(item.key)
+
+
+def test_a_paper_parameter_in_extra_is_refused_naming_it(paper: Parameters) -> None:
+    """extra holds registered strategies' parameters only: T_vmm there is refused, naming vmm_interval (T_vmm)."""
+    with pytest.raises(ParameterError) as caught:
+        dataclasses.replace(paper, extra={"T_vmm": 1.0})
+    assert (caught.value.what, caught.value.why) == (
+        "vmm_interval (T_vmm)",
+        "a paper parameter goes in its own field, not in extra",
+    )
