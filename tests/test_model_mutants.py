@@ -887,3 +887,14 @@ def test_a_paper_parameter_in_extra_is_refused_naming_it(paper: Parameters) -> N
         "vmm_interval (T_vmm)",
         "a paper parameter goes in its own field, not in extra",
     )
+
+
+def test_a_registered_parameter_that_is_not_a_number_is_refused_naming_it(paper: Parameters) -> None:
+    """With StagedResume registered, D_s = "abc" is refused naming staged_resume_downtime (D_s)."""
+    item = register(StagedResume())
+    try:
+        with pytest.raises(ParameterError) as caught:
+            paper.replace(D_s="abc")
+        assert (caught.value.what, caught.value.why) == ("staged_resume_downtime (D_s)", "must be a number, got 'abc'")
+    finally:
+        unregister(item.key)
