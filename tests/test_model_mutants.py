@@ -898,3 +898,10 @@ def test_a_registered_parameter_that_is_not_a_number_is_refused_naming_it(paper:
         assert (caught.value.what, caught.value.why) == ("staged_resume_downtime (D_s)", "must be a number, got 'abc'")
     finally:
         unregister(item.key)
+
+
+def test_an_unknown_name_half_like_a_known_one_gets_it_suggested() -> None:
+    """ "R_xx" shares half its letters with R_os (similarity 0.5, the cutoff): the error suggests R_os."""
+    with pytest.raises(ParameterError) as caught:
+        lookup("R_xx")
+    assert caught.value.why == "unknown parameter; did you mean 'R_os'?"
