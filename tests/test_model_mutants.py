@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import datetime
 import itertools
+import json
 import os
+import subprocess
+import sys
 import threading
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+from numpy.typing import ArrayLike
 
 from rejuv.errors import ConfigFileError, ParameterError
 from rejuv.model import (
@@ -24,20 +30,27 @@ from rejuv.model import (
     compare_strategies,
     crossovers,
     degradation_rates,
+    evaluate_all,
     iter_grid,
     load_parameter_file,
     lookup,
     parse_duration,
+    read_preset,
     register,
     unregister,
 )
+from rejuv.model.analysis import BLOCK_POINTS, normalized_throughputs, overtaking_hosts
 from rejuv.model.curves import Curve
-from rejuv.model.phase_map import phase_map_memory
+from rejuv.model.migration import MigrationProfile, migration_degradation
+from rejuv.model.parameters import check_value
+from rejuv.model.phase_map import Axis, phase_map, phase_map_memory
 from rejuv.model.presets import MOST_FILE_BYTES
 from rejuv.model.strategies import check_hosts
+from rejuv.model.strategies.base import Evaluation
 from rejuv.model.symbols import register_symbols, unregister_symbols
 from rejuv.model.timeline import IntervalKind, rejuvenation_timeline
 from test_new_strategy import StagedResume
+from test_presets import profile_tables
 
 HOSTS = [2, 5, 40]
 DAY = 86400.0
@@ -459,3 +472,440 @@ def test_a_bad_value_in_a_strategys_own_section_names_the_file_and_line(tmp_path
         assert str(caught.value).startswith(f"{path}, line 2: staged_resume_downtime (D_s): ")
     finally:
         unregister(item.key)
+
+
+def test_the_presets_table_1_curves_carry_the_per_vm_load_of_its_host() -> None:
+    """Read afresh (not the session's fixture), the preset's curves carry p / n of its host: 560 req/s / 11 VMs."""
+    params = read_preset("kourai2008").parameters
+    assert params.live_migration_profile.load == pytest.approx(560.0 / 11)
+
+
+def test_curves_in_a_file_without_n_or_p_carry_the_per_vm_load_of_the_set_they_are_read_onto(
+    paper: Parameters, tmp_path: Path
+) -> None:
+    """[migration.live] alone, read onto n = 4 and p = 100 req/s: the curves were measured at 25 req/s a VM."""
+    path = tmp_path / "curves.toml"
+    path.write_text(profile_tables(paper, {"live": "live_migration_profile"}))
+    mine = load_parameter_file(path, paper.replace(n=4, p=100.0))
+    assert mine.live_migration_profile.load == 25.0
+
+
+def test_curves_read_onto_a_grid_of_n_are_left_unscaled(paper: Parameters, tmp_path: Path) -> None:
+    """Over a grid of n (or of p) no one host measured the curves: their per-VM load is left unknown (None)."""
+    path = tmp_path / "curves.toml"
+    path.write_text(profile_tables(paper, {"live": "live_migration_profile"}))
+    loads = [
+        load_parameter_file(path, paper.replace(**{field: values})).live_migration_profile.load
+        for field, values in (("n", [2.0, 4.0]), ("p", [100.0, 200.0]))
+    ]
+    assert loads == [None, None]
+
+
+def test_curves_in_a_file_with_no_vms_per_host_are_refused_naming_n(paper: Parameters, tmp_path: Path) -> None:
+    """n = 0 beside Table 1 curves is refused as n, naming the file, not divided by."""
+    path = tmp_path / "curves.toml"
+    path.write_text("n = 0\n" + profile_tables(paper, {"live": "live_migration_profile"}))
+    with pytest.raises(ConfigFileError) as caught:
+        load_parameter_file(path, paper)
+    assert caught.value.what == str(path)
+    assert caught.value.why == "vms_per_host (n): must be a whole number >= 1, got 0"
+
+
+def test_a_phase_map_compares_the_strategies_asked_for_in_their_order(paper: Parameters) -> None:
+    """Cold against warm over T_vmm by T_os at 4 hosts: warm, second in the list, wins everywhere, by its lead over cold."""
+    x, y = Axis.parse("T_vmm=1d:90d", points=3), Axis.parse("T_os=1d:30d", points=2)
+    result = phase_map(paper, x, y, 4, ["cold", "warm"])
+    assert (result.x, result.y, result.hosts, result.strategies) == (x, y, 4, ("cold", "warm"))
+    assert (result.winner == 1).all()
+    grid = paper.replace(T_vmm=x.values[np.newaxis, :], T_os=y.values[:, np.newaxis])
+    throughputs = {
+        key: np.broadcast_to(e.normalized_throughput, (2, 3))
+        for key, e in evaluate_all(grid, 4, ["cold", "warm"]).items()
+    }
+    np.testing.assert_array_equal(result.lead, throughputs["warm"] - throughputs["cold"])
+
+
+@pytest.mark.parametrize(
+    ("call", "what", "why"),
+    [
+        (
+            lambda p: phase_map(p, Axis.parse("T_vmm=1d:9d"), Axis.parse("T_vmm=2d:9d"), 4),
+            "axis T_vmm",
+            "x and y must be different parameters",
+        ),
+        (
+            lambda p: phase_map(p, Axis.parse("T_vmm=1d:9d"), Axis.parse("T_os=1d:9d"), 4, ["warm"]),
+            "strategies",
+            "a phase map needs at least two strategies",
+        ),
+        (
+            lambda p: phase_map(p, Axis.parse("T_vmm=1d:9d"), Axis.parse("T_os=1d:9d"), 1, ["warm", "cold"]),
+            "hosts (m)",
+            "must be whole numbers >= 2, got 1",
+        ),
+    ],
+)
+def test_an_impossible_phase_map_is_refused_naming_what_is_wrong(
+    paper: Parameters, call: object, what: str, why: str
+) -> None:
+    """The same parameter on both axes, one strategy, or one host (a cluster has two at least) is a ParameterError."""
+    assert callable(call)
+    with pytest.raises(ParameterError) as caught:
+        call(paper)
+    assert (caught.value.what, caught.value.why) == (what, why)
+
+
+def test_crossovers_evaluate_only_the_strategies_asked_for(paper: Parameters) -> None:
+    """At n = 1, which stop-and-copy refuses (it needs n >= 2), the crossovers of warm and cold alone still stand."""
+    assert [(c.strategy, c.overtakes) for c in crossovers(paper.replace(n=1), ["warm", "cold"])] == [("cold", "warm")]
+
+
+def test_crossovers_refuse_a_grid_and_point_to_overtaking_hosts() -> None:
+    """crossovers() takes one set; for a grid the error says to use overtaking_hosts()."""
+    grid = read_preset("kourai2008").parameters.replace(T_vmm=[1e6, 2e6])
+    with pytest.raises(ParameterError) as caught:
+        crossovers(grid)
+    assert (
+        caught.value.why
+        == "crossovers() takes one parameter set, got a grid of shape (2,); use overtaking_hosts() for grids"
+    )
+
+
+def test_a_value_that_is_not_a_number_is_refused_naming_its_parameter() -> None:
+    """check_value("T_vmm", "abc") names the parameter and its symbol: vmm_interval (T_vmm)."""
+    with pytest.raises(ParameterError) as caught:
+        check_value("T_vmm", "abc")  # type: ignore[arg-type]  # the check is for values of any type
+    assert (caught.value.what, caught.value.why) == ("vmm_interval (T_vmm)", "must be a number, got 'abc'")
+
+
+def test_a_long_two_dimensional_grid_is_evaluated_whole_like_any_grid(paper: Parameters) -> None:
+    """A grid of BLOCK_POINTS + 1 T_vmm by 2 T_os (T_os broadcast along the first axis): the fast path equals evaluate."""
+    t_vmm = np.linspace(1e6, 3e6, BLOCK_POINTS + 1)[:, np.newaxis]
+    grid = paper.replace(T_vmm=t_vmm, T_os=np.array([[86400.0, 2 * 86400.0]]))
+    fast = normalized_throughputs(grid, 4, ["warm", "cold"])
+    for key in ("warm", "cold"):
+        expected = STRATEGIES[key].evaluate(grid, 4).normalized_throughput
+        np.testing.assert_allclose(fast[key], np.broadcast_to(expected, (BLOCK_POINTS + 1, 2)), rtol=1e-12)
+
+
+def test_the_built_in_preset_reads_the_same_under_an_ascii_locale() -> None:
+    """Under LC_ALL=C without UTF-8 mode (the locale's encoding ASCII) the preset, whose comments are not ASCII, reads
+    as it does here (read here too, so that a mutation check maps this test to read_preset)."""
+    here = read_preset("kourai2008").parameters.as_dict()
+    environment = {**os.environ, "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
+    environment["PYTHONPATH"] = os.pathsep.join(os.path.abspath(entry) for entry in sys.path)
+    script = "import json; from rejuv.model import read_preset; print(json.dumps(read_preset('kourai2008').parameters.as_dict()))"
+    done = subprocess.run([sys.executable, "-c", script], env=environment, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == here
+
+
+class SparedWarm(WarmReboot):
+    """Warm-VM Reboot that also holds a host back as a spare: Warm-VM Reboot's limit, the (m - 1) / m of a migration."""
+
+    key = "warm_spared"
+    needs_spare_host = True
+
+
+class HalvedWarm(WarmReboot):
+    """Half of Warm-VM Reboot's limit, no spare: level with SparedWarm at m = 2, behind it beyond."""
+
+    key = "warm_halved"
+
+    def evaluate(self, params: Parameters, hosts: ArrayLike = 1) -> Evaluation:
+        whole = super().evaluate(params, hosts)
+        nothing = np.zeros_like(whole.limit)
+        return dataclasses.replace(whole, availability=whole.limit / 2, vmm_degradation=nothing, os_degradation=nothing)
+
+
+def test_a_challenger_level_with_its_incumbent_never_overtakes_it_and_says_so_without_a_warning(
+    paper: Parameters,
+) -> None:
+    """SparedWarm against Warm-VM Reboot (equal limits; the spare costs the challenger): never ahead, NaN, no warning."""
+    register(SparedWarm())
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            hosts = overtaking_hosts(paper, "warm_spared", "warm")
+    finally:
+        unregister("warm_spared")
+    assert np.isnan(hosts)
+
+
+def test_a_challenger_level_at_two_hosts_with_an_incumbent_that_gains_with_m_never_overtakes_it(
+    paper: Parameters,
+) -> None:
+    """HalvedWarm against SparedWarm: level at m = 2 (w / 2 = w (2 - 1) / 2), behind beyond it: never ahead, NaN."""
+    register(SparedWarm())
+    register(HalvedWarm())
+    try:
+        hosts = overtaking_hosts(paper, "warm_halved", "warm_spared")
+    finally:
+        unregister("warm_spared")
+        unregister("warm_halved")
+    assert np.isnan(hosts)
+
+
+def test_an_unset_value_read_from_a_scalar_set_is_missing_naming_it(paper: Parameters) -> None:
+    """The preset leaves γ to Table 1's curves: reading it from the scalar set names it, "migration_degradation (gamma)"."""
+    with pytest.raises(ParameterError) as caught:
+        paper.scalar()["migration_degradation"]
+    assert (caught.value.what, caught.value.why) == ("migration_degradation (gamma)", "missing")
+
+
+def test_a_grid_where_one_set_belongs_is_refused_saying_its_shape_and_nothing_more(paper: Parameters) -> None:
+    """scalar() without a purpose or hint: "this takes one parameter set, got a grid of shape (2,)"."""
+    with pytest.raises(ParameterError) as caught:
+        paper.replace(T_vmm=[1e6, 2e6]).scalar()
+    assert caught.value.why == "this takes one parameter set, got a grid of shape (2,)"
+
+
+def test_a_point_of_a_grid_over_a_registered_strategys_parameter_holds_that_points_value(paper: Parameters) -> None:
+    """point((1,)) of a grid over D_s (a registered strategy's own parameter) of 10 s and 30 s holds D_s = 30 s."""
+    item = register(StagedResume())
+    try:
+        params = apply_overrides(paper, {"D_s": "20s", "omega_s": 0.3, "R_s": "100s"})
+        grid = params.replace(D_s=np.array([10.0, 30.0]))
+        assert float(grid.point((1,)).required("D_s")) == 30.0
+    finally:
+        unregister(item.key)
+
+
+def level_live_profile() -> MigrationProfile:
+    """A live migration whose every VM serves 25 req/s whatever happens, each moved in 10 s: n VMs serve 25 n req/s."""
+    return live_profile()
+
+
+def test_a_live_migration_that_loses_nothing_has_a_rate_of_exactly_zero() -> None:
+    """4 VMs serving 25 req/s each through the migration on a 100 req/s host: γ' = 1 - 100 / 100 = 0, inside [0, 1]."""
+    assert float(migration_degradation(level_live_profile(), 4, 100.0)) == 0.0
+
+
+def test_a_rate_outside_zero_to_one_is_reported_by_its_own_value(paper: Parameters) -> None:
+    """Unscaled stop-and-copy curves on hosts of 560 and 10 req/s: γ is 0.60 and -21.3; the error names -21.3."""
+    profile = dataclasses.replace(paper.stop_and_copy_profile, load=None)
+    with pytest.raises(ParameterError) as caught:
+        migration_degradation(profile, 11, [560.0, 10.0])
+    assert caught.value.why == (
+        "computed -21.3 from its throughput functions and p; must be in [0, 1] "
+        "(the functions describe more or less throughput than the host has)"
+    )
+
+
+def test_a_rate_of_exactly_zero_is_not_the_one_reported_beside_an_impossible_one() -> None:
+    """The level live profile on 100 and 50 req/s hosts: γ' is 0 (fine) and -1; the error names -1, not 0."""
+    with pytest.raises(ParameterError) as caught:
+        migration_degradation(level_live_profile(), 4, [100.0, 50.0])
+    assert caught.value.why.startswith("computed -1 from its throughput functions and p")
+
+
+def test_a_rate_of_exactly_one_is_not_the_one_reported_beside_an_impossible_one() -> None:
+    """Only the destination serves (400 req/s a VM): γ' is 1 at n = 1 (fine) and 1 - 200 / 100 = -1 at n = 2: -1 is named."""
+    nothing = [{"form": "constant", "value": 0.0}]
+    profile = MigrationProfile.from_data(
+        "live",
+        {
+            "source_throughput": nothing,
+            "moving_throughput": nothing,
+            "destination_throughput": [{"form": "constant", "value": 400.0}],
+            "move_time": [{"form": "constant", "value": 10.0}],
+        },
+    )
+    with pytest.raises(ParameterError) as caught:
+        migration_degradation(profile, [1, 2], [100.0, 100.0])
+    assert caught.value.why.startswith("computed -1 from its throughput functions and p")
+
+
+def test_a_scalar_set_can_be_copied(paper: Parameters) -> None:
+    """copy.copy of a scalar set (built without running __init__) gives the same values."""
+    point = paper.scalar()
+    assert copy.copy(point).vmm_interval == point.vmm_interval
+
+
+@pytest.mark.parametrize("name", ["no_such_parameter", "_private"])
+def test_an_attribute_a_scalar_set_lacks_is_an_attribute_error_naming_it(paper: Parameters, name: str) -> None:
+    """An unknown name, or one starting with "_", is an AttributeError carrying that name (as hasattr and messages need)."""
+    with pytest.raises(AttributeError) as caught:
+        getattr(paper.scalar(), name)
+    assert caught.value.args == (name,)
+
+
+def test_a_registered_strategys_unset_parameter_read_as_an_attribute_is_missing(paper: Parameters) -> None:
+    """With StagedResume registered but D_s unset, point.staged_resume_downtime is a ParameterError "missing"."""
+    item = register(StagedResume())
+    try:
+        with pytest.raises(ParameterError) as caught:
+            paper.scalar().staged_resume_downtime  # noqa: B018  # the read is the test
+        assert (caught.value.what, caught.value.why) == ("staged_resume_downtime (D_s)", "missing")
+    finally:
+        unregister(item.key)
+
+
+def test_curves_in_a_file_of_one_vm_per_host_carry_that_hosts_whole_throughput(
+    paper: Parameters, tmp_path: Path
+) -> None:
+    """n = 1 and p = 30 req/s beside [migration.live]: the curves were measured at 30 req/s a VM."""
+    path = tmp_path / "curves.toml"
+    path.write_text('n = 1\np = "30 req/s"\n' + profile_tables(paper, {"live": "live_migration_profile"}))
+    assert load_parameter_file(path, paper).live_migration_profile.load == 30.0
+
+
+def test_a_long_set_walked_in_blocks_equals_the_evaluations(paper: Parameters) -> None:
+    """Two whole blocks and 17 points of T_vmm and T_os, at 4 hosts: each strategy's fast value is evaluate()'s, to 1e-12."""
+    size = BLOCK_POINTS * 2 + 17
+    long_set = paper.replace(T_vmm=np.linspace(1e6, 3e6, size), T_os=np.linspace(4e5, 8e5, size))
+    fast = normalized_throughputs(long_set, 4)
+    for key, item in STRATEGIES.items():
+        np.testing.assert_allclose(fast[key], item.evaluate(long_set, 4).normalized_throughput, rtol=1e-12)
+
+
+def live_profile(**changes: list[dict[str, object]]) -> MigrationProfile:
+    """The level live profile of 25 req/s a VM and 10 s moves, with ``changes`` to its curves."""
+    constant = [{"form": "constant", "value": 25.0}]
+    curves = {"source_throughput": constant, "moving_throughput": constant, "destination_throughput": constant}
+    return MigrationProfile.from_data("live", {**curves, "move_time": [{"form": "constant", "value": 10.0}], **changes})
+
+
+@pytest.mark.parametrize(
+    ("changes", "what", "why"),
+    [
+        (
+            {"move_time": [{"form": "constant", "value": 0.0}]},
+            "live.move_time (M(i))",
+            "must be positive for i = 1..4, got 0 at i = 1",
+        ),
+        (
+            {"source_throughput": [{"form": "constant", "value": 25.0, "last": 2}]},
+            "live.source_throughput (V_s(i))",
+            "no piece covers i = 3",
+        ),
+    ],
+)
+def test_a_table_1_row_a_profile_cannot_give_is_refused_naming_the_curve(
+    changes: dict[str, list[dict[str, object]]], what: str, why: str
+) -> None:
+    """Table 1 of 4 VMs: a move of 0 s (a move takes time), or a curve that stops at i = 2, names the curve and i."""
+    with pytest.raises(ParameterError) as caught:
+        live_profile(**changes).table(4)
+    assert (caught.value.what, caught.value.why) == (what, why)
+
+
+def test_n_that_is_not_a_number_is_refused_naming_n(paper: Parameters) -> None:
+    """replace(n="abc"): n is read first to scale D_w and D_c, and refused there, naming it."""
+    with pytest.raises(ParameterError) as caught:
+        paper.replace(n="abc")
+    assert (caught.value.what, caught.value.why) == ("vms_per_host (n)", "must be a number, got 'abc'")
+
+
+class PerVmStaged(StagedResume):
+    """StagedResume whose downtime D_s, like the paper's D_w(n), is proportional to n."""
+
+    key = "staged_per_vm"
+    symbols = (dataclasses.replace(StagedResume.symbols[0], per_vm=True), *StagedResume.symbols[1:])
+
+
+def test_a_registered_per_vm_parameter_follows_n(paper: Parameters) -> None:
+    """A registered strategy's per-VM D_s of 20 s at the preset's n = 11 is 40 s at n = 22, as D_w is."""
+    item = register(PerVmStaged())
+    try:
+        params = apply_overrides(paper, {"D_s": "20s", "omega_s": 0.3, "R_s": "100s"})
+        assert float(params.replace(n=22).required("D_s")) == pytest.approx(40.0)
+    finally:
+        unregister(item.key)
+
+
+def test_a_stop_and_copy_too_long_for_t_vmm_is_reported_at_the_grid_point_where_it_is(paper: Parameters) -> None:
+    """D_m of 15 s and 300,000 s at n = 11: only the second is too long, and the error shows its n D_m, 38.19 d."""
+    with pytest.raises(ParameterError) as caught:
+        paper.replace(D_m=[15.0, 300000.0])
+    assert caught.value.why.endswith("got 83.33 h (n D_m = 38.19 d)")
+
+
+def test_an_os_downtime_too_long_for_t_os_is_reported_with_the_t_os_it_exceeds(paper: Parameters) -> None:
+    """T_os of 1 d and 10 s with D_os = 41 s: only 10 s is too short, and the error names that T_os."""
+    with pytest.raises(ParameterError) as caught:
+        paper.replace(T_os=[86400.0, 10.0])
+    assert (caught.value.what, caught.value.why) == ("os_downtime (D_os)", "must stay below T_os (10 s), got 41 s")
+
+
+def test_an_os_rejuvenation_too_long_for_t_os_is_reported_with_the_t_os_it_exceeds(paper: Parameters) -> None:
+    """T_os of 1 d and 50 s: D_os + R_os = 451 s fits only the first; the error names T_os = 50 s."""
+    with pytest.raises(ParameterError) as caught:
+        paper.replace(T_os=[86400.0, 50.0])
+    assert caught.value.why == "D_os + R_os must stay below T_os (50 s), got 410 s"
+
+
+def test_an_os_rejuvenation_that_fills_t_os_exactly_is_refused_as_such(paper: Parameters) -> None:
+    """T_os = D_os + R_os = 451 s leaves no time between OS rejuvenations: refused naming R_os and the rule."""
+    with pytest.raises(ParameterError) as caught:
+        paper.replace(T_os=451.0)
+    assert (caught.value.what, caught.value.why) == (
+        "os_degraded_period (R_os)",
+        "D_os + R_os must stay below T_os (451 s), got 410 s",
+    )
+
+
+def test_rejuvenations_that_fill_the_whole_time_exactly_are_allowed(paper: Parameters) -> None:
+    """T_vmm = 1,900 s (M_l_rc = 950 s: half) and T_os = 902 s (D_os + R_os = 451 s: half) add up to 1: no overlap."""
+    assert float(paper.replace(T_vmm=1900.0, T_os=902.0).vmm_interval) == 1900.0
+
+
+def test_an_overlap_is_reported_with_the_shares_at_the_grid_point_where_it_is(paper: Parameters) -> None:
+    """T_vmm of 1e6 s and 1,800 s with T_os of 1e6 s and 902 s: only the second overlaps, at 52.78% + 50.00%."""
+    with pytest.raises(ParameterError) as caught:
+        paper.replace(T_vmm=[1e6, 1800.0], T_os=[1e6, 902.0])
+    assert caught.value.why == (
+        "the VMM rejuvenation (downtime + degraded period, per T_vmm) and the OS rejuvenations ((D_os + R_os) per T_os) "
+        "add up to more than the whole time (52.78% + 50.00%); the model assumes they never overlap, got 15.83 min"
+    )
+
+
+def test_a_migration_too_long_for_t_vmm_is_reported_with_the_t_vmm_it_exceeds(paper: Parameters) -> None:
+    """T_vmm of 1e6 s and 900 s: M_l_rc = 950 s exceeds only the second, and the error names T_vmm = 15 min."""
+    with pytest.raises(ParameterError) as caught:
+        paper.replace(T_vmm=[1e6, 900.0])
+    assert caught.value.why == "must stay below T_vmm (15 min), got 15.83 min"
+
+
+def test_a_parameter_set_without_a_required_value_is_refused_naming_it(paper: Parameters) -> None:
+    """Built without T_vmm (dataclasses.replace runs the same checks as the constructor): "vmm_interval (T_vmm): missing"."""
+    with pytest.raises(ParameterError) as caught:
+        dataclasses.replace(paper, vmm_interval=None)
+    assert (caught.value.what, caught.value.why) == ("vmm_interval (T_vmm)", "missing")
+
+
+def test_a_registered_reboot_with_only_its_downtime_set_is_a_valid_set(paper: Parameters) -> None:
+    """StagedResume's D_s alone (R_s not yet given) is accepted: what the reboot occupies is checked once both are set."""
+    item = register(StagedResume())
+    try:
+        assert float(apply_overrides(paper, {"D_s": "20s"}).required("D_s")) == 20.0
+    finally:
+        unregister(item.key)
+
+
+def test_a_paper_parameter_in_extra_is_refused_naming_it(paper: Parameters) -> None:
+    """extra holds registered strategies' parameters only: T_vmm there is refused, naming vmm_interval (T_vmm)."""
+    with pytest.raises(ParameterError) as caught:
+        dataclasses.replace(paper, extra={"T_vmm": 1.0})
+    assert (caught.value.what, caught.value.why) == (
+        "vmm_interval (T_vmm)",
+        "a paper parameter goes in its own field, not in extra",
+    )
+
+
+def test_a_registered_parameter_that_is_not_a_number_is_refused_naming_it(paper: Parameters) -> None:
+    """With StagedResume registered, D_s = "abc" is refused naming staged_resume_downtime (D_s)."""
+    item = register(StagedResume())
+    try:
+        with pytest.raises(ParameterError) as caught:
+            paper.replace(D_s="abc")
+        assert (caught.value.what, caught.value.why) == ("staged_resume_downtime (D_s)", "must be a number, got 'abc'")
+    finally:
+        unregister(item.key)
+
+
+def test_an_unknown_name_half_like_a_known_one_gets_it_suggested() -> None:
+    """ "R_xx" shares half its letters with R_os (similarity 0.5, the cutoff): the error suggests R_os."""
+    with pytest.raises(ParameterError) as caught:
+        lookup("R_xx")
+    assert caught.value.why == "unknown parameter; did you mean 'R_os'?"

@@ -106,3 +106,83 @@ def test_impossible_inputs_are_refused_naming_the_field(call: object, field: str
     with pytest.raises(RejuvError) as caught:
         call()
     assert caught.value.what == field
+
+
+def test_stop_and_copy_reports_its_one_round_bytes_and_rate() -> None:
+    """Stop-and-copy's one round carries the whole RAM at the link's rate."""
+    prediction = predict_stop_and_copy(2**28, 1000 * MBIT)
+    assert (prediction.round_bytes, prediction.round_rates) == ((2.0**28,), (1000 * MBIT,))
+
+
+def test_a_link_slower_than_one_byte_per_second_is_still_a_link() -> None:
+    """Any positive finite bandwidth is accepted: 1 byte at 0.5 bytes/s takes 2 s."""
+    assert predict_stop_and_copy(1.0, 0.5).downtime == 2.0
+
+
+def test_a_guest_with_no_ram_migrates_in_no_time() -> None:
+    """RAM 0 is a size, not an error: nothing to send, so no time."""
+    assert predict_precopy(0.0, 0.0, 1.0).total_time == 0.0
+
+
+def test_unlimited_precopy_stops_once_three_times_the_ram_has_been_sent() -> None:
+    """100 MB dirtied at 90 MB/s over 100 MB/s never fits 0.3 s soon: after 100 + 90 + 81 + 72.9 MB (> 300 MB) it stops."""
+    prediction = predict_precopy(100e6, 90e6, 100e6)
+    assert prediction.round_bytes == pytest.approx((100e6, 90e6, 81e6, 72.9e6, 65.61e6))
+
+
+@pytest.mark.parametrize(
+    ("arguments", "reason"),
+    [
+        ((100 * MBIT, FINAL_REMAINING, 3, 0.0, 1e9), None),
+        ((100 * MBIT, 1e6, 3, 3e9, 1e9), None),
+    ],
+)
+def test_pre_copy_goes_on_at_exactly_256_kib_left_or_exactly_three_times_the_ram_sent(
+    arguments: tuple[float, float, int, float, float], reason: str | None
+) -> None:
+    """The bounds are strict: exactly 256 KiB left, or exactly 3x the RAM sent, is no reason to stop yet."""
+    assert stop_reason(RateRule(), *arguments) == reason
+
+
+def test_the_narrowest_rate_rule_is_accepted() -> None:
+    """initial = maximum = 1 byte/s with no increment meets 0 < initial <= maximum and increment >= 0."""
+    assert RateRule(1.0, 0.0, 1.0).next_rate(0.0) == 1.0
+
+
+def test_a_rate_rule_starting_at_zero_is_refused() -> None:
+    """An initial rate of 0 would never send the first round: refused, naming rate_control."""
+    with pytest.raises(RejuvError) as caught:
+        RateRule(0.0, 50 * MBIT, 500 * MBIT)
+    assert caught.value.what == "rate_control"
+
+
+def test_an_impossible_rate_rule_says_the_rule_and_its_rates_in_mbit_per_s() -> None:
+    """initial above maximum: the error states the rule and the rates given, in Mbit/s."""
+    with pytest.raises(RejuvError) as caught:
+        RateRule(600 * MBIT, 50 * MBIT, 500 * MBIT)
+    assert caught.value.why == "needs 0 < initial <= maximum and increment >= 0, got 600, 50, 500 Mbit/s"
+
+
+def test_a_non_finite_rate_rule_is_refused_naming_rate_control_and_the_rates() -> None:
+    """An infinite maximum is refused as rate_control, saying the rates must be finite."""
+    with pytest.raises(RejuvError) as caught:
+        RateRule(100 * MBIT, 50 * MBIT, float("inf"))
+    assert (caught.value.what, caught.value.why) == (
+        "rate_control",
+        f"rates must be finite, got {(100 * MBIT, 50 * MBIT, float('inf'))}",
+    )
+
+
+@pytest.mark.parametrize(
+    ("call", "why"),
+    [
+        (lambda: predict_precopy(-1.0, 0.0, 1.0), "must be a finite number >= 0, got -1"),
+        (lambda: predict_precopy(1.0, 0.0, 0.0), "must be a finite number > 0 bytes/s, got 0"),
+    ],
+)
+def test_an_impossible_size_or_bandwidth_says_what_is_allowed(call: object, why: str) -> None:
+    """The error for a negative RAM or a zero bandwidth states the allowed range and the value given."""
+    assert callable(call)
+    with pytest.raises(RejuvError) as caught:
+        call()
+    assert caught.value.why == why

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rejuv.errors import TraceError
-from rejuv.trace.segment import Settings, _change_point, segment_event
+from rejuv.trace.segment import Estimate, Settings, _change_point, baseline, segment_event
 
 
 def split_error(values: list[float], level: float, k: int) -> float:
@@ -109,3 +110,111 @@ def test_the_degraded_periods_uncertainty_is_a_change_points_error(
     assert samples >= 1 and height > 0
     expected = step * min(max(1.0, (sigma / height) ** 2), samples)
     assert result.degraded_period.uncertainty == pytest.approx(expected, rel=1e-9)
+
+
+def event_trace(event: list[float], base: float = 64.0, before: int = 30, after: int = 40) -> np.ndarray:
+    """``before`` samples at ``base``, then ``event`` (its first sample is the event's), then ``after`` at ``base``."""
+    return np.array([base] * before + event + [base] * after)
+
+
+def test_an_outage_seen_by_the_client_is_the_downtime_as_given() -> None:
+    """With ``outage`` (start, end, uncertainty in s) the downtime is end - start ± the given uncertainty, in s."""
+    values = event_trace([0.0] * 5 + [32.0] * 5)
+    segment = segment_event(values, 30, len(values), 2.0, outage=(61.0, 70.0, 0.25))
+    assert segment.downtime == Estimate(9.0, 0.25, "s")
+
+
+def test_the_degraded_period_starts_with_the_first_sample_wholly_after_a_given_outage() -> None:
+    """An outage ending at 70 s, a sample's boundary at a 2 s step, leaves sample 35 (70-72 s) wholly after it.
+
+    Samples 35 to 39 are degraded at half the baseline: a 10 s period at rate 0.5; one sample more or less
+    at either end (the outage's last, or its first degraded one) would change both.
+    """
+    values = event_trace([0.0] * 5 + [32.0] * 5)
+    segment = segment_event(values, 30, len(values), 2.0, outage=(61.0, 70.0, 0.25))
+    assert (segment.degraded_period.value, segment.degradation.value) == (10.0, 0.5)
+
+
+def test_samples_missing_throughout_a_given_outage_widen_the_degraded_periods_uncertainty_by_as_many_steps() -> None:
+    """A series with no sample during the client's outage (5 samples at 2 s): the period's error is 2 s x (1 + 5)."""
+    values = event_trace([math.nan] * 5 + [32.0] * 5)
+    segment = segment_event(values, 30, len(values), 2.0, outage=(60.0, 70.0, 0.25))
+    assert segment.degraded_period == Estimate(10.0, 12.0, "s")
+
+
+def test_the_burst_above_the_baseline_right_after_the_downtime_is_catch_up_not_degradation() -> None:
+    """Two samples (4 s at a 2 s step) above (1 + tolerance) b after the downtime are catch-up; the period follows."""
+    values = event_trace([0.0] * 3 + [96.0] * 2 + [32.0] * 5)
+    segment = segment_event(values, 30, len(values), 2.0, Settings(tolerance=0.25))
+    assert (segment.catch_up, segment.degraded_period.value, segment.degradation.value) == (4.0, 10.0, 0.5)
+
+
+def test_a_sample_exactly_at_the_catch_up_line_is_not_catch_up() -> None:
+    """A sample at exactly (1 + tolerance) b = 80 req/s right after the downtime is not above the line: no catch-up."""
+    values = event_trace([0.0] * 3 + [80.0] + [32.0] * 5)
+    segment = segment_event(values, 30, len(values), 2.0, Settings(tolerance=0.25))
+    assert segment.catch_up == 0.0
+
+
+def test_without_a_downtime_there_is_no_catch_up() -> None:
+    """An event that loses no service has no queued requests: samples above the line at its start are not catch-up."""
+    values = event_trace([96.0] * 2)
+    segment = segment_event(values, 30, len(values), 2.0, Settings(tolerance=0.25))
+    assert (segment.downtime.value, segment.catch_up) == (0.0, 0.0)
+
+
+# A baseline window whose median absolute deviation is 0 but whose standard deviation is exactly 1 req/s:
+# 30 samples at 100 req/s, one at 96 and one at 104 (mean 100). Over a 16-sample period the mean's standard
+# error is then 1/4 req/s, and 4 of them (the bound for "clearly above the baseline") are exactly 1 req/s.
+ONE_SIGMA_BASELINE = [96.0] + [100.0] * 15 + [104.0] + [100.0] * 15
+ONE_SIGMA_SETTINGS = Settings(baseline_window=32.0, recovery_window=8.0)
+
+
+def test_a_period_exactly_four_standard_errors_above_the_baseline_stands_with_rate_zero() -> None:
+    """16 samples at 101 req/s after b = 100 ± σ 1: 1 req/s above is 4 σ / √16 exactly, not clearly above: 16 s, ω 0."""
+    values = np.array(ONE_SIGMA_BASELINE + [0.0] * 2 + [101.0] * 16 + [100.0] * 40)
+    segment = segment_event(values, 32, len(values), 1.0, ONE_SIGMA_SETTINGS)
+    assert (segment.degraded_period.value, segment.degradation.value) == (16.0, 0.0)
+
+
+def test_a_period_five_standard_errors_above_the_baseline_is_no_degradation() -> None:
+    """16 samples at 101.25 req/s, 5 σ / √16 above b: clearly above (bound 4), so the period is empty, ω 0 ± σ / b."""
+    values = np.array(ONE_SIGMA_BASELINE + [0.0] * 2 + [101.25] * 16 + [100.0] * 40)
+    segment = segment_event(values, 32, len(values), 1.0, ONE_SIGMA_SETTINGS)
+    assert segment.degraded_period.value == 0.0
+    assert segment.degradation == Estimate(0.0, pytest.approx(0.01), "")
+
+
+def test_the_rates_error_counts_the_periods_own_scatter_where_the_baseline_has_none() -> None:
+    """A noise-free baseline of 64 req/s, a period of 16 and 32 req/s: ω = 0.625 ± std(16, 32) / √2 / 64 = 0.125."""
+    values = event_trace([0.0] * 3 + [16.0, 32.0])
+    segment = segment_event(values, 30, len(values), 1.0)
+    assert segment.degraded_period.value == 2.0
+    assert segment.degradation == Estimate(0.625, pytest.approx(0.125), "")
+
+
+def test_a_one_sample_degraded_period_is_segmented_without_a_warning() -> None:
+    """A period of one sample has no scatter of its own to compute; segmentation warns about nothing."""
+    values = event_trace([0.0] * 3 + [32.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        segment = segment_event(values, 30, len(values), 1.0)
+    assert (segment.degraded_period.value, segment.degradation.value) == (1.0, 0.5)
+
+
+def test_a_baseline_of_mostly_empty_bins_is_their_mean() -> None:
+    """20 bins at 0 and 10 at 3 req/s (replies binned finer than they come): the median is 0, the level their mean, 1."""
+    values = np.array([0.0, 0.0, 3.0] * 10 + [0.0] * 5)
+    assert baseline(values, 30, 1.0).value == 1.0
+
+
+def test_the_baseline_is_in_requests_per_second() -> None:
+    """baseline() gives the level in req/s."""
+    assert baseline(event_trace([]), 30, 1.0).unit == "req/s"
+
+
+def test_a_too_short_baseline_names_the_trace_unless_told_its_source() -> None:
+    """baseline()'s error names "trace" by default (segment_event's default too)."""
+    with pytest.raises(TraceError) as caught:
+        baseline(np.array([64.0] * 4), 4, 1.0)
+    assert caught.value.what == "trace"
