@@ -36,7 +36,8 @@ at rate control's γ' plus 2 standard errors (a γ' of 0 ± σ has no finite rat
 ``--quick``: part 1 at 256 MB only (both links), one repeat, and part 2.
 Run: ``python benchmarks/lab_migrate.py [--quick] [--repeats N] [--part precopy|gamma] [--ram 256,1024]
 [--links 1gbit]`` as root with
-QEMU installed (about 20 minutes quick under TCG at a load average of 10, hours in full; the
+QEMU installed (under TCG on 2 cores: part 1 about 30 minutes per repeat, 1.5 hours at the default 3;
+part 2 about 7 minutes for 3 repeats; about 20 minutes quick at a load average of 10; the
 load average is printed beside each figure). Ctrl-C or SIGTERM stops it and
 removes every VM, namespace and run directory.
 """
