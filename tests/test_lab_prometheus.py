@@ -99,7 +99,9 @@ def test_fit_from_prometheus_scraping_a_lab_run_agrees_with_the_lab_trace(
     the durations agree within both uncertainties (a step each) and the degradation rate within both standard
     errors. The request-level downtime that `rejuv fit` reads from the lab's full trace is finer than any sampled
     series: k samples wholly down mean an outage of k to k + 2 steps (each edge sample partly served), so
-    Prometheus's D_c is short of it by 0 to 2 steps.
+    Prometheus's D_c is short of it by up to 2 steps; and it can read one step long, within its stated
+    uncertainty: a scrape late under the reboot's load adds a down sample (measured: request-level 3.40 s, the
+    lab's own 1 s samples 3 ± 1 s, Prometheus 4 ± 1 s).
     """
     url, target = prometheus
     trace_path = tmp_path / "cold.trace"
@@ -131,4 +133,4 @@ def test_fit_from_prometheus_scraping_a_lab_run_agrees_with_the_lab_trace(
         assert abs(live[symbol]["value"] - lab[symbol]["value"]) <= both, symbol
     both = lab["omega_c"]["uncertainty"] + live["omega_c"]["uncertainty"]
     assert abs(live["omega_c"]["value"] - lab["omega_c"]["value"]) <= both
-    assert live["D_c"]["value"] <= exact <= live["D_c"]["value"] + 2.0
+    assert live["D_c"]["value"] - live["D_c"]["uncertainty"] <= exact <= live["D_c"]["value"] + 2.0
