@@ -23,7 +23,7 @@ from rejuv.lab.errors import LabError
 from rejuv.lab.experiment import Experiment
 from rejuv.lab.moves import Destination, TimedMark, move_all
 from rejuv.lab.owner import NAMESPACE_PREFIX, Owner
-from rejuv.lab.vm import VM, VMConfig, VMState
+from rejuv.lab.vm import DEFAULT_DOWNTIME_LIMIT, VM, VMConfig, VMState
 from rejuv.trace.markers import MarkerKind
 
 Marks = list[tuple[MarkerKind, str | None, str]]
@@ -199,3 +199,59 @@ def test_parallel_moves_must_be_between_one_and_the_vms(changes: dict[str, Any],
     with pytest.raises(LabError, match="must be") as caught:
         Experiment(**changes)
     assert caught.value.what == "parallel_moves" and why in caught.value.why
+
+
+def test_every_live_move_sets_the_downtime_limit_given_and_records_it(tmp_path: Path) -> None:
+    """move_all(downtime_limit=100): each source QEMU gets downtime-limit 100 ms, and each move's record says 100."""
+    vms, fakes, _, destination, _ = _lab(tmp_path, 2)
+    _, mark = _recorder()
+    report = asyncio.run(move_all(vms, mark, destination, live=True, downtime_limit=100))
+    assert [[p["downtime-limit"] for p in fake.parameters if "downtime-limit" in p] for fake in fakes] == [[100]] * 2
+    assert [report.migrations[f"vm{i}"]["limits"]["downtime_limit"] for i in (0, 1)] == [100, 100]
+
+
+def test_a_live_move_without_a_downtime_limit_gets_qemus_default(tmp_path: Path) -> None:
+    """move_all without downtime_limit sets QEMU's own 300 ms (DEFAULT_DOWNTIME_LIMIT), and records it."""
+    vms, fakes, _, destination, _ = _lab(tmp_path, 1)
+    _, mark = _recorder()
+    report = asyncio.run(move_all(vms, mark, destination, live=True))
+    assert [p["downtime-limit"] for p in fakes[0].parameters if "downtime-limit" in p] == [DEFAULT_DOWNTIME_LIMIT]
+    assert report.migrations["vm0"]["limits"]["downtime_limit"] == DEFAULT_DOWNTIME_LIMIT
+
+
+@pytest.mark.parametrize(
+    ("downtime_limit", "expected"), [(None, DEFAULT_DOWNTIME_LIMIT), (0.1, 100), (0.001, 1), (2000.0, 2_000_000)]
+)
+def test_lives_downtime_limit_is_the_one_given_in_whole_ms(downtime_limit: float | None, expected: int) -> None:
+    """Experiment(procedure="live", downtime_limit=s).downtime_limit_ms: s in ms, QEMU's 300 when not given."""
+    assert Experiment(procedure="live", downtime_limit=downtime_limit).downtime_limit_ms == expected
+
+
+@pytest.mark.parametrize("procedure", ["migration", "live_rate_control", "warm"])
+def test_procedures_other_than_live_have_no_downtime_limit_of_their_own(procedure: str) -> None:
+    """Stop-and-copy, rate control (its controller sets the limit) and the one-host procedures record none."""
+    assert Experiment(procedure=procedure).downtime_limit_ms is None
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--downtime-limit", "0"], "must be from 1 ms to 2000 s"),
+        (["--downtime-limit", "2001s"], "must be from 1 ms to 2000 s"),
+        (["--downtime-limit=-5ms"], "must be from 1 ms to 2000 s"),
+        (["--downtime-limit", "0.5ms"], "must be a whole number of ms"),
+        (["--downtime-limit", "fast"], "cannot read 'fast'"),
+        (["--procedure", "migration", "--downtime-limit", "100ms"], "there is no pre-copy for the limit to end"),
+        (["--procedure", "live_rate_control", "--downtime-limit", "100ms"], "rate controller sets"),
+        (["--procedure", "warm", "--downtime-limit", "100ms"], "only for the live procedure"),
+    ],
+)
+def test_a_bad_downtime_limit_is_refused_before_anything_is_made(tmp_path: Path, argv: list[str], message: str) -> None:
+    """rejuv lab run with a bad --downtime-limit, or one for a procedure without it: `error: --downtime-limit: <why>`, exit 2."""
+    out = tmp_path / "run.trace"
+    command = [sys.executable, "-m", "rejuv", "lab", "run", "--procedure", "live", *argv, "--out", str(out)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=60)
+    assert done.returncode == 2
+    assert "error: --downtime-limit: " in done.stderr and message in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not out.exists()

@@ -35,9 +35,17 @@ pytestmark = [
 ]
 
 
-def _experiment(procedure: str, vms: int, link: str = "1gbit") -> Experiment:
+def _experiment(procedure: str, vms: int, link: str = "1gbit", downtime_limit: float | None = None) -> Experiment:
     return Experiment(
-        procedure=procedure, vms=vms, rate=5.0, before=6.0, after=5.0, accel="tcg", timeout=3.0, link=link
+        procedure=procedure,
+        vms=vms,
+        rate=5.0,
+        before=6.0,
+        after=5.0,
+        accel="tcg",
+        timeout=3.0,
+        link=link,
+        downtime_limit=downtime_limit,
     )
 
 
@@ -48,7 +56,7 @@ def image() -> GuestImage:
 
 @pytest.fixture(scope="module")
 def live(image: GuestImage) -> ExperimentResult:
-    return run_leaving_nothing(_experiment("live", 2), image)
+    return run_leaving_nothing(_experiment("live", 2, downtime_limit=0.1), image)  # not QEMU's default 300 ms
 
 
 @pytest.fixture(scope="module")
@@ -113,6 +121,17 @@ def _moved_in_place(result: ExperimentResult) -> None:
 def test_a_live_migrated_vm_keeps_its_guest_and_serves_from_the_spare(live: ExperimentResult) -> None:
     """After live: every boot token kept, every VM on the spare host, answering the client; the source runs nothing."""
     _moved_in_place(live)
+
+
+def test_lives_downtime_limit_reaches_qemu_and_the_trace(live: ExperimentResult) -> None:
+    """--downtime-limit 100ms: QEMU took it for every move (each moved), and the trace records 100 ms, run and moves."""
+    metadata = live.trace.metadata
+    assert metadata["downtime_limit_ms"] == 100 and metadata["experiment_downtime_limit"] == 0.1
+    assert {name: move["limits"]["downtime_limit"] for name, move in metadata["procedure_migrations"].items()} == {
+        "vm0": 100,
+        "vm1": 100,
+    }
+    assert all(metadata["procedure_outcomes"][name].startswith("moved to the spare host") for name in ("vm0", "vm1"))
 
 
 def test_a_stop_and_copy_migrated_vm_keeps_its_guest_and_serves_from_the_spare(

@@ -22,6 +22,7 @@ from rejuv.lab.mechanism import MECHANISMS, choose_mechanism
 from rejuv.lab.metrics import parse_address, serve_metrics
 from rejuv.lab.rate_control import DEFAULT_RATE_CONTROL
 from rejuv.lab.reclaim import Leftover, find_leftovers, reclaim
+from rejuv.lab.vm import DEFAULT_DOWNTIME_LIMIT, MAX_DOWNTIME_LIMIT
 from rejuv.signals import cancelled_on_sigterm
 from rejuv.trace.store import write_trace
 
@@ -44,6 +45,7 @@ _FLAGS = {
     "parallel_moves": "--parallel-moves",
     "hosts": "--hosts",
     "rate_control": "--rate-control",
+    "downtime_limit": "--downtime-limit",
     "dirty": "--dirty",
     "dirty_buffer": "--dirty-buffer",
     "files": "--files",
@@ -117,6 +119,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         f"the maximum (default: {DEFAULT_RATE_CONTROL}, the paper's)",
     )
     run.add_argument(
+        "--downtime-limit",
+        type=duration,
+        metavar="D",
+        help="live's downtime limit: QEMU switches a move over once the rest can be sent within D "
+        f"(whole ms, 1ms to {MAX_DOWNTIME_LIMIT // 1000}s; default: QEMU's {DEFAULT_DOWNTIME_LIMIT}ms; live only)",
+    )
+    run.add_argument(
         "--dirty",
         type=float,
         default=0.0,
@@ -174,6 +183,7 @@ def experiment_from(args: argparse.Namespace, procedure: str, link: str | None) 
         parallel_moves=getattr(args, "parallel_moves", 1),
         hosts=getattr(args, "hosts", 2),
         rate_control=getattr(args, "rate_control", None),
+        downtime_limit=getattr(args, "downtime_limit", None),
         dirty=getattr(args, "dirty", 0.0),
         dirty_buffer=getattr(args, "dirty_buffer", None),
     )

@@ -43,7 +43,7 @@ from rejuv.lab.mechanism import MECHANISMS, choose_mechanism
 from rejuv.lab.moves import MIGRATION_PROCEDURES, Destination
 from rejuv.lab.procedures import PROCEDURES, ProcedureReport
 from rejuv.lab.rate_control import DEFAULT_RATE_CONTROL, parse_rate_control
-from rejuv.lab.vm import VM, FaultHook, GuestStatus, VMConfig, VMHost
+from rejuv.lab.vm import DEFAULT_DOWNTIME_LIMIT, MAX_DOWNTIME_LIMIT, VM, FaultHook, GuestStatus, VMConfig, VMHost
 from rejuv.model.precopy import RateRule
 from rejuv.trace.data import Trace
 from rejuv.trace.markers import Marker, MarkerKind
@@ -89,6 +89,7 @@ class Experiment:
     parallel_moves: int = 1  #: VMs that move at once (migration procedures)
     hosts: int = 2  #: hosts of the lab, the spare included (migration procedures): ``vms`` VMs on each of the others
     rate_control: str | None = None  #: INITIAL,INCREMENT,MAXIMUM (tc units); live_rate_control only
+    downtime_limit: float | None = None  #: s: QEMU's downtime limit for every move (None: its 300 ms); live only
     dirty: float = 0.0  #: MiB/s each guest rewrites in its buffer (0: the web workload alone)
     dirty_buffer: int | None = None  #: MiB of that buffer, filled at boot (None: see default_dirty_buffer)
 
@@ -120,6 +121,16 @@ class Experiment:
         return parse_rate_control(self.rate_control if self.rate_control is not None else DEFAULT_RATE_CONTROL)
 
     @property
+    def downtime_limit_ms(self) -> int | None:
+        """ms: QEMU's downtime limit for live's moves (given, or QEMU's default); None for the other procedures.
+
+        Stop-and-copy has no pre-copy to end, and live_rate_control's controller sets the limit itself.
+        """
+        if self.procedure != "live":
+            return None
+        return DEFAULT_DOWNTIME_LIMIT if self.downtime_limit is None else round(self.downtime_limit * 1000)
+
+    @property
     def dirty_buffer_mb(self) -> int:
         """MiB each guest fills at boot and rewrites at :attr:`dirty` (given, or the default with --dirty, else 0)."""
         if self.dirty_buffer is not None:
@@ -132,6 +143,8 @@ class Experiment:
         if self.rate_control is not None and self.procedure != "live_rate_control":
             raise LabError("rate_control", "only the live_rate_control procedure controls its rate")
         self.rate_rule  # noqa: B018 - parsed for its errors, naming rate_control
+        if self.downtime_limit is not None:
+            _check_downtime_limit(self.procedure, self.downtime_limit)
         if self.link is not None and not self.multi_host:
             migrations = ", ".join(MIGRATION_PROCEDURES)
             raise LabError("link", f"only the migration procedures ({migrations}) use the lab of hosts and its links")
@@ -179,6 +192,31 @@ class Experiment:
             raise LabError("seed", f"must be >= 0, got {self.seed}")
         # its own limits, naming memory_mb, disk_bps, dirty or dirty_buffer
         VMConfig(memory_mb=self.memory_mb, disk_bps=self.disk_bps, dirty=self.dirty, dirty_buffer=self.dirty_buffer_mb)
+
+
+#: Why each procedure but live takes no downtime limit.
+_NO_DOWNTIME_LIMIT = {
+    "migration": "stop-and-copy stops the guest before sending it: there is no pre-copy for the limit to end",
+    "live_rate_control": "its rate controller sets QEMU's downtime limit itself (1 ms, lifted for the last round)",
+}
+
+
+def _check_downtime_limit(procedure: str, seconds: float) -> None:
+    """LabError("downtime_limit") unless live takes ``seconds`` as QEMU's downtime limit: whole ms, 1 to 2000 s.
+
+    QEMU takes 0 ms too, but then pre-copy never ends (see
+    :attr:`~rejuv.lab.rate_control.RoundWatcher.downtime_limit`).
+    """
+    if procedure != "live":
+        why = _NO_DOWNTIME_LIMIT.get(procedure, f"{procedure} migrates no VM")
+        raise LabError("downtime_limit", f"only for the live procedure: {why}")
+    ms = seconds * 1000
+    if not math.isfinite(ms) or abs(ms - round(ms)) > 1e-6:  # 0.1 s is 100.00000000000001 ms in floating point
+        raise LabError("downtime_limit", f"must be a whole number of ms (QEMU's unit), got {seconds:g} s")
+    if not 1 <= round(ms) <= MAX_DOWNTIME_LIMIT:
+        most = f"{MAX_DOWNTIME_LIMIT // 1000} s"
+        why = f"must be from 1 ms to {most} (QEMU's range is 0 to {most}, and at 0 pre-copy never ends)"
+        raise LabError("downtime_limit", f"{why}, got {ms:.0f} ms")
 
 
 def cold_cache_note(experiment: Experiment, files: int, file_kb: int) -> str | None:
@@ -276,6 +314,8 @@ async def run_experiment(
             options["parallel"] = experiment.parallel_moves
             if experiment.procedure == "live_rate_control":
                 options["rule"] = experiment.rate_rule
+            if experiment.downtime_limit_ms is not None:
+                options["downtime_limit"] = experiment.downtime_limit_ms
             links = f"up-links {experiment.link_rate} each"
             progress(f"{experiment.hosts} hosts, {links} (namespaces {', '.join(cluster.namespaces)})")
         else:
@@ -368,6 +408,7 @@ async def run_experiment(
             "dirty_buffer_mb": experiment.dirty_buffer_mb,
             "lab": f"{experiment.hosts} hosts (the last one the spare)" if experiment.multi_host else "one host",
             "migration_link": experiment.link_rate if experiment.multi_host else None,
+            "downtime_limit_ms": experiment.downtime_limit_ms,  # live's, every move's; None for the others
             **placement,
             "client": asdict(client_report),
             "guest_status_before": {name: asdict(s) for name, s in status_before.items()},

@@ -3,7 +3,9 @@
 - ``migration``: stop-and-copy. The guest stops on the source, its whole RAM
   and device state cross the hosts' shaped up-links, and it runs on the spare.
 - ``live``: QEMU's pre-copy live migration, limited only by the link
-  (QEMU's own ``max-bandwidth`` is lifted: the tc-shaped link is the limit).
+  (QEMU's own ``max-bandwidth`` is lifted: the tc-shaped link is the limit);
+  QEMU switches over once the rest fits in its ``downtime-limit``
+  (``downtime_limit``, ms; QEMU's 300 by default).
 - ``live_rate_control``: pre-copy with adaptive rate control (Xen's, after
   Clark et al.), driven by :class:`~rejuv.lab.rate_control.RoundWatcher`:
   each round's rate is set over QMP and written as a ``migration-round`` marker.
@@ -37,7 +39,7 @@ from rejuv.lab.errors import LabError
 from rejuv.lab.procedures import ProcedureReport
 from rejuv.lab.rate_control import Round, RoundWatcher
 from rejuv.lab.transport import Transport
-from rejuv.lab.vm import VM, VMHost, VMState
+from rejuv.lab.vm import DEFAULT_DOWNTIME_LIMIT, VM, VMHost, VMState
 from rejuv.model.precopy import RateRule
 from rejuv.trace.markers import MarkerKind
 
@@ -68,18 +70,25 @@ def _monotonic(wall: float | None) -> float | None:
     return None if wall is None else time.monotonic() - (time.time() - wall)
 
 
-def _watcher(vm: VM, rule: RateRule | None, mark: TimedMark) -> RoundWatcher:
+def _watcher(vm: VM, rule: RateRule | None, mark: TimedMark, downtime_limit: int) -> RoundWatcher:
     """The rounds of ``vm``'s live move; under ``rule`` each one's rate is set and marked."""
 
     def on_round(round_: Round) -> None:
         if rule is not None:
             mark(MarkerKind.MIGRATION_ROUND, vm.name, round_.describe(), at=round_.began)
 
-    return RoundWatcher(vm.config.memory_mb * 2**20, rule, vm.set_migration_parameters, on_round)
+    ram = vm.config.memory_mb * 2**20
+    return RoundWatcher(ram, rule, vm.set_migration_parameters, on_round, unlimited_downtime_limit=downtime_limit)
 
 
 async def _move(
-    vm: VM, destination: Destination, live: bool, mark: TimedMark, report: ProcedureReport, rule: RateRule | None = None
+    vm: VM,
+    destination: Destination,
+    live: bool,
+    mark: TimedMark,
+    report: ProcedureReport,
+    rule: RateRule | None = None,
+    downtime_limit: int = DEFAULT_DOWNTIME_LIMIT,
 ) -> VM:
     """Move ``vm`` to the spare host; the VM that runs the guest afterwards (the new one, or ``vm`` if cancelled)."""
     how = ("live, rate control" if rule is not None else "live") if live else "stop-and-copy"
@@ -87,10 +96,10 @@ async def _move(
     uri = destination.migration_uri(vm.index)
     began = time.monotonic()
     mark(MarkerKind.MIGRATION_STARTED, vm.name, how)
-    watcher = _watcher(vm, rule, mark)  # its first round begins now
+    watcher = _watcher(vm, rule, mark, downtime_limit)  # its first round begins now
+    limits = {"max_bandwidth": watcher.max_bandwidth, "downtime_limit": watcher.downtime_limit}
     try:
         await arrived.receive(uri)
-        limits = {"max_bandwidth": watcher.max_bandwidth, "downtime_limit": watcher.downtime_limit}
         await vm.migrate(arrived, uri, live=live, stall=STALL, observe=watcher.observe, **limits)
     except LabError as err:
         await arrived.close()
@@ -102,7 +111,8 @@ async def _move(
     mark(MarkerKind.MIGRATION_ENDED, vm.name, how)
     report.timings[vm.name] = time.monotonic() - began
     report.pauses[vm.name] = arrived.last_pause
-    report.migrations[vm.name] = {"rounds": [r.record() for r in watcher.rounds], "qemu": watcher.final_figures}
+    rounds = [r.record() for r in watcher.rounds]
+    report.migrations[vm.name] = {"limits": limits, "rounds": rounds, "qemu": watcher.final_figures}
     report.outcomes[vm.name] = "; ".join([f"moved to the spare host ({how})", *vm.anomalies])
     return arrived
 
@@ -114,6 +124,7 @@ async def move_all(
     live: bool,
     parallel: int = 1,
     rule: RateRule | None = None,
+    downtime_limit: int = DEFAULT_DOWNTIME_LIMIT,
 ) -> ProcedureReport:
     """Move every VM of ``vms`` to the spare host, ``parallel`` at a time (in order); ``vms`` then holds them where they run.
 
@@ -121,8 +132,11 @@ async def move_all(
     each VM's downtime). The report's timings give each VM's move (s, start
     to end) and the total, its pauses the guest's pause by QEMU's events (the
     source's ``STOP`` to the spare's ``RESUME``), its migrations each move's
-    rounds and QEMU's final ``query-migrate`` figures. A live move under
-    ``rule`` has its rate controlled. LabError("parallel_moves") unless 1 <= ``parallel``.
+    starting ``limits`` (QEMU's ``max_bandwidth`` in bytes/s and
+    ``downtime_limit`` in ms), rounds and QEMU's final ``query-migrate``
+    figures. A live move under ``rule`` has its rate controlled; without, QEMU
+    switches over once the rest fits in ``downtime_limit`` (ms).
+    LabError("parallel_moves") unless 1 <= ``parallel``.
     """
     if parallel < 1:
         raise LabError("parallel_moves", f"must be at least 1, got {parallel}")
@@ -132,7 +146,7 @@ async def move_all(
 
     async def move(position: int, vm: VM) -> None:
         async with gate:
-            vms[position] = await _move(vm, destination, live, mark, report, rule)
+            vms[position] = await _move(vm, destination, live, mark, report, rule, downtime_limit)
 
     async with asyncio.TaskGroup() as moves:  # an interruption cancels every move, each rolling back
         for position, vm in enumerate(list(vms)):
@@ -147,10 +161,14 @@ async def stop_and_copy(vms: list[VM], mark: TimedMark, destination: Destination
 
 
 async def live_migration(
-    vms: list[VM], mark: TimedMark, destination: Destination, parallel: int = 1
+    vms: list[VM],
+    mark: TimedMark,
+    destination: Destination,
+    parallel: int = 1,
+    downtime_limit: int = DEFAULT_DOWNTIME_LIMIT,
 ) -> ProcedureReport:
-    """``live``: every VM moves by QEMU's pre-copy live migration, ``parallel`` at a time."""
-    return await move_all(vms, mark, destination, live=True, parallel=parallel)
+    """``live``: every VM moves by QEMU's pre-copy live migration, ``parallel`` at a time, under ``downtime_limit`` (ms)."""
+    return await move_all(vms, mark, destination, live=True, parallel=parallel, downtime_limit=downtime_limit)
 
 
 async def live_rate_control(

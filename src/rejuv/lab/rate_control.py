@@ -105,7 +105,8 @@ class RoundWatcher:
 
     ``ram``: the guest's RAM (bytes); ``set_parameters``: QMP
     ``migrate-set-parameters`` on the source; ``on_round``: called with each
-    new :class:`Round`; ``clock``: monotonic seconds (tests). Pass :meth:`observe` to :meth:`~rejuv.lab.vm.VM.migrate`
+    new :class:`Round`; ``clock``: monotonic seconds (tests); ``unlimited_downtime_limit``: QEMU's downtime
+    limit (ms) for a move without ``rule``. Pass :meth:`observe` to :meth:`~rejuv.lab.vm.VM.migrate`
     with :attr:`max_bandwidth` and :attr:`downtime_limit`.
     """
 
@@ -116,8 +117,10 @@ class RoundWatcher:
         set_parameters: SetParameters,
         on_round: Callable[[Round], None],
         clock: Callable[[], float] = time.monotonic,
+        unlimited_downtime_limit: int = DEFAULT_DOWNTIME_LIMIT,
     ) -> None:
         self.ram, self.rule = ram, rule
+        self._unlimited_downtime_limit = unlimited_downtime_limit
         self._set, self._on_round, self._clock = set_parameters, on_round, clock
         self.rounds: list[Round] = []
         self.final_figures: dict[str, object] = {}  #: QEMU's last answer (the completed migration's figures)
@@ -133,13 +136,13 @@ class RoundWatcher:
 
     @property
     def downtime_limit(self) -> int:
-        """ms: 1 under rate control (the controller decides the stop-and-copy), else QEMU's default.
+        """ms: 1 under rate control (the controller decides the stop-and-copy), else the one given (QEMU's default).
 
         Not 0: QEMU ends pre-copy when its estimate of what is left is at most
         bandwidth x limit, and the estimate is 0 at the end of every round until
         it syncs, which it does only when the estimate is below that product.
         """
-        return RATE_CONTROL_DOWNTIME_LIMIT if self.rule is not None else DEFAULT_DOWNTIME_LIMIT
+        return RATE_CONTROL_DOWNTIME_LIMIT if self.rule is not None else self._unlimited_downtime_limit
 
     def _start(self, round_: Round) -> None:
         self.rounds.append(round_)

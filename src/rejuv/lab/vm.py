@@ -62,6 +62,9 @@ __all__ = ["VMState", "VMConfig", "VM", "VMHost", "GuestStatus", "FaultHook", "M
 
 #: ms: QEMU's default downtime limit (it stops pre-copy once the rest can be sent within it)
 DEFAULT_DOWNTIME_LIMIT = 300
+#: ms: the largest downtime limit QEMU takes (``MAX_MIGRATE_DOWNTIME`` in its migration/options.c: 2000 s;
+#: ``downtime-limit`` is a whole number of ms, qapi/migration.json)
+MAX_DOWNTIME_LIMIT = 2_000_000
 
 
 class VM(HandoverSteps):
