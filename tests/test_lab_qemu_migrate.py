@@ -54,9 +54,34 @@ def image() -> GuestImage:
     return build_image(ImageRecipe(files=20))
 
 
+def _ask_migration_parameters(answers: dict[str, object], tasks: set[asyncio.Task[None]]) -> FaultHook:
+    """A hook that faults nothing: once a VM's migration is under way, its source QEMU is asked its parameters."""
+
+    def hook(vm: VMBase, stage: str) -> None:
+        async def ask() -> None:
+            answers[vm.name] = await vm.transport.execute(f"{vm.name}: test", "query-migrate-parameters")
+
+        if stage == "migrating":
+            tasks.add(
+                asyncio.get_running_loop().create_task(ask())
+            )  # held: a task only referenced by the loop may vanish
+
+    return hook
+
+
 @pytest.fixture(scope="module")
-def live(image: GuestImage) -> ExperimentResult:
-    return run_leaving_nothing(_experiment("live", 2, downtime_limit=0.1), image)  # not QEMU's default 300 ms
+def live_run(image: GuestImage) -> tuple[ExperimentResult, dict[str, object]]:
+    """Two VMs moved live under a 100 ms downtime limit (not QEMU's default 300), and QEMU's parameters mid-move."""
+    answers: dict[str, object] = {}
+    tasks: set[asyncio.Task[None]] = set()
+    hook = _ask_migration_parameters(answers, tasks)
+    result = run_leaving_nothing(_experiment("live", 2, downtime_limit=0.1), image, faults={0: hook, 1: hook})
+    return result, answers
+
+
+@pytest.fixture(scope="module")
+def live(live_run: tuple[ExperimentResult, dict[str, object]]) -> ExperimentResult:
+    return live_run[0]
 
 
 @pytest.fixture(scope="module")
@@ -123,8 +148,13 @@ def test_a_live_migrated_vm_keeps_its_guest_and_serves_from_the_spare(live: Expe
     _moved_in_place(live)
 
 
-def test_lives_downtime_limit_reaches_qemu_and_the_trace(live: ExperimentResult) -> None:
-    """--downtime-limit 100ms: QEMU took it for every move (each moved), and the trace records 100 ms, run and moves."""
+def test_lives_downtime_limit_reaches_qemu_and_the_trace(live_run: tuple[ExperimentResult, dict[str, object]]) -> None:
+    """--downtime-limit 100ms: each source QEMU holds it during its move, and the trace records 100 ms, run and moves."""
+    live, answers = live_run
+    assert {name: cast(dict[str, object], answer)["downtime-limit"] for name, answer in answers.items()} == {
+        "vm0": 100,
+        "vm1": 100,
+    }
     metadata = live.trace.metadata
     assert metadata["downtime_limit_ms"] == 100 and metadata["experiment_downtime_limit"] == 0.1
     assert {name: move["limits"]["downtime_limit"] for name, move in metadata["procedure_migrations"].items()} == {
