@@ -17,7 +17,7 @@ import os
 
 from rejuv.lab.errors import LabError
 
-__all__ = ["NICE_RANGE", "current_nice", "set_nice"]
+__all__ = ["NICE_RANGE", "check_nice", "current_nice", "set_nice"]
 
 NICE_RANGE = range(-20, 20)  #: Linux's nicenesses: -20 (most CPU) to 19 (least)
 
@@ -27,14 +27,20 @@ def current_nice() -> int:
     return os.getpriority(os.PRIO_PROCESS, 0)
 
 
+def check_nice(nice: int, what: str = "nice") -> int:
+    """``nice``, if it is a niceness (-20 to 19); else :class:`LabError` naming ``what``. Changes nothing."""
+    if nice not in NICE_RANGE:
+        raise LabError(what, f"must be a niceness from -20 to 19, got {nice}")
+    return nice
+
+
 def set_nice(nice: int, what: str = "nice") -> None:
     """Set this process's niceness to ``nice``; the processes it starts afterwards inherit it.
 
     ``what`` names the option in errors. Raises :class:`LabError` for a niceness
     outside -20..19, or one below the current without the right to lower it.
     """
-    if nice not in NICE_RANGE:
-        raise LabError(what, f"must be a niceness from -20 to 19, got {nice}")
+    check_nice(nice, what)
     try:
         os.setpriority(os.PRIO_PROCESS, 0, nice)
     except PermissionError:
