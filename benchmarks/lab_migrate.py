@@ -62,11 +62,10 @@ from rejuv.lab.cmdline import max_dirty_buffer
 from rejuv.lab.errors import LabError
 from rejuv.lab.experiment import Experiment, ExperimentResult, run_experiment
 from rejuv.lab.image import GuestImage, ImageRecipe, build_image
-from rejuv.lab.load import reply_rates
+from rejuv.lab.kept import kept_throughput
 from rejuv.lab.priority import current_nice, set_nice
 from rejuv.model import STRATEGIES, MigrationStrategy
 from rejuv.model.precopy import MBIT, PreCopyPrediction, RateRule, predict_precopy, predict_stop_and_copy
-from rejuv.trace.markers import MarkerKind
 from rejuv.trace.migration_fit import fit_migration, migration_parameters
 from rejuv.trace.segment import Estimate
 
@@ -251,17 +250,7 @@ def _targets(found: dict[tuple[int, str, str], Move], memories: Sequence[int], l
 
 def _kept(result: ExperimentResult) -> float:
     """Median over the moves of the moving VM's replies/s during its move over its own in the BASELINE s before."""
-    names = list(result.trace.vm_names)
-    evacuated = result.start + result.marker_time(MarkerKind.MIGRATION_STARTED)
-    before = reply_rates(result.requests, len(names), evacuated - BASELINE, evacuated)
-    began = {m.subject: m.time for m in result.markers if m.kind is MarkerKind.MIGRATION_STARTED}
-    kept = []
-    for marker in result.markers:
-        if marker.kind is MarkerKind.MIGRATION_ENDED and marker.subject in began:
-            vm = names.index(marker.subject)
-            window = (result.start + began[marker.subject], result.start + marker.time)
-            kept.append(reply_rates(result.requests, len(names), *window)[vm] / before[vm])
-    return statistics.median(kept)
+    return statistics.median(kept_throughput(result, BASELINE).values())
 
 
 def _gamma_run(image: GuestImage, procedure: str) -> ExperimentResult:

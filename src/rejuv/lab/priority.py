@@ -9,6 +9,8 @@ every process of the run (all inherit it) that weight against other jobs;
 it changes nothing between the run's own processes, which all share it, so the
 measured shares of the VMs, the migration and the client stay as they were.
 Only root may lower a niceness (``CAP_SYS_NICE``); anyone may raise it.
+Linux keeps a niceness per thread, and new threads and processes take their
+creator's: set it in the main thread before the run starts threads or children.
 """
 
 from __future__ import annotations
