@@ -7,6 +7,7 @@ looks for anything of that process left on the machine.
 
 from __future__ import annotations
 
+import os
 import queue
 import shutil
 import signal
@@ -76,16 +77,24 @@ def interrupted(
 def test_a_signal_during_a_run_stops_it_cleanly_and_leaves_nothing_behind(
     signum: signal.Signals, tmp_path: Path
 ) -> None:
-    """SIGINT or SIGTERM under load: exit 130 with a clear message, no QEMU, client, namespace, run dir or trace."""
+    """SIGINT or SIGTERM under load: exit 130 with a clear message, no QEMU, client, namespace, run dir or trace.
+
+    The run is given ``--nice -3``: its QEMU runs at that niceness (inherited from the command).
+    """
     out = tmp_path / "run.trace"
     argv = [sys.executable, "-m", "rejuv", "lab", "run", "--procedure", "warm", "--vms", "1", "--rate", "2"]
-    argv += ["--before", "60s", "--after", "5s", "--files", "20", "--accel", "tcg", "--out", str(out)]
+    argv += ["--before", "60s", "--after", "5s", "--files", "20", "--accel", "tcg", "--nice", "-3", "--out", str(out)]
     children: dict[int, str] = {}
+    nice: dict[int, int] = {}
+
+    def look(pid: int) -> None:
+        children.update(processes.children(pid))
+        nice.update((child, os.getpriority(os.PRIO_PROCESS, child)) for child in children)
+
     # "replies/s per VM": booted, and the load has run 5 s
-    process, error = interrupted(
-        argv, "replies/s per VM", signum, on_cue=lambda pid: children.update(processes.children(pid))
-    )
+    process, error = interrupted(argv, "replies/s per VM", signum, on_cue=look)
     assert any("qemu-system" in command for command in children.values()), children
+    assert {nice[pid] for pid, command in children.items() if "qemu-system" in command} == {-3}
     assert process.returncode == 130
     assert error.rstrip().endswith("error: interrupted")
     assert "Traceback" not in error

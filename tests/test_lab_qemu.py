@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import shutil
 import subprocess
 import tomllib
@@ -163,12 +164,13 @@ def test_os_rejuvenation_never_stops_the_other_vm(os_reboot: ExperimentResult) -
 
 
 def test_trace_of_a_run_carries_its_metadata(warm: ExperimentResult) -> None:
-    """The trace records host, CPU, kernel, QEMU version, accelerator, offered load and seed."""
+    """The trace records host, CPU, kernel, QEMU version, accelerator, offered load, seed and the run's niceness."""
     metadata = warm.trace.metadata
-    for key in ("host", "cpu", "kernel", "qemu", "accel", "offered_load", "seed"):
+    for key in ("host", "cpu", "kernel", "qemu", "accel", "offered_load", "seed", "nice"):
         assert key in metadata
     assert metadata["qemu"].startswith("QEMU emulator version")
     assert metadata["accel"] == "tcg"
+    assert metadata["nice"] == os.getpriority(os.PRIO_PROCESS, 0)  # the run's, unchanged: this process's
 
 
 def test_host_holds_each_vms_address_and_mac_as_a_permanent_neighbour() -> None:

@@ -36,7 +36,7 @@ import pytest
 from lab_runs import run_leaving_nothing
 from rejuv.lab.experiment import Experiment, ExperimentResult
 from rejuv.lab.image import GuestImage, ImageRecipe, build_image
-from rejuv.lab.load import reply_rates
+from rejuv.lab.kept import kept_throughput
 from rejuv.model.precopy import MBIT, RateRule
 from rejuv.trace.markers import MarkerKind
 
@@ -79,15 +79,6 @@ def controlled(image: GuestImage) -> ExperimentResult:
 @pytest.fixture(scope="module")
 def unlimited(image: GuestImage) -> ExperimentResult:
     return run_leaving_nothing(_experiment("live"), image)
-
-
-def _relative_throughput(result: ExperimentResult) -> float:
-    """vm0's replies per second during its move over its replies per second in the BASELINE s before it."""
-    began = result.start + result.marker_time(MarkerKind.MIGRATION_STARTED)
-    ended = result.start + result.marker_time(MarkerKind.MIGRATION_ENDED)
-    [before] = reply_rates(result.requests, 1, began - BASELINE, began)
-    [during] = reply_rates(result.requests, 1, began, ended)
-    return during / before
 
 
 def _rounds(result: ExperimentResult) -> list[dict[str, object]]:
@@ -135,6 +126,9 @@ def test_unlimited_live_migration_is_faster_in_total(controlled: ExperimentResul
 
 def test_unlimited_live_migration_degrades_more(controlled: ExperimentResult, unlimited: ExperimentResult) -> None:
     """Under a saturating load, the moving VM keeps less of its own throughput during an unlimited move than a controlled one."""
-    relative = {"unlimited": _relative_throughput(unlimited), "controlled": _relative_throughput(controlled)}
+    relative = {
+        "unlimited": kept_throughput(unlimited, BASELINE)["vm0"],
+        "controlled": kept_throughput(controlled, BASELINE)["vm0"],
+    }
     print(f"moving VM's throughput during its move / before: {relative}")  # shown with pytest -s
     assert relative["unlimited"] < relative["controlled"], relative

@@ -20,6 +20,7 @@ from rejuv.lab.load import MAX_CONCURRENCY
 from rejuv.lab.machine import qemu_version
 from rejuv.lab.mechanism import MECHANISMS, choose_mechanism
 from rejuv.lab.metrics import parse_address, serve_metrics
+from rejuv.lab.priority import check_nice, set_nice
 from rejuv.lab.rate_control import DEFAULT_RATE_CONTROL
 from rejuv.lab.reclaim import Leftover, find_leftovers, reclaim
 from rejuv.lab.vm import DEFAULT_DOWNTIME_LIMIT, MAX_DOWNTIME_LIMIT
@@ -140,6 +141,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     run.add_argument("--os-vm", type=int, default=0, help="the VM the os procedure reboots (default: 0)")
     run.add_argument("--step", type=duration, default=1.0, help="throughput sampling step (default: 1s)")
+    run.add_argument(
+        "--nice",
+        type=int,
+        metavar="N",
+        help="niceness -20..19 of the run's processes (QEMU, the load client, this one; below 0 gives them more "
+        "CPU against other jobs, e.g. -10: ~9x a nice-0 job's weight; default: unchanged)",
+    )
     run.add_argument("--seed", type=int, default=0, help="seed of the data files (default: %(default)s)")
     run.add_argument(
         "--metrics",
@@ -257,6 +265,8 @@ def run(args: argparse.Namespace) -> int:
     try:  # every check that needs nothing made, before anything is
         experiment = experiment_from(args, args.procedure, args.link)
         choose_mechanism(experiment.mechanism, qemu_version())  # one the installed QEMU has
+        if args.nice is not None:
+            check_nice(args.nice, "--nice")
     except LabError as err:
         raise _flagged(err) from err
     if (note := cold_cache_note(experiment, recipe.files, recipe.file_kb)) is not None:
@@ -269,6 +279,8 @@ def run(args: argparse.Namespace) -> int:
     if not os.access(args.out.parent, os.W_OK):
         raise LabError("--out", f"folder {args.out.parent} is not writable")
     require_root()
+    if args.nice is not None:  # before QEMU and the client start: they inherit it
+        set_nice(args.nice, "--nice")
     _sweep()
     try:
         check_room(experiment)

@@ -1,10 +1,11 @@
-"""Facts about the machine a run measured on, for the trace's metadata: rejuv's machine facts and the QEMU."""
+"""Facts about the machine a run measured on, for the trace's metadata: rejuv's machine facts, the QEMU, the niceness."""
 
 from __future__ import annotations
 
 import subprocess
 
 from rejuv import __version__
+from rejuv.lab.priority import current_nice
 from rejuv.lab.vm import QEMU_BINARY
 from rejuv.provenance import machine
 
@@ -21,5 +22,6 @@ def qemu_version() -> str:
 
 
 def machine_metadata() -> dict[str, str | int]:
-    """The machine (:func:`rejuv.provenance.machine`: host, CPU, cores, memory, kernel, OS, Python), QEMU and rejuv."""
-    return {**machine(), "qemu": qemu_version(), "rejuv": __version__}
+    """The machine (:func:`rejuv.provenance.machine`: host, CPU, cores, memory, kernel, OS, Python), QEMU, rejuv,
+    and ``nice``: the niceness the run's processes had (:mod:`rejuv.lab.priority`; 0 unless raised or lowered)."""
+    return {**machine(), "qemu": qemu_version(), "rejuv": __version__, "nice": current_nice()}
