@@ -21,8 +21,8 @@ after the first and the completion are small); for the live procedures the
 model predicts the rounds and their sizes, and its downtime is printed beside the measured one.
 Live runs under QEMU's downtime limit ``--downtime-limit`` (default QEMU's 300 ms), which the
 unlimited prediction also takes; a line per live cell sets its final round (QEMU's
-``ram.downtime-bytes``) against the limit's worth (the limit x the measured bandwidth): near 1,
-the limit set the downtime. Targets: predicted total within 20% of the measured one; live
+``ram.downtime-bytes``) against the limit's worth (the limit x the measured bandwidth), as the
+fraction of it the switch-over used. Targets: predicted total within 20% of the measured one; live
 downtime under 1 s at 256 MB on 1 Gbit/s; stop-and-copy's downtime grows with
 RAM (1 GB over 256 MB >= 2x) while live's does not (< 1.5x).
 
@@ -267,14 +267,15 @@ def precopy(
 def _print_cap(memory: int, link: str, final_round: float, downtime_limit: float, bandwidth: float) -> None:
     """Live's final round (bytes, median) against the limit's worth: ``downtime_limit`` s at ``bandwidth`` bytes/s.
 
-    QEMU switches over once its estimate of the rest fits in that worth: a final round near it
-    was capped by the limit, one well below it is the guest's whole dirty set.
+    QEMU switches over once its estimate of the rest fits in that worth, so the final round is at
+    most about that; the printed fraction is how much of the limit the switch-over used (measured
+    on 1 Gbit/s: 0.60 and 0.62 of 300 ms at 256 and 512 MB, 0.90 at 1 GB; 0.79 to 0.86 of 100 ms).
     """
     worth = downtime_limit * bandwidth
     print(
         f"{memory:>5} {link:>7} live: final round {final_round / 2**20:.1f} MiB against the limit's worth "
         f"{worth / 2**20:.1f} MiB ({downtime_limit * 1000:g} ms x {bandwidth / MBIT:.0f} Mbit/s): "
-        f"{final_round / worth:.2f} (near 1: the limit set the downtime)"
+        f"{final_round / worth:.2f} of it"
     )
 
 
