@@ -79,8 +79,9 @@ def _records(
     duration: float,
     retry_delay: float = 0.05,
     rate: float | None = None,
+    one_pass: bool = False,
 ) -> list[dict[str, Any]]:
-    """Run the worker (closed loop, or open at ``rate``) against 127.0.0.1:``port`` for ``duration`` s; its records."""
+    """Run the worker (closed loop, open at ``rate``, or one pass) against 127.0.0.1:``port`` for ``duration`` s; its records."""
     config = {
         "rate": rate,
         "targets": ["127.0.0.1"],
@@ -93,6 +94,7 @@ def _records(
         "concurrency": concurrency,
         "retry_delay": retry_delay,
         "connect_timeout": 0.25,
+        "one_pass": one_pass,
     }
     asyncio.run(_run(config))
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
@@ -213,3 +215,21 @@ def test_a_closed_loop_client_report_says_what_it_sent() -> None:
     report = client_limit(summary, 60.0, closed_loop=True)
     assert report.bound and "(sent 60.0, closed loop)" in report.describe()
     assert not client_limit(summary, 40.0, closed_loop=True).bound
+
+
+def test_one_pass_asks_each_file_once_in_order_and_ends_by_itself(
+    server: _Server, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The warm-up worker: files 0 to 4, one request each, one at a time, and it ends long before its duration."""
+    began = time.monotonic()
+    records = _records(capsys, server.server_address[1], None, duration=30.0, one_pass=True)
+    assert time.monotonic() - began < 5.0
+    assert [(r["file"], r["status"]) for r in records] == [(file, 200) for file in range(5)]
+    assert server.most_in_flight == 1
+
+
+def test_one_pass_asks_again_for_a_file_not_served(capsys: pytest.CaptureFixture[str]) -> None:
+    """Against a refused port the worker keeps asking for file 0, once per retry delay, until its duration."""
+    records = _records(capsys, _closed_port(), None, duration=0.5, retry_delay=0.1, one_pass=True)
+    assert 3 <= len(records) <= 6 and {r["file"] for r in records} == {0}
+    assert all(r["status"] == 0 for r in records)

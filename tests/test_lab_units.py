@@ -16,7 +16,6 @@ from rejuv.cli.main import main
 from rejuv.lab import Experiment, ImageRecipe, LabError, Request, reply_gap, throughput
 from rejuv.lab.cleanup import Cleanup, run_directory
 from rejuv.lab.errors import HostError, ImageError
-from rejuv.lab.experiment import cold_cache_note
 from rejuv.lab.host import Host, http_get
 from rejuv.lab.load import LoadClient, client_limit
 
@@ -176,24 +175,3 @@ def test_a_load_client_that_does_not_stop_is_an_error_saying_so_and_is_killed(tm
 
     client = asyncio.run(run())
     assert client._process is not None and client._process.returncode is not None
-
-
-@pytest.mark.parametrize(
-    ("files", "disk_kbps", "before", "warned"),
-    [
-        (20, 512, 20.0, False),
-        (200, 512, 20.0, True),
-        (200, 512, 99.0, True),
-        (200, 512, 100.0, False),
-        (200, 2048, 30.0, False),
-    ],
-)
-def test_a_page_cache_that_cannot_fill_within_half_the_load_before_is_said(
-    files: int, disk_kbps: int, before: float, warned: bool
-) -> None:
-    """Files x size / disk rate over half of --before (200 x 128 KB at 512 KB/s: 50 s): a note saying what to change."""
-    experiment = Experiment(disk_bps=disk_kbps * 1024, before=before)
-    note = cold_cache_note(experiment, files, 128)
-    assert (note is not None) == warned
-    if note is not None:
-        assert note.startswith(f"note: each guest reads its {files} files (") and "--files" in note

@@ -13,7 +13,7 @@ from rejuv.cli.options import duration
 from rejuv.lab.accel import ACCELERATORS
 from rejuv.lab.cleanup import CLEANUP
 from rejuv.lab.errors import LabError
-from rejuv.lab.experiment import PROCEDURE_NAMES, Experiment, check_room, cold_cache_note, run_experiment
+from rejuv.lab.experiment import PROCEDURE_NAMES, Experiment, check_room, run_experiment
 from rejuv.lab.host import require_root
 from rejuv.lab.image import DEFAULT_FILE_KB, DEFAULT_FILES, ImageRecipe, build_image
 from rejuv.lab.load import MAX_CONCURRENCY
@@ -269,8 +269,6 @@ def run(args: argparse.Namespace) -> int:
             check_nice(args.nice, "--nice")
     except LabError as err:
         raise _flagged(err) from err
-    if (note := cold_cache_note(experiment, recipe.files, recipe.file_kb)) is not None:
-        _say(note)
     address = None if args.metrics is None else parse_address(args.metrics)
     if args.out.is_dir():
         raise LabError("--out", f"{args.out} is a folder; name the .trace file to write")

@@ -11,7 +11,7 @@ from rejuv.cli.lab import _flagged, _image_options, _say, _sweep, experiment_fro
 from rejuv.cli.options import duration
 from rejuv.lab.accel import ACCELERATORS
 from rejuv.lab.errors import LabError
-from rejuv.lab.experiment import check_room, cold_cache_note
+from rejuv.lab.experiment import check_room
 from rejuv.lab.host import require_root
 from rejuv.lab.image import ImageRecipe, build_image
 from rejuv.lab.machine import qemu_version
@@ -87,8 +87,6 @@ def run(args: argparse.Namespace) -> int:
             check_room(settings.experiment(name))
     except LabError as err:
         raise _flagged(err) from err
-    if (note := cold_cache_note(settings.run, recipe.files, recipe.file_kb)) is not None:
-        _say(note)
     args.out_dir.mkdir(exist_ok=True)
     _sweep()
     image = build_image(recipe, progress=_say)

@@ -24,6 +24,7 @@ from rejuv.lab.image import GuestImage
 from rejuv.lab.mechanism import WARM_MECHANISMS
 
 __all__ = [
+    "DATA_DISK",
     "QEMU_BINARY",
     "VMConfig",
     "VMPaths",
@@ -37,6 +38,7 @@ __all__ = [
 ]
 
 QEMU_BINARY = "qemu-system-x86_64"
+DATA_DISK = "data"  #: the data disk's drive id: QMP names its throttle by it (rejuv.lab.warmup)
 GUEST_RESERVE_MB = 48  #: MiB of guest RAM the dirtying buffer leaves to the kernel, initramfs and httpd, beyond 1/4
 DIRTY_TICK = 0.25  #: s between the guest dirtier's writes
 DIRTY_BLOCK = 64 * 1024  #: bytes per block it writes
@@ -166,7 +168,7 @@ def qemu_argv(
     # cpr-transfer passes every RAM block as a file descriptor: QEMU's own (ROMs, ...) must be shared too.
     aux = ",aux-ram-share=on" if config.mechanism == "cpr-transfer" else ""
     argv += ["-machine", f"memory-backend=ram0{aux}"]
-    drive = f"file={image.disk},if=virtio,format=raw,cache=none,readonly=on"
+    drive = f"id={DATA_DISK},file={image.disk},if=virtio,format=raw,cache=none,readonly=on"
     argv += ["-drive", f"{drive},throttling.bps-total={config.disk_bps}"]
     argv += ["-netdev", f"tap,id=net0,ifname={network.tap},script=no,downscript=no"]
     argv += ["-device", f"virtio-net-pci,netdev=net0,mac={network.mac}"]

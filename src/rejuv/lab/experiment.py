@@ -44,6 +44,7 @@ from rejuv.lab.moves import MIGRATION_PROCEDURES, Destination
 from rejuv.lab.procedures import PROCEDURES, ProcedureReport
 from rejuv.lab.rate_control import DEFAULT_RATE_CONTROL, parse_rate_control
 from rejuv.lab.vm import DEFAULT_DOWNTIME_LIMIT, MAX_DOWNTIME_LIMIT, VM, FaultHook, GuestStatus, VMConfig, VMHost
+from rejuv.lab.warmup import fill_page_caches
 from rejuv.model.precopy import RateRule
 from rejuv.trace.data import Trace
 from rejuv.trace.markers import Marker, MarkerKind
@@ -53,7 +54,6 @@ __all__ = [
     "ExperimentResult",
     "run_experiment",
     "check_room",
-    "cold_cache_note",
     "MAX_OFFERED_LOAD",
     "PROCEDURE_NAMES",
 ]
@@ -219,23 +219,6 @@ def _check_downtime_limit(procedure: str, seconds: float) -> None:
         raise LabError("downtime_limit", f"{why}, got {ms:.0f} ms")
 
 
-def cold_cache_note(experiment: Experiment, files: int, file_kb: int) -> str | None:
-    """A warning if the guests cannot read all ``files`` of ``file_kb`` KB within half the load before the procedure.
-
-    Until then each guest serves from its throttled disk, not its page cache: the procedure would start from a
-    cache still filling, and the trace would compare a slow start with a warm end. None if the cache fills in time.
-    """
-    fill = files * file_kb * 1024 / experiment.disk_bps
-    if fill <= experiment.before / 2:
-        return None
-    return (
-        f"note: each guest reads its {files} files ({files * file_kb / 1024:.1f} MB) from a "
-        f"{experiment.disk_bps // 1024} KB/s disk in about {fill:.0f} s, more than half of --before "
-        f"({experiment.before:g} s): the procedure will start before its page cache is warm; "
-        "use fewer --files, a longer --before or a faster --disk-kbps"
-    )
-
-
 def check_room(experiment: Experiment, root: Path | None = None) -> None:
     """Raise :class:`LabError` (``memory_mb``) unless every guest's memory fits in RAM and in ``root`` (tmpfs).
 
@@ -342,6 +325,11 @@ async def run_experiment(
         progress(f"booted {experiment.total_vms} VMs in {time.monotonic() - began:.1f} s")
         for index, hook in (faults or {}).items():
             vms[index].fault = hook
+        progress(f"filling each guest's page cache: {image.files} files of {image.file_kb} KB, disk unthrottled")
+        filled = await fill_page_caches(
+            client_host, vms, image.files, image.file_kb, experiment.disk_bps, experiment.timeout
+        )
+        progress(f"page caches filled in {filled:.1f} s; disks throttled to {experiment.disk_bps // 1024} KB/s")
         duration = experiment.before + experiment.after + _PROCEDURE_ALLOWANCE  # the client must outlast the run
         client = LoadClient(
             client_host,
@@ -397,6 +385,7 @@ async def run_experiment(
             "mechanism": mechanism.name,
             "mechanism_reason": mechanism.reason,
             "load": experiment.load,
+            "cache_fill_s": filled,  # before the load began: each VM served each file once (rejuv.lab.warmup)
             "offered_load": experiment.rate if experiment.concurrency is None else None,  # closed loop: not known
             "seed": experiment.seed,
             "image": {"key": image.key, "files": image.files, "file_kb": image.file_kb, "kernel": image.kernel_release},

@@ -132,7 +132,8 @@ class LoadClient:
     """A running load worker to each of ``host``'s first ``vms`` VMs, files in order.
 
     Open loop at ``rate`` req/s per VM, or, if ``concurrency`` is set, closed loop with that many
-    requests in flight per VM (``rate`` unused).
+    requests in flight per VM (``rate`` unused), or, if ``one_pass``, each VM's files once
+    (:func:`rejuv.lab.warmup.fill_page_caches`; ``rate`` unused).
     """
 
     host: VMHost
@@ -142,6 +143,7 @@ class LoadClient:
     timeout: float = 10.0
     duration: float = 3600.0
     concurrency: int | None = None
+    one_pass: bool = False
     requests: list[Request] = field(default_factory=list)
     start_at: float = 0.0
     on_request: Callable[[Request], None] | None = None  #: called with each request as it finishes
@@ -161,7 +163,9 @@ class LoadClient:
             "timeout": self.timeout,
             "path": FILES_PATH + FILE_TEMPLATE,
         }
-        if self.concurrency is not None:
+        if self.one_pass:
+            config.update(one_pass=True, retry_delay=RETRY_DELAY, connect_timeout=CONNECT_TIMEOUT)
+        elif self.concurrency is not None:
             config.update(concurrency=self.concurrency, retry_delay=RETRY_DELAY, connect_timeout=CONNECT_TIMEOUT)
         argv = self.host.exec_argv([sys.executable, "-m", "rejuv.lab.loadgen", json.dumps(config)])
         self._process = await asyncio.create_subprocess_exec(
@@ -182,6 +186,11 @@ class LoadClient:
             if self.on_request is not None:
                 self.on_request(self.requests[-1])
         raise LabError("load client", f"ended without a summary (exit status {await self._process.wait()})")
+
+    async def finished(self) -> None:
+        """Wait until the worker ends by itself (a one-pass worker's last file, or ``duration`` run out)."""
+        assert self._reader is not None
+        await asyncio.wait({self._reader}, timeout=self.start_at - time.monotonic() + self.duration + self.timeout + 10)
 
     def replies(self, vm: int, since: float) -> int:
         """Successful replies from VM ``vm`` that ended after ``since`` (monotonic)."""

@@ -1,6 +1,6 @@
 """The load client's worker process, run inside the host's namespace.
 
-``python -m rejuv.lab.loadgen CONFIG_JSON`` loads each target VM in one of two ways,
+``python -m rejuv.lab.loadgen CONFIG_JSON`` loads each target VM in one of three ways,
 for file ``k mod files`` in order with request ``k``, each request a new TCP
 connection carrying ``GET <path> HTTP/1.0``:
 
@@ -13,6 +13,10 @@ connection carrying ``GET <path> HTTP/1.0``:
   ``retry_delay`` s before the next (no spinning on a VM that is down), and a
   connection not made within ``connect_timeout`` s fails (a SYN lost to a VM that
   is moving is retransmitted only after 1 s: the slot tries a new one sooner).
+- one pass (``one_pass``): each VM is asked for each of its files once, in
+  order, one request at a time, a failed one sent again after ``retry_delay``
+  s, and the worker ends once every VM has served them all (or at
+  ``duration``): it fills the guests' page caches before a measured load.
 
 Each VM listens on port 80 (``port`` in the configuration: a test's local server).
 It writes one JSON line per finished request to stdout (``scheduled``: when the
@@ -39,6 +43,8 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 __all__ = ["main"]
+
+_Send = Callable[[int, int, float], Coroutine[Any, Any, bool]]  #: (vm, seq, scheduled): send, record, whether served
 
 
 async def _request(host: str, port: int, path: str, timeout: float, connect_timeout: float) -> tuple[int, int, str]:
@@ -92,7 +98,9 @@ async def _run(config: dict[str, Any]) -> None:
         _emit({**record, "end": time.monotonic(), "status": status, "bytes": size, "error": error})
         return status == 200
 
-    if config.get("concurrency") is not None:
+    if config.get("one_pass"):
+        await _one_pass(len(targets), files, float(config["retry_delay"]), one, start_at, deadline, stop)
+    elif config.get("concurrency") is not None:
         await _closed_loop(
             len(targets), int(config["concurrency"]), float(config["retry_delay"]), one, start_at, deadline, stop
         )
@@ -123,7 +131,7 @@ async def _closed_loop(
     vms: int,
     concurrency: int,
     retry_delay: float,
-    one: Callable[[int, int, float], Coroutine[Any, Any, bool]],
+    one: _Send,
     start_at: float,
     deadline: float,
     stop: asyncio.Event,
@@ -142,10 +150,34 @@ async def _closed_loop(
     await asyncio.gather(*(slot(vm) for vm in range(vms) for _ in range(concurrency)))
 
 
+async def _one_pass(
+    vms: int,
+    files: int,
+    retry_delay: float,
+    one: _Send,
+    start_at: float,
+    deadline: float,
+    stop: asyncio.Event,
+) -> None:
+    """Each VM's files once, in order, one at a time, each sent again until it is served."""
+
+    async def pass_over(vm: int) -> None:
+        for seq in range(files):
+            while not stop.is_set() and time.monotonic() < deadline:
+                if await one(vm, seq, time.monotonic()):
+                    break
+                if await _sleep_unless(stop, retry_delay):
+                    return
+
+    if await _sleep_unless(stop, max(0.0, start_at - time.monotonic())):
+        return
+    await asyncio.gather(*(pass_over(vm) for vm in range(vms)))
+
+
 async def _open_loop(
     vms: int,
     rate: float,
-    one: Callable[[int, int, float], Coroutine[Any, Any, bool]],
+    one: _Send,
     start_at: float,
     deadline: float,
     stop: asyncio.Event,

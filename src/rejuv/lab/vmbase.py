@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from rejuv.lab.cmdline import CprSockets, NetworkIdentity, VMConfig, VMPaths, qemu_argv
+from rejuv.lab.cmdline import DATA_DISK, CprSockets, NetworkIdentity, VMConfig, VMPaths, qemu_argv
 from rejuv.lab.errors import QEMUDiedError, VMError
 from rejuv.lab.guest import STATUS_PATH
 from rejuv.lab.image import GuestImage
@@ -165,6 +165,11 @@ class VMBase:
 
     async def _execute(self, step: str, command: str, arguments: Mapping[str, object] | None = None) -> object:
         return await self.transport.execute(f"{self.name}: {step}", command, arguments)
+
+    async def set_disk_rate(self, bps: int) -> None:
+        """Throttle the data disk to ``bps`` bytes/s in all (0: no limit) now, by QMP ``block_set_io_throttle``."""
+        limits = {"bps": bps, "bps_rd": 0, "bps_wr": 0, "iops": 0, "iops_rd": 0, "iops_wr": 0}
+        await self._execute("disk rate", "block_set_io_throttle", {"device": DATA_DISK, **limits})
 
     async def _query(self, step: str, command: str) -> dict[str, object]:
         answer = await self._execute(step, command)
