@@ -92,7 +92,7 @@ GAMMA_VMS, GAMMA_MEMORY = 3, 128
 GAMMA_COPY_MEMORY = 512  #: MB of part 2's stop-and-copy VMs: moves of about 4 s (see gamma)
 GAMMA_STEP = 0.5  #: s: an unlimited move of 128 MB lasts about 2 s, and Table 1 needs samples inside each move
 GAMMA_CONCURRENCY = 2  #: part 2's closed loop: requests in flight per VM (a TCG guest is saturated by 2)
-GAMMA_BEFORE = 20.0  #: s of load before part 2's evacuation: p is measured over it, the first 5 s cache filling
+GAMMA_BEFORE = 20.0  #: s of load before part 2's evacuation, all of it p's baseline (the caches are filled first)
 BASELINE = 4.0  #: s before the evacuation each moving VM's own throughput is measured over
 PAPER = {
     "live": (0.58, 181.0),
