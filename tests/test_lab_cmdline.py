@@ -48,9 +48,12 @@ def test_the_guest_gets_its_address_gateway_tap_and_mac() -> None:
 
 
 def test_the_data_disk_is_read_only_uncached_and_throttled() -> None:
-    """cache=none and throttling.bps-total make a cold page cache cost throughput; readonly=on avoids image locks."""
+    """cache=none and throttling.bps-total make a cold page cache cost throughput; readonly=on avoids image locks.
+
+    Its id is the name QMP's ``block_set_io_throttle`` lifts the throttle by while the caches fill.
+    """
     argv = qemu_argv("vm3", VMConfig(disk_bps=131072), IMAGE, PATHS, NETWORK)
-    drive = "file=/cache/image/disk.img,if=virtio,format=raw,cache=none,readonly=on,throttling.bps-total=131072"
+    drive = "id=data,file=/cache/image/disk.img,if=virtio,format=raw,cache=none,readonly=on,throttling.bps-total=131072"
     assert _option(argv, "-drive") == [drive]
 
 
