@@ -29,7 +29,7 @@ pytestmark = [
 ]
 
 OPTIONS = ["--vms", "2", "--rate", "5", "--before", "4s", "--after", "6s", "--step", "0.25s", "--files", "20"]
-OPTIONS += ["--accel", "tcg", "--link", "1gbit"]
+OPTIONS += ["--accel", "tcg", "--link", "1gbit", "--nice", "1"]
 
 
 @dataclass
@@ -79,6 +79,12 @@ def test_sigterm_stops_the_study_cleanly_keeping_the_finished_traces(study: Stud
     assert "run the same command to resume" in study.stopped.stderr
     assert [c for pid, c in study.stopped_children.items() if processes.running(pid, c)] == []
     assert "warm" in study.first
+
+
+def test_every_run_of_the_study_runs_at_the_niceness_given(study: Study) -> None:
+    """`--nice 1`: each procedure's trace records that its QEMU and load client ran at niceness 1."""
+    traces = sorted(study.out.glob("*.trace"))
+    assert traces and {read_trace(path).metadata["nice"] for path in traces} == {1}
 
 
 def test_the_resumed_study_does_not_run_the_finished_procedures_again(study: Study) -> None:

@@ -222,6 +222,7 @@ def test_the_html_report_reads_a_study_folder_with_its_verdict_first(reported: t
         (["--vms", "1"], "error: --vms: needs at least 2"),
         (["--procedures", "warm", "--link", "1gbit"], "error: --link: only the migration procedures use the link"),
         (["--step", "30s"], "error: --step: must be no longer than the load before (20 s)"),
+        (["--nice", "20"], "error: --nice: must be a niceness from -20 to 19, got 20"),
     ],
 )
 def test_a_bad_study_option_names_its_flag_and_makes_nothing(

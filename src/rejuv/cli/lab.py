@@ -62,6 +62,16 @@ def _image_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kernel-package", help="Debian kernel package (default: the current cloud kernel)")
 
 
+def _nice_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--nice",
+        type=int,
+        metavar="N",
+        help="niceness -20..19 of the run's processes (QEMU, the load client, this one; below 0 gives them more "
+        "CPU against other jobs, e.g. -10: ~9x a nice-0 job's weight; default: unchanged)",
+    )
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     commands = parser.add_subparsers(dest="lab_command", metavar="SUBCOMMAND", required=True)
     image = commands.add_parser("image", help="build (or find in the cache) the guest image and print its files")
@@ -141,13 +151,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     run.add_argument("--os-vm", type=int, default=0, help="the VM the os procedure reboots (default: 0)")
     run.add_argument("--step", type=duration, default=1.0, help="throughput sampling step (default: 1s)")
-    run.add_argument(
-        "--nice",
-        type=int,
-        metavar="N",
-        help="niceness -20..19 of the run's processes (QEMU, the load client, this one; below 0 gives them more "
-        "CPU against other jobs, e.g. -10: ~9x a nice-0 job's weight; default: unchanged)",
-    )
+    _nice_option(run)
     run.add_argument("--seed", type=int, default=0, help="seed of the data files (default: %(default)s)")
     run.add_argument(
         "--metrics",

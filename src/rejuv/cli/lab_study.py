@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from rejuv.cli.lab import _flagged, _image_options, _say, _sweep, experiment_from
+from rejuv.cli.lab import _flagged, _image_options, _nice_option, _say, _sweep, experiment_from
 from rejuv.cli.options import duration
 from rejuv.lab.accel import ACCELERATORS
 from rejuv.lab.errors import LabError
@@ -16,6 +16,7 @@ from rejuv.lab.host import require_root
 from rejuv.lab.image import ImageRecipe, build_image
 from rejuv.lab.machine import qemu_version
 from rejuv.lab.mechanism import MECHANISMS, choose_mechanism
+from rejuv.lab.priority import check_nice, set_nice
 from rejuv.model import DEFAULT_PRESET, load_preset
 from rejuv.study import MEASURED_FILE, StudySettings, report_study, run_study, study_procedures
 from rejuv.study.lab_runner import lab_runner
@@ -57,6 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--redo", action="store_true", help="run every procedure again, even those whose trace is there"
     )
+    _nice_option(parser)
     _image_options(parser)
 
 
@@ -85,8 +87,12 @@ def run(args: argparse.Namespace) -> int:
         require_root()
         for name in settings.chosen:
             check_room(settings.experiment(name))
+        if args.nice is not None:
+            check_nice(args.nice, "--nice")
     except LabError as err:
         raise _flagged(err) from err
+    if args.nice is not None:  # before QEMU and the client start: they inherit it
+        set_nice(args.nice, "--nice")
     args.out_dir.mkdir(exist_ok=True)
     _sweep()
     image = build_image(recipe, progress=_say)
