@@ -336,9 +336,9 @@ def gamma(image: GuestImage, repeats: int) -> None:
     longer copy measures it longer without changing it. A finer step instead would only split
     the same few replies into noisier samples. Live migration stays at 128 MB: its moves last
     tens of seconds with rate control, and its γ' is compared with the earlier runs'. Since the
-    lab fills the guests' page caches before the load (:mod:`rejuv.lab.warmup`), four runs gave
-    γ = 0 within 0.05 to 0.14, then 0.062 ± 0.054: the running guests take the stopped one's
-    share of the cores (docs/lab.md).
+    lab fills the guests' page caches before the load (:mod:`rejuv.lab.warmup`), three runs gave
+    γ = 0 within 0.05 to 0.14 and a fourth 0.062 ± 0.054: the running guests take the stopped
+    one's share of the cores (docs/lab.md).
     """
     print(
         f"\nPart 2: {GAMMA_VMS} VMs over 1 Gbit/s, one by one, closed loop ({GAMMA_CONCURRENCY} in flight per VM), "
